@@ -1,0 +1,1 @@
+"""Analysis layer: Hessian traces, Lyapunov exponents, Gibbs comparisons, SGD-noise statistics."""

@@ -1,0 +1,1 @@
+"""Tasks layer: objectives, datasets and flax models used by the experiments."""

@@ -1,0 +1,1 @@
+"""Execution layer: jitted chunked scans, seed/hyper-parameter vmapping, outputs, CLI."""

@@ -1,0 +1,78 @@
+"""Chunked ``lax.scan`` driver: the one training loop every experiment uses.
+
+No paper equation: this is the execution layer. A run is ``carry_{k+1}, m_k = step_fn(carry_k, k)``
+for ``k = start, ..., num_steps - 1``; it executes as one jitted ``lax.scan`` per chunk of
+``chunk_size`` steps so the host can show progress, log metrics, stop on NaN or write a
+checkpoint between chunks. The step index is passed to ``step_fn`` as a traced int32 scalar.
+Seeds and hyper-parameter axes are added by the caller with ``jax.vmap`` around ``step_fn``
+(and around the initial carry), so one compiled program runs a whole table.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+StepFn = Callable[[Any, jax.Array], tuple[Any, Any]]
+# on_chunk(carry, metrics_of_chunk (host numpy pytree, leading axis = steps), steps_done) -> bool
+# returning True stops the run early (e.g. every seed diverged).
+ChunkCallback = Callable[[Any, Any, int], Optional[bool]]
+
+
+def make_chunk_fn(step_fn: StepFn, *, donate: bool = True):
+  """Returns ``jit(chunk(carry, steps) -> (carry, stacked metrics))``."""
+
+  def chunk(carry, steps):
+    return jax.lax.scan(step_fn, carry, steps)
+
+  return jax.jit(chunk, donate_argnums=(0,) if donate else ())
+
+
+def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
+                start_step: int = 0, on_chunk: Optional[ChunkCallback] = None,
+                progress: bool = False, desc: str = "", donate: bool = True):
+  """Runs ``step_fn`` from ``start_step`` to ``num_steps`` in jitted chunks.
+
+  All chunks have the same length (the last one is shorter only if ``num_steps - start_step``
+  is not a multiple of ``chunk_size``, which compiles one extra program). Returns the final
+  carry and the concatenated host metrics (``None`` if ``step_fn`` returns ``None`` metrics).
+  """
+  if chunk_size <= 0:
+    raise ValueError(f"chunk_size must be > 0, got {chunk_size}")
+  chunk_fn = make_chunk_fn(step_fn, donate=donate)
+  bar = None
+  if progress:
+    from tqdm.auto import tqdm
+    bar = tqdm(total=num_steps, initial=start_step, desc=desc, unit="step", dynamic_ncols=True)
+  all_metrics = []
+  step = start_step
+  try:
+    while step < num_steps:
+      n = min(chunk_size, num_steps - step)
+      steps = jnp.arange(step, step + n, dtype=jnp.int32)
+      carry, metrics = chunk_fn(carry, steps)
+      metrics = jax.device_get(metrics)
+      step += n
+      if metrics is not None:
+        all_metrics.append(metrics)
+      if bar is not None:
+        bar.update(n)
+      if on_chunk is not None and on_chunk(carry, metrics, step):
+        break
+  finally:
+    if bar is not None:
+      bar.close()
+  if not all_metrics:
+    return carry, None
+  stacked = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, axis=0), *all_metrics)
+  return carry, stacked
+
+
+def block_time(fn: Callable[[], Any]) -> tuple[Any, float]:
+  """Calls ``fn`` and returns (result, wall seconds) after blocking on the result."""
+  t0 = time.perf_counter()
+  out = jax.block_until_ready(fn())
+  return out, time.perf_counter() - t0

@@ -1,0 +1,90 @@
+"""Writing experiment outputs: machine-readable results, markdown reports, plots.
+
+No paper equation. Every experiment script writes, into its output directory,
+``results.json`` (everything measured, plain JSON), ``report.md`` (the paper's numbers beside
+ours, with a verdict per claim) and one or more PNG plots. Use these helpers so all reports
+look and parse the same.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+
+def _jsonable(x: Any) -> Any:
+  if isinstance(x, dict):
+    return {str(k): _jsonable(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [_jsonable(v) for v in x]
+  if hasattr(x, "tolist"):  # numpy / jax arrays and scalars
+    return _jsonable(np.asarray(x).tolist())
+  if isinstance(x, float) and not math.isfinite(x):
+    return str(x)  # JSON has no NaN/Inf
+  return x
+
+
+def write_json(path: str, obj: Any) -> None:
+  """Writes ``obj`` (numpy/jax arrays allowed) as indented JSON, atomically."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(_jsonable(obj), f, indent=2, sort_keys=False)
+    f.write("\n")
+  os.replace(tmp, path)
+
+
+def mean_std(x, axis=0, ddof=1) -> tuple[float, float]:
+  """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
+  x = np.asarray(x, dtype=np.float64)
+  n = x.shape[axis] if x.ndim else 1
+  return float(np.mean(x, axis=axis)), float(np.std(x, axis=axis, ddof=ddof)) if n > 1 else 0.0
+
+
+def fmt_mean_std(x, digits: int = 4) -> str:
+  m, s = mean_std(x)
+  return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+  """A GitHub-flavoured markdown table."""
+  lines = ["| " + " | ".join(map(str, headers)) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+  for r in rows:
+    lines.append("| " + " | ".join(str(c) for c in r) + " |")
+  return "\n".join(lines) + "\n"
+
+
+def environment() -> dict:
+  """Machine, software versions and date, recorded with every result."""
+  import jax
+  return {
+      "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+      "platform": platform.platform(),
+      "python": platform.python_version(),
+      "jax": jax.__version__,
+      "backend": jax.default_backend(),
+      "devices": [str(d) for d in jax.devices()],
+      "cpu_count": os.cpu_count(),
+      "x64": bool(jax.config.jax_enable_x64),
+  }
+
+
+def write_report(outdir: str, markdown: str, results: dict, figures: dict | None = None) -> None:
+  """Writes ``report.md``, ``results.json`` (with :func:`environment`) and PNG ``figures``.
+
+  ``figures`` maps file names (``"paths.png"``) to matplotlib figures.
+  """
+  os.makedirs(outdir, exist_ok=True)
+  results = dict(results)
+  results.setdefault("environment", environment())
+  write_json(os.path.join(outdir, "results.json"), results)
+  with open(os.path.join(outdir, "report.md"), "w") as f:
+    f.write(markdown)
+  for name, fig in (figures or {}).items():
+    fig.savefig(os.path.join(outdir, name), dpi=110, bbox_inches="tight")
