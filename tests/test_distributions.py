@@ -58,8 +58,8 @@ def test_stochastic_map_reaches_rescaled_gibbs():
   obj = ms.quadratic_sin(1e-2)
   eta, n = 0.05, 4000
   x0 = jnp.full((n, 1), 0.5)
-  keys = jax.random.split(jax.random.PRNGKey(0), n)
-  _, snaps = di.iterate_ensemble(di.stochastic_map_step(obj, eta), (x0, keys), 300,
+  _, snaps = di.iterate_ensemble(di.stochastic_map_step(obj, eta), (x0, jax.random.PRNGKey(0)),
+                                 300,
                                  snapshots=[300], chunk_size=300, observe=lambda c: c[0])
   edges = [np.linspace(-0.5, 0.5, 41)]
   q = di.bin_probabilities(di.rescaled_gibbs_logpdf(obj.f0, eta, obj.sigma2), edges)
