@@ -1,0 +1,103 @@
+"""CIFAR-10 in the official python format, for the ResNet-18 experiment of P0 (Table 2).
+
+``cifar-10-python.tar.gz`` (https://www.cs.toronto.edu/~kriz/cifar.html, md5
+``c58f30108f718f92721af3b95e74349a``) holds ``cifar-10-batches-py/`` with ``data_batch_1..5``
+(training, 5 x 10000) and ``test_batch`` (10000): pickled dicts with ``b'data'`` (uint8
+``[N, 3072]``, channel-major 3x32x32) and ``b'labels'``, plus ``batches.meta``. The tarball is
+looked up in ``data_dir`` / ``$CHAOSOPT_DATA`` / ``~/.cache/chaosopt``, downloaded there when
+online, md5-checked, and read directly (no extraction). Offline and missing: a
+``FileNotFoundError`` names the exact path where to put the file.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import tarfile
+from typing import Optional
+
+import numpy as np
+
+from chaosopt.tasks import _download
+
+URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+FILENAME = "cifar-10-python.tar.gz"
+MD5 = "c58f30108f718f92721af3b95e74349a"
+FOLDER = "cifar-10-batches-py"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCHES = ("test_batch",)
+NUM_CLASSES = 10
+# per-channel mean / std of the 50000 training images, in [0, 1] units
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
+
+
+def tarball_path(data_dir: Optional[str] = None, *, md5: Optional[str] = MD5,
+                 download: bool = True) -> str:
+  """Path of the md5-checked tarball, downloading it if missing (see module docstring)."""
+  return _download.fetch(FILENAME, URL, _download.cache_dir(data_dir), md5=md5,
+                         allow_download=download, what="CIFAR-10")
+
+
+def _unpickle(blob: bytes) -> dict:
+  return pickle.loads(blob, encoding="bytes")
+
+
+def load_cifar10(split: str = "train", data_dir: Optional[str] = None, *,
+                 md5: Optional[str] = MD5, download: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray]:
+  """Returns ``(images uint8 [N, 32, 32, 3] NHWC, labels int32 [N])`` of ``split``.
+
+  ``split``: ``"train"`` (data_batch_1..5, N = 50000) or ``"test"`` (N = 10000). ``md5``: the
+  expected checksum of the tarball (``None`` skips the check).
+  """
+  if split not in ("train", "test"):
+    raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+  names = TRAIN_BATCHES if split == "train" else TEST_BATCHES
+  path = tarball_path(data_dir, md5=md5, download=download)
+  xs, ys = [], []
+  with tarfile.open(path, "r:gz") as tar:
+    for name in names:
+      member = f"{FOLDER}/{name}"
+      try:
+        f = tar.extractfile(member)
+      except KeyError:
+        raise ValueError(f"{path} has no member {member!r}; not the official CIFAR-10 "
+                         "python tarball") from None
+      d = _unpickle(f.read())
+      data = np.asarray(d[b"data"], np.uint8)
+      if data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"{member}: expected data of shape [N, 3072], got {data.shape}")
+      xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+      ys.append(np.asarray(d[b"labels"], np.int32))
+  return np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys)
+
+
+def label_names(data_dir: Optional[str] = None, *, md5: Optional[str] = MD5) -> list[str]:
+  """The ten class names from ``batches.meta``."""
+  with tarfile.open(tarball_path(data_dir, md5=md5, download=False), "r:gz") as tar:
+    meta = _unpickle(tar.extractfile(f"{FOLDER}/batches.meta").read())
+  return [n.decode() for n in meta[b"label_names"]]
+
+
+def write_fixture(path: str, images: dict[str, np.ndarray], labels: dict[str, np.ndarray],
+                  names: tuple[str, ...] = ("airplane", "automobile", "bird", "cat", "deer",
+                                            "dog", "frog", "horse", "ship", "truck")) -> str:
+  """Writes a tarball in exactly the official format (for tests and offline smoke runs).
+
+  ``images[batch]`` uint8 ``[N, 32, 32, 3]`` and ``labels[batch]`` for every batch name in
+  ``data_batch_1..5`` and ``test_batch``. Returns the tarball's md5.
+  """
+  with tarfile.open(path, "w:gz") as tar:
+    def add(name: str, obj: dict) -> None:
+      blob = pickle.dumps(obj, protocol=2)
+      info = tarfile.TarInfo(f"{FOLDER}/{name}")
+      info.size = len(blob)
+      tar.addfile(info, io.BytesIO(blob))
+    for name in TRAIN_BATCHES + TEST_BATCHES:
+      x = np.asarray(images[name], np.uint8)
+      add(name, {b"batch_label": name.encode(), b"labels": [int(v) for v in labels[name]],
+                 b"data": x.transpose(0, 3, 1, 2).reshape(len(x), 3072),
+                 b"filenames": [f"{name}_{i}.png".encode() for i in range(len(x))]})
+    add("batches.meta", {b"num_cases_per_batch": 10000, b"num_vis": 3072,
+                         b"label_names": [n.encode() for n in names]})
+  return _download.md5sum(path)

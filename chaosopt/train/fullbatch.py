@@ -1,0 +1,288 @@
+"""Full-batch (micro-batched) training of image classifiers: the CIFAR-10 ResNet-18 experiment
+of P0 (Table 2: GD, Gaussian-perturbed GD, MPGD eq. 8 and its eq. 11 variant, perturbations on
+the first convolution only) and its CPU-sized FashionMNIST counterpart.
+
+**Full-batch gradient.** ``grad R(x) = (1/M) sum_i grad R_i(x)``, the mean of the gradients of
+M equal-sized micro-batches, accumulated in a ``lax.scan`` (:func:`microbatch_value_and_grad`),
+so memory is bounded by one micro-batch's activations whatever the data set size. With equal
+micro-batches and a per-micro-batch mean loss this *is* the gradient of the full-batch mean loss
+(for a model without BatchNorm; tested).
+
+**BatchNorm.** In training mode BatchNorm normalizes with the statistics of the *micro-batch*
+(not of the 50000-image full batch), exactly like gradient accumulation in PyTorch, which is
+what P0's full-batch experiment (following Geiping et al. 2022) does. The running statistics
+are updated once per micro-batch (momentum 0.9), sequentially through the scan, and are used for
+evaluation. The micro-batch composition is fixed across steps (the data are split once).
+
+**Runs.** Each training step is ``x_{k+1} = x_k - eta grad R(x_k) + perturbation_k`` with the
+perturbation (``chaosopt.gaussian_perturbation`` / ``chaosopt.mpgd_perturbation``, built by
+:func:`chaosopt.train.runner.build_optimizer`) applied to the first convolution only (the other
+leaves get plain ``optax.sgd``; ``optax.multi_transform``, i.e. two ``optax.masked``).
+Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
+``fold_in(fold_in(run_key, step), micro_batch)``, so step ``k`` is a pure function of the carry
+and ``k``; that is what makes checkpoint/resume bit-identical. Runs (schemes of one kind x
+seeds) are vmapped ("vmap") or executed one after another ("sequential"); data are sharded over
+a mesh's ``"data"`` axis and vmapped runs over its ``"seeds"`` axis (:mod:`.sharding`).
+The loop is :func:`chaosopt.train.loop.scan_chunks`; chunks are the evaluation intervals, and a
+checkpoint (:mod:`.checkpoint`) is written every ``checkpoint_every`` chunks.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from chaosopt.tasks.augment import random_crop_flip
+from chaosopt.train import sharding as sharding_lib
+from chaosopt.train.loop import scan_chunks
+
+LossFn = Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, tuple[dict, Any]]]
+
+
+# --------------------------------------------------------------------------- gradient
+
+def microbatch_value_and_grad(loss_fn: LossFn, params: Any, model_state: Any, batches: Any,
+                              key: Optional[jax.Array] = None):
+  """Mean loss, metrics and gradient over the micro-batches of ``batches``.
+
+  ``batches``: pytree of arrays ``[M, B, ...]`` (M micro-batches of B examples).
+  ``loss_fn(params, model_state, micro_batch, key) -> (loss, (metrics, new_model_state))``;
+  micro-batch ``i`` gets ``fold_in(key, i)``. ``model_state`` (e.g. BatchNorm statistics) is
+  threaded through the micro-batches in order. Returns
+  ``((loss, metrics, model_state), grads)`` with loss, metrics and grads averaged over M.
+  """
+  num = jax.tree_util.tree_leaves(batches)[0].shape[0]
+  key = jax.random.key(0) if key is None else key
+  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+  def one(state, i, mb):
+    return grad_fn(params, state, mb, jax.random.fold_in(key, i))
+
+  first = jax.tree_util.tree_map(lambda x: x[0], batches)
+  (_, (m_shape, _)), _ = jax.eval_shape(one, model_state, jnp.int32(0), first)
+  zeros = lambda t: jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), t)  # noqa
+  init = (jnp.zeros([], jnp.float32), zeros(m_shape),
+          jax.tree_util.tree_map(jnp.zeros_like, params), model_state)
+
+  def body(c, xs):
+    loss_sum, m_sum, g_sum, state = c
+    i, mb = xs
+    (loss, (metrics, state)), g = one(state, i, mb)
+    add = lambda a, b: jax.tree_util.tree_map(jnp.add, a, b)  # noqa: E731
+    return (loss_sum + loss.astype(jnp.float32), add(m_sum, metrics), add(g_sum, g), state), None
+
+  (loss_sum, m_sum, g_sum, state), _ = jax.lax.scan(
+      body, init, (jnp.arange(num, dtype=jnp.int32), batches))
+  mean = lambda t: jax.tree_util.tree_map(lambda x: x / num, t)  # noqa: E731
+  return (loss_sum / num, mean(m_sum), state), mean(g_sum)
+
+
+# --------------------------------------------------------------------------- data
+
+class ImageData(NamedTuple):
+  """Micro-batched images ``[M, B, H, W, C]`` (uint8 or float) and labels ``[M, B]``."""
+  images: Any
+  labels: Any
+
+  @property
+  def size(self) -> int:
+    return int(np.prod(self.labels.shape))
+
+
+def to_microbatches(images: np.ndarray, labels: np.ndarray, microbatch_size: int) -> ImageData:
+  """Splits ``[N, H, W(, C)]`` images into ``N / microbatch_size`` micro-batches (host)."""
+  images = np.asarray(images)
+  if images.ndim == 3:
+    images = images[..., None]
+  n = len(images)
+  if microbatch_size < 1 or n % microbatch_size:
+    raise ValueError(f"the number of examples ({n}) must be a positive multiple of "
+                     f"microbatch_size ({microbatch_size})")
+  m = n // microbatch_size
+  return ImageData(images.reshape((m, microbatch_size) + images.shape[1:]),
+                   np.asarray(labels, np.int32).reshape(m, microbatch_size))
+
+
+# --------------------------------------------------------------------------- classifier
+
+class Classifier(NamedTuple):
+  """A flax model with its input normalization and augmentation settings."""
+  model: Any
+  mean: tuple
+  std: tuple
+  augment: bool = True
+  pad: int = 4
+  scale: float = 1.0 / 255.0  # raw pixel -> [0, 1] before (x - mean) / std
+
+  def prepare(self, images: jax.Array) -> jax.Array:
+    x = images.astype(jnp.float32) * self.scale
+    return (x - jnp.asarray(self.mean, jnp.float32)) / jnp.asarray(self.std, jnp.float32)
+
+  def variables(self, params, batch_stats) -> dict:
+    return {"params": params, "batch_stats": batch_stats} if batch_stats else {"params": params}
+
+  def loss_fn(self, params, batch_stats, mb, key):
+    """Training-mode loss of one micro-batch (augmented, micro-batch BatchNorm statistics)."""
+    images, labels = mb
+    if self.augment:
+      images = random_crop_flip(key, images, self.pad)
+    x = self.prepare(images)
+    if batch_stats:
+      logits, upd = self.model.apply(self.variables(params, batch_stats), x, train=True,
+                                     mutable=["batch_stats"])
+      batch_stats = upd["batch_stats"]
+    else:
+      logits = self.model.apply(self.variables(params, batch_stats), x, train=True)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+    acc = jnp.mean((jnp.argmax(logits, -1) == labels).astype(jnp.float32))
+    return loss, ({"accuracy": acc}, batch_stats)
+
+  def evaluate(self, params, batch_stats, data: ImageData) -> dict:
+    """Loss and accuracy on ``data`` in evaluation mode (running BatchNorm statistics), one
+    micro-batch at a time."""
+    def one(c, mb):
+      images, labels = mb
+      logits = self.model.apply(self.variables(params, batch_stats), self.prepare(images))
+      loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).sum()
+      correct = jnp.sum(jnp.argmax(logits, -1) == labels)
+      return (c[0] + loss, c[1] + correct), None
+    (loss, correct), _ = jax.lax.scan(one, (jnp.float32(0), jnp.int32(0)), tuple(data))
+    n = data.labels.shape[0] * data.labels.shape[1]
+    return {"loss": loss / n, "accuracy": correct.astype(jnp.float32) / n}
+
+
+# --------------------------------------------------------------------------- optimizer
+
+def perturbed_gd(kind: str, static: dict, hp: dict, key: jax.Array, mask: Any
+                 ) -> optax.GradientTransformation:
+  """GD on every leaf, plus the scheme's perturbation on the leaves where ``mask`` is True."""
+  from chaosopt.train.runner import build_optimizer
+  if kind == "gd":
+    return optax.sgd(hp["learning_rate"])
+  labels = jax.tree_util.tree_map(lambda m: "perturbed" if m else "plain", mask)
+  return optax.multi_transform(
+      {"perturbed": build_optimizer(kind, static, hp, key),
+       "plain": optax.sgd(hp["learning_rate"])}, labels)
+
+
+# --------------------------------------------------------------------------- training
+
+class Carry(NamedTuple):
+  """Per-run training state (leading run axis when vmapped)."""
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+  key: jax.Array  # augmentation key of the run
+
+
+def _compile_fast(fn, *args):
+  """Jit-compiles ``fn`` with XLA backend optimizations off (for one-off programs such as
+  initialization, whose optimized compile is slow on CPU and whose speed does not matter)."""
+  return jax.jit(fn).lower(*args).compile(
+      compiler_options={"xla_backend_optimization_level": 0})(*args)
+
+
+def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict,
+               run_keys: jax.Array, train: ImageData, evals: dict[str, ImageData],
+               num_steps: int, chunk_size: int, mask_fn: Callable[[Any], Any],
+               example_shape: tuple, mesh=None, checkpointer=None, checkpoint_every: int = 1,
+               stop_after_chunks: Optional[int] = None, progress: bool = False,
+               desc: str = "", log: Callable[[str], None] = lambda s: None) -> dict:
+  """Trains R runs (vmapped), run r with hyper-parameters ``hparams[...][r]`` and key
+  ``run_keys[r]`` (params from ``fold_in(key, 0)``, perturbation from ``fold_in(key, 1)``,
+  augmentation from ``fold_in(key, 2)``).
+
+  Evaluates every ``evals`` split (and ``"train"`` without augmentation if given there) at step 0
+  and after every chunk. With a ``checkpointer``, resumes from its latest checkpoint and saves
+  every ``checkpoint_every`` chunks; ``stop_after_chunks`` stops early (simulates a kill).
+  Returns host arrays: ``eval_steps [E]``, ``evals[split][metric] [E, R]``,
+  ``history[metric] [T, R]`` (per-step training loss/accuracy on the augmented micro-batches),
+  ``steps_done``, ``carry`` (device) and ``timings``.
+  """
+  t_start = time.perf_counter()
+  model = classifier.model
+  hp = dict(hparams)
+  num_runs = int(np.shape(run_keys)[0])
+  if mesh is not None:
+    sharding_lib.check_divisible(mesh, train.labels.shape[1], num_runs)
+  train = sharding_lib.put_microbatches(train, mesh)
+  evals = {k: sharding_lib.put_microbatches(v, mesh) for k, v in evals.items()}
+  dummy = jnp.zeros((1,) + tuple(example_shape), jnp.float32)
+  mask = mask_fn(jax.eval_shape(model.init, jax.random.key(0), dummy)["params"])
+
+  def init_one(h, key):
+    variables = model.init(jax.random.fold_in(key, 0), dummy)
+    params = variables["params"]
+    tx = perturbed_gd(kind, static, h, jax.random.fold_in(key, 1), mask)
+    return Carry(params=params, batch_stats=variables.get("batch_stats", {}),
+                 opt_state=tx.init(params), key=jax.random.fold_in(key, 2))
+
+  def step_one(c: Carry, h, data: ImageData, k):
+    tx = perturbed_gd(kind, static, h, jax.random.key(0), mask)  # key only seeds init
+    (loss, metrics, bs), grads = microbatch_value_and_grad(
+        classifier.loss_fn, c.params, c.batch_stats, tuple(data), jax.random.fold_in(c.key, k))
+    updates, opt_state = tx.update(grads, c.opt_state, c.params)
+    params = optax.apply_updates(c.params, updates)
+    return Carry(params, bs, opt_state, c.key), {"train_loss_aug": loss,
+                                                 "train_acc_aug": metrics["accuracy"]}
+
+  v_step = jax.vmap(step_one, (0, 0, None, None))
+
+  def step_fn(carry, k):
+    runs, data = carry
+    runs, m = v_step(runs, hp, data, k)
+    return (runs, data), m
+
+  v_eval = jax.jit(jax.vmap(classifier.evaluate, (0, 0, None)))
+
+  def evaluate(runs) -> dict:
+    out = {}
+    for split, data in evals.items():
+      out[split] = jax.device_get(v_eval(runs.params, runs.batch_stats, data))
+    return out
+
+  runs = _compile_fast(jax.vmap(init_one), hp, run_keys)
+  runs = sharding_lib.put_seeded(runs, mesh)
+  t_init = time.perf_counter() - t_start
+
+  start, doc = 0, None
+  if checkpointer is not None and checkpointer.latest_step() is not None:
+    start, runs, doc = checkpointer.restore(runs)
+    log(f"{desc}: resumed from the checkpoint at step {start}")
+  if doc is None:
+    doc = {"eval_steps": [0], "evals": [_tolist(evaluate(runs))], "history": []}
+
+  chunks_done = [0]
+
+  def on_chunk(carry, metrics, steps_done):
+    runs_now = carry[0]
+    doc["eval_steps"].append(steps_done)
+    doc["evals"].append(_tolist(evaluate(runs_now)))
+    doc["history"].append(_tolist(metrics))
+    chunks_done[0] += 1
+    if checkpointer is not None and (
+        chunks_done[0] % checkpoint_every == 0 or steps_done >= num_steps):
+      checkpointer.save(steps_done, runs_now, doc)
+    return stop_after_chunks is not None and chunks_done[0] >= stop_after_chunks
+
+  t0 = time.perf_counter()
+  (runs, _), _ = scan_chunks(step_fn, (runs, train), num_steps, chunk_size=chunk_size,
+                             start_step=start, on_chunk=on_chunk, progress=progress, desc=desc)
+  t_train = time.perf_counter() - t0
+  hist = {}
+  if doc["history"]:
+    for name in doc["history"][0]:
+      hist[name] = np.concatenate([np.asarray(h[name], np.float32) for h in doc["history"]])
+  ev = {split: {m: np.stack([np.asarray(e[split][m], np.float32) for e in doc["evals"]])
+                for m in doc["evals"][0][split]} for split in doc["evals"][0]}
+  return {"eval_steps": np.asarray(doc["eval_steps"]), "evals": ev, "history": hist,
+          "steps_done": int(doc["eval_steps"][-1]), "carry": runs,
+          "timings": {"init_s": t_init, "train_s": t_train, "resumed_from": start}}
+
+
+def _tolist(tree):
+  return jax.tree_util.tree_map(lambda x: np.asarray(x).tolist(), jax.device_get(tree))
