@@ -1,0 +1,93 @@
+"""CIFAR-10 loader (official python tarball format) and the on-device augmentation of P0
+Table 2 (random crop after 4-pixel padding + horizontal flip)."""
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from chaosopt.tasks import cifar10
+from chaosopt.tasks.augment import random_crop_flip
+
+
+@pytest.fixture(scope="module")
+def fixture_tarball(tmp_path_factory):
+  d = tmp_path_factory.mktemp("cifar")
+  rng = np.random.default_rng(0)
+  sizes = {n: 3 for n in cifar10.TRAIN_BATCHES}
+  sizes["test_batch"] = 4
+  images = {n: rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8) for n, k in sizes.items()}
+  labels = {n: rng.integers(0, 10, k) for n, k in sizes.items()}
+  md5 = cifar10.write_fixture(str(d / cifar10.FILENAME), images, labels)
+  return d, md5, images, labels
+
+
+def test_loader_end_to_end(fixture_tarball):
+  d, md5, images, labels = fixture_tarball
+  x, y = cifar10.load_cifar10("train", data_dir=str(d), md5=md5, download=False)
+  assert x.shape == (15, 32, 32, 3) and x.dtype == np.uint8 and y.dtype == np.int32
+  np.testing.assert_array_equal(x, np.concatenate([images[n] for n in cifar10.TRAIN_BATCHES]))
+  np.testing.assert_array_equal(y, np.concatenate([labels[n] for n in cifar10.TRAIN_BATCHES]))
+  xt, yt = cifar10.load_cifar10("test", data_dir=str(d), md5=md5, download=False)
+  np.testing.assert_array_equal(xt, images["test_batch"])
+  np.testing.assert_array_equal(yt, labels["test_batch"])
+  assert cifar10.label_names(str(d), md5=md5)[0] == "airplane"
+
+
+def test_channel_layout_matches_official_encoding(tmp_path):
+  # the official b'data' rows are the red plane, then green, then blue (1024 values each)
+  img = np.zeros((1, 32, 32, 3), np.uint8)
+  img[0, 0, 1, 0], img[0, 2, 0, 2] = 7, 9
+  imgs = {n: img for n in cifar10.TRAIN_BATCHES + cifar10.TEST_BATCHES}
+  lbls = {n: [3] for n in imgs}
+  p = str(tmp_path / cifar10.FILENAME)
+  cifar10.write_fixture(p, imgs, lbls)
+  import pickle
+  import tarfile
+  with tarfile.open(p) as tar:
+    row = pickle.loads(tar.extractfile("cifar-10-batches-py/test_batch").read(),
+                       encoding="bytes")[b"data"][0]
+  assert row[1] == 7 and row[2048 + 64] == 9
+  x, _ = cifar10.load_cifar10("test", str(tmp_path), md5=None, download=False)
+  np.testing.assert_array_equal(x, img)
+
+
+def test_md5_mismatch_and_missing_file(fixture_tarball, tmp_path, monkeypatch):
+  d, _, _, _ = fixture_tarball
+  with pytest.raises(ValueError, match="md5 mismatch"):
+    cifar10.load_cifar10("train", data_dir=str(d), download=False)  # official md5
+  with pytest.raises(FileNotFoundError) as e:
+    cifar10.load_cifar10("train", data_dir=str(tmp_path), download=False)
+  assert os.path.join(str(tmp_path), cifar10.FILENAME) in str(e.value)
+  monkeypatch.setenv("CHAOSOPT_DATA", str(tmp_path / "env"))
+  with pytest.raises(FileNotFoundError, match=str(tmp_path / "env")):
+    cifar10.load_cifar10("test", download=False)
+  with pytest.raises(ValueError, match="split"):
+    cifar10.load_cifar10("valid", data_dir=str(d))
+
+
+def test_augmentation_is_a_flipped_window_of_the_padded_image():
+  x = jnp.arange(2 * 6 * 6 * 1, dtype=jnp.float32).reshape(2, 6, 6, 1) + 1.0
+  f = jax.jit(random_crop_flip, static_argnums=2)
+  seen_flip = seen_shift = False
+  padded = np.pad(np.asarray(x), ((0, 0), (2, 2), (2, 2), (0, 0)))
+  for s in range(8):
+    out = np.asarray(f(jax.random.key(s), x, 2))
+    assert out.shape == x.shape
+    for b in range(2):
+      windows = [padded[b, i:i + 6, j:j + 6] for i in range(5) for j in range(5)]
+      match = [w for w in windows if np.array_equal(w, out[b])]
+      match_f = [w for w in windows if np.array_equal(w[:, ::-1], out[b])]
+      assert match or match_f
+      seen_flip |= bool(match_f) and not match
+      seen_shift |= not np.array_equal(out[b], np.asarray(x[b])) and not np.array_equal(
+          out[b], np.asarray(x[b])[:, ::-1])
+  assert seen_flip and seen_shift  # 16 draws: P(no flip at all) = 2^-16
+  # fresh per key, identical for the same key, vmappable over keys
+  k = jax.random.key(0)
+  np.testing.assert_array_equal(f(k, x, 2), f(k, x, 2))
+  batched = jax.vmap(lambda kk: random_crop_flip(kk, x, 2))(jax.random.split(k, 3))
+  assert batched.shape == (3,) + x.shape
+  with pytest.raises(ValueError, match="B, H, W, C"):
+    random_crop_flip(k, x[0], 2)
