@@ -1,0 +1,104 @@
+"""Lévy-noise gradient descent: the Euler scheme of the alpha-stable-driven SDE (P2 eq. 1 and 3).
+
+P2 models SGD near a minimum by ``dW = -grad U(W) dt + sum_l sigma_l dL^{alpha_l}_t e_l``, one
+alpha_l-stable Lévy process per coordinate. Its Euler scheme with step eta_k is
+
+    x_{k+1} = x_k - eta_k grad U(x_k) - mu eta_k^{1/alpha} xi1_k ⊙ x_k + sigma eta_k^{1/alpha} xi2_k
+
+with xi1, xi2 i.i.d. S_alpha(1, beta, 0) (:mod:`chaosopt.dynamics.stable`, the X_{alpha,beta}
+law of P0; SaS for beta = 0): the increment of an alpha-stable process over a time step eta has
+scale eta^{1/alpha}. ``alpha`` is a scalar or a pytree of per-coordinate alphas shaped like the
+params; alpha = 2 gives Brownian increments with ``E exp(itX) = exp(-t^2)``, i.e. N(0, 2)
+(std sqrt(2) sigma eta^{1/2}, twice the variance of ``gaussian_perturbation`` at equal sigma).
+The optional multiplicative term (``mu``) mirrors P0 eq. 8 (Euler/Itô form, not Marcus).
+
+:func:`levy_perturbation` is the perturbation alone (chain after any optimizer);
+:func:`levy_gd` = ``optax.sgd(eta)`` + perturbation. Both follow the optax conventions of
+:mod:`chaosopt.transforms._base` (key in the state, jit/vmap over seeds, chain/masked).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from chaosopt import _validation
+from chaosopt.dynamics import stable
+from chaosopt.transforms import _base
+
+
+def _is_tree(x) -> bool:
+  """True for a pytree of alphas (dict/list/...), False for a scalar or a single array."""
+  return not (isinstance(x, (int, float)) or hasattr(x, "shape"))
+
+
+def _check_alpha(alpha) -> None:
+  for leaf in jax.tree_util.tree_leaves(alpha):
+    if isinstance(leaf, jax.core.Tracer):
+      continue
+    arr = np.asarray(leaf, dtype=np.float64)
+    bad = ~((arr > 0) & (arr <= 2))
+    if bad.any():
+      raise ValueError(f"alpha must be in (0, 2] (every coordinate), got {arr[bad].ravel()[:5]!r}")
+
+
+def _float_dtype(p):
+  dt = jnp.result_type(p)
+  if not jnp.issubdtype(dt, jnp.floating) or dt == jnp.bfloat16 or dt == jnp.float16:
+    return jnp.float32
+  return dt
+
+
+def _levy_noise(alpha, beta) -> _base.NoiseProcess:
+  """Two independent S_alpha(1, beta, 0) fields shaped like the params (stateless)."""
+
+  def sample_fn(state, key, params):
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    if _is_tree(alpha):
+      alphas = treedef.flatten_up_to(alpha)
+    else:
+      alphas = [alpha] * len(leaves)
+    keys = jax.random.split(key, 2 * len(leaves))
+    xi = []
+    for i, (p, a) in enumerate(zip(leaves + leaves, alphas + alphas)):
+      xi.append(stable.sample_stable(keys[i], a, beta, jnp.shape(p), 1.0, _float_dtype(p)))
+    unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
+    return unflat(xi[:len(leaves)]), unflat(xi[len(leaves):]), state
+
+  return _base.NoiseProcess(lambda key, params: (), sample_fn)
+
+
+def levy_perturbation(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigma, key,
+                      beta=0.0, mu=0.0) -> optax.GradientTransformation:
+  """Adds ``-mu eta_k^{1/alpha} xi1 ⊙ x + sigma eta_k^{1/alpha} xi2``, xi ~ S_alpha(1, beta, 0).
+
+  Args:
+    learning_rate: eta (float or schedule); only eta^{1/alpha} enters here.
+    alpha: stability index in (0, 2]: a scalar, or a pytree shaped like the params whose leaves
+      broadcast against the params' leaves (one alpha per coordinate, P2 eq. 3).
+    sigma: additive noise strength >= 0.
+    key: PRNG key or int seed.
+    beta: skewness in [-1, 1] (0: SaS, the P2 model).
+    mu: multiplicative strength >= 0 (needs ``update(updates, state, params)``).
+  """
+  _validation.check_positive("learning_rate", learning_rate)
+  _validation.check_nonnegative("sigma", sigma)
+  _validation.check_nonnegative("mu", mu)
+  _validation.check_in_range("beta", beta, -1.0, 1.0)
+  _check_alpha(alpha)
+  if _is_tree(alpha):
+    exponent = jax.tree_util.tree_map(lambda a: 1.0 / jnp.asarray(a, jnp.float32), alpha)
+  else:
+    exponent = 1.0 / jnp.asarray(alpha, jnp.float32)
+  return _base.perturbation(learning_rate, mu=mu, sigma=sigma, key=key, exponent=exponent,
+                            noise=_levy_noise(alpha, beta))
+
+
+def levy_gd(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigma, key, beta=0.0,
+            mu=0.0) -> optax.GradientTransformation:
+  """GD with Lévy noise (Euler scheme of P2 eq. 3): ``optax.sgd(eta)`` + :func:`levy_perturbation`."""
+  return _base.gd_with(learning_rate, levy_perturbation(learning_rate, alpha=alpha, sigma=sigma,
+                                                        key=key, beta=beta, mu=mu))
