@@ -1,0 +1,66 @@
+"""Fully connected networks for the small regression tasks (P0 Sec. 5.2, airfoil: MLP 5-16-1 ReLU).
+
+``init_scheme="pytorch"`` reproduces ``torch.nn.Linear``'s default initialization, which the MPGD
+authors used: weight and bias both ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (kaiming_uniform with
+``a = sqrt(5)`` for the weight). ``init_scheme="lecun"`` is flax's default (LeCun-normal weights, zero
+biases).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+INITS = ("pytorch", "lecun")
+ACTIVATIONS: dict[str, Callable] = {"relu": nn.relu, "leaky_relu": nn.leaky_relu,
+                                     "tanh": jnp.tanh, "gelu": nn.gelu}
+
+
+def _torch_uniform(fan_in: int):
+  bound = 1.0 / float(fan_in) ** 0.5
+
+  def init(key, shape, dtype=jnp.float32):
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+  return init
+
+
+class Linear(nn.Module):
+  """``y = x W + b`` with a choice of initialization (see module docstring)."""
+  features: int
+  init_scheme: str = "pytorch"
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    fan_in = x.shape[-1]
+    if self.init_scheme == "pytorch":
+      k_init = b_init = _torch_uniform(fan_in)
+    elif self.init_scheme == "lecun":
+      k_init, b_init = nn.initializers.lecun_normal(), nn.initializers.zeros
+    else:
+      raise ValueError(f"init must be one of {INITS}, got {self.init_scheme!r}")
+    kernel = self.param("kernel", k_init, (fan_in, self.features), self.dtype)
+    bias = self.param("bias", b_init, (self.features,), self.dtype)
+    return x @ kernel + bias
+
+
+class MLP(nn.Module):
+  """Hidden ``Linear`` layers with ``activation`` between them; linear output layer."""
+  features: Sequence[int]
+  activation: str = "relu"
+  init_scheme: str = "pytorch"
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    if self.activation not in ACTIVATIONS:
+      raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
+    act = ACTIVATIONS[self.activation]
+    for i, f in enumerate(self.features):
+      x = Linear(f, init_scheme=self.init_scheme, dtype=self.dtype, name=f"Linear_{i}")(x)
+      if i < len(self.features) - 1:
+        x = act(x)
+    return x

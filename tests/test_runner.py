@@ -1,0 +1,207 @@
+"""Runner and config tests: validation before compile, scheme grouping, seed/scheme vmapping
+equivalence, NaN/Inf handling (P0 experiment framework; no paper equation)."""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from chaosopt import run as cli
+from chaosopt.tasks.base import Task
+from chaosopt.train import config as config_lib
+from chaosopt.train import runner
+
+VALLEY = "configs/widening_valley.py"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _chdir(monkeypatch):
+  monkeypatch.chdir(ROOT)
+
+
+def valley_config(**overrides):
+  cfg = config_lib.load_config(VALLEY + ":quick")
+  with cfg.unlocked():
+    for k, v in overrides.items():
+      setattr(cfg, k, v)
+  config_lib.validate(cfg)
+  return cfg
+
+
+# ----------------------------------------------------------------------------- config errors
+
+@pytest.mark.parametrize("override, message", [
+    (("num_seedz", "3"), "unknown config key 'num_seedz'"),
+    (("task.dimm", "3"), "unknown config key 'task.dimm'"),
+    (("num_seeds", "0"), "num_seeds must be >= 1"),
+    (("num_seeds", "two"), "expected int"),
+    (("learning_rate", "-0.1"), "learning_rate must be > 0"),
+    (("schemes.3.gamma", "0.4"), "gamma must be in (0.5, 1)"),
+    (("schemes.3.beta", "1.5"), "beta must be in [-1, 1]"),
+    (("schemes.1.sigma", "-1.0"), "sigma must be >= 0"),
+    (("schemes.1.exponent", "-0.5"), "exponent must be >= 0"),
+    (("schemes.9.mu", "0.1"), "no list element '9'"),
+    (("schemes.1.nu", "0.1"), "unknown config key 'schemes.1.nu'"),
+    (("only", "mpgd,nope"), "unknown scheme(s) ['nope']"),
+    (("per_step_metrics", "maybe"), "expected a boolean"),
+])
+def test_config_errors_name_the_key(override, message):
+  with pytest.raises(config_lib.ConfigError) as e:
+    config_lib.load_config(VALLEY, [override])
+  assert message in str(e.value)
+
+
+def test_scheme_errors():
+  cfg = config_lib.load_config(VALLEY)
+  bad = [
+      ({"name": "x", "kind": "sgdm"}, "kind must be one of"),
+      ({"name": "x", "kind": "mpgd", "mu": 0.1}, "needs 'gamma'"),
+      ({"name": "x", "kind": "gaussian", "gamma": 0.6}, "unknown key(s) ['gamma']"),
+      ({"name": "gd", "kind": "gd"}, "duplicate scheme names ['gd']"),
+      ({"name": "x", "kind": "mpgd", "gamma": 0.6, "sign_rul": "x"}, "unknown key(s)"),
+  ]
+  for scheme, message in bad:
+    c = ml_collections.ConfigDict(cfg)
+    with c.unlocked():
+      c.schemes = list(cfg.schemes) + [scheme]
+    with pytest.raises(config_lib.ConfigError) as e:
+      config_lib.validate(c)
+    assert message in str(e.value), (scheme, str(e.value))
+
+
+def test_overrides_are_typed():
+  cfg = config_lib.load_config(VALLEY, [("num_seeds", "3"), ("schemes.3.mu", "0.05"),
+                                        ("per_step_metrics", "false"), ("task.init_scale", "2")])
+  assert cfg.num_seeds == 3 and cfg.schemes[3]["mu"] == 0.05
+  assert cfg.per_step_metrics is False and cfg.task.init_scale == 2.0
+
+
+def test_cli_config_error_exits_before_running(tmp_path, capsys):
+  workdir = tmp_path / "out"
+  status = cli.main(["--config", VALLEY, "--config.schemes.3.gamma=1.2",
+                     "--workdir", str(workdir)])
+  assert status == 2
+  assert "gamma must be in (0.5, 1)" in capsys.readouterr().err
+  assert not workdir.exists()
+  status = cli.main(["--config", VALLEY, "--config.task.dim=0", "--workdir", str(workdir)])
+  assert status == 2 and "dim must be a positive int" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- grouping
+
+def test_grouping_by_structure():
+  cfg = config_lib.load_config("configs/airfoil.py")
+  groups = runner.group_schemes(config_lib.selected_schemes(cfg), cfg)
+  labels = {g.kind: g.names for g in groups}
+  # GD rides in the Gaussian program; the 4 gammas of each MPGD variant are one program each
+  assert labels == {"gaussian": ("baseline", "gaussian"),
+                    "mpgd": ("mpgd_0.55", "mpgd_0.6", "mpgd_0.65", "mpgd_0.7"),
+                    "eq11": ("eq11_0.55", "eq11_0.6", "eq11_0.65", "eq11_0.7")}
+  mpgd = next(g for g in groups if g.kind == "mpgd")
+  np.testing.assert_array_equal(mpgd.hparams["gamma"], [0.55, 0.6, 0.65, 0.7])
+  assert dict(mpgd.static) == {"beta": 0.5}
+
+
+def _final_params(result, name):
+  return np.concatenate([np.ravel(x) for x in
+                         jax.tree_util.tree_leaves(result.schemes[name].final_params)])
+
+
+def test_vmapped_seeds_and_schemes_equal_separate_runs():
+  # MPGD at two gammas (one vmapped program) x 3 seeds, plus a Gaussian scheme, vs seed 2 run
+  # alone and gamma = 0.7 run alone. Bit-equality is not guaranteed across batch shapes (XLA's
+  # batched and unbatched float32 kernels may differ by an ulp), and the Thaler map is chaotic:
+  # a 1-ulp difference in a chain grows like exp(lambda k) and after ~20 steps takes a different
+  # branch (measured: identical for 18+ steps on this problem). So MPGD runs are compared over
+  # 10 steps, the (non-chaotic) Gaussian run over 40, both at a float32 tolerance.
+  mp = [{"name": "a", "kind": "mpgd", "gamma": 0.6, "beta": 0.5, "mu": 0.02, "sigma": 0.05},
+        {"name": "b", "kind": "mpgd", "gamma": 0.7, "beta": 0.5, "mu": 0.02, "sigma": 0.05}]
+  ga = [{"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05}]
+  quiet = lambda m: None
+
+  def cfg(steps, seeds, first, schemes):
+    return valley_config(num_steps=steps, chunk_size=steps, num_seeds=seeds, first_seed=first,
+                         schemes=schemes)
+
+  def same(x, y, seed_x, seed_y):
+    for leaf in ("u", "v"):
+      np.testing.assert_allclose(x.final_params[leaf][seed_x], y.final_params[leaf][seed_y],
+                                 rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(x.history["hessian_trace"][seed_x],
+                               y.history["hessian_trace"][seed_y], rtol=1e-5)
+
+  together = runner.run(cfg(10, 3, 0, mp), log=quiet)
+  seed2 = runner.run(cfg(10, 1, 2, mp), log=quiet)
+  gamma07 = runner.run(cfg(10, 3, 0, mp[1:]), log=quiet)
+  for name in ("a", "b"):
+    same(together.schemes[name], seed2.schemes[name], 2, 0)
+    assert seed2.schemes[name].seeds == [2]
+  for seed in range(3):
+    same(together.schemes["b"], gamma07.schemes["b"], seed, seed)
+  # the noise moves MPGD off the start, and the two gammas differ
+  assert not np.allclose(together.schemes["a"].final_params["v"],
+                         together.schemes["b"].final_params["v"])
+  g_together = runner.run(cfg(40, 3, 0, ga), log=quiet)
+  g_seed2 = runner.run(cfg(40, 1, 2, ga), log=quiet)
+  same(g_together.schemes["g"], g_seed2.schemes["g"], 2, 0)
+
+
+def test_gd_inside_gaussian_group_is_plain_gd():
+  schemes = [{"name": "gd", "kind": "gd"},
+             {"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05}]
+  cfg = valley_config(num_steps=30, chunk_size=30, num_seeds=2, schemes=schemes,
+                      per_step_metrics=False)
+  merged = runner.run(cfg, log=lambda m: None)
+  with cfg.unlocked():
+    cfg.only = "gd"
+  alone = runner.run(cfg, log=lambda m: None)
+  assert len(merged.timings) == 2 and "gaussian[gd,g]" in merged.timings
+  np.testing.assert_array_equal(_final_params(merged, "gd"), _final_params(alone, "gd"))
+  # GD at v = 0 never moves (the valley's gradient vanishes there)
+  p0 = merged.schemes["gd"].final_params
+  np.testing.assert_array_equal(p0["v"], 0.0)
+
+
+# ----------------------------------------------------------------------------- NaN handling
+
+def _quartic_task():
+  """x^4/4 from x0 ~ 3 U[0, 1]: GD with lr 1 blows up iff x0^2 > 2 (cubic growth -> inf)."""
+  def init(key):
+    return {"x": 3.0 * jax.random.uniform(key, (1,))}
+  loss = lambda p: jnp.sum(p["x"] ** 4) / 4
+  return Task(name="quartic", init=init, loss=loss,
+              metrics=lambda p: {"loss": loss(p), "x": p["x"][0]})
+
+
+def test_nonfinite_seed_is_frozen_and_reported():
+  task = _quartic_task()
+  schemes = [{"name": "gd", "kind": "gd"}]
+  cfg = valley_config(num_steps=60, chunk_size=20, num_seeds=6, schemes=schemes,
+                      learning_rate=1.0, per_step_metrics=False)
+  x0 = np.array([float(task.init(jax.random.fold_in(k, 0))["x"][0])
+                 for k in runner.seed_keys(cfg)])
+  blow = x0 ** 2 > 2.0
+  assert blow.any() and (~blow).any(), x0  # fixed seeds: both cases present
+  logged = []
+  res = runner.run(cfg, task=task, log=logged.append)
+  r = res.schemes["gd"]
+  np.testing.assert_array_equal(r.diverged_at >= 0, blow)
+  assert len(logged) == blow.sum()
+  for seed in np.flatnonzero(blow):
+    assert any(f"scheme 'gd' seed {seed}: non-finite" in m and
+               f"step {r.diverged_at[seed]}" in m for m in logged)
+  # every seed keeps finite parameters; diverged ones are frozen at their last finite value
+  assert np.all(np.isfinite(r.final_params["x"]))
+  assert np.all(np.isnan(r.history["train_loss"][blow, -1]))
+  # the other seeds ran to the end and converge towards 0 (GD on x^4/4)
+  assert np.all(np.abs(r.final_params["x"][~blow]) < np.abs(x0[~blow]))
+  assert np.all(np.isfinite(r.history["train_loss"][~blow]))
+  summary = runner.summarize(res)["gd"]
+  assert summary["num_diverged"] == blow.sum()
+  assert summary["metrics"]["loss"]["n"] == (~blow).sum()
+  np.testing.assert_allclose(summary["metrics"]["loss"]["mean"],
+                             np.mean(r.final["loss"][~blow]), rtol=1e-6)
