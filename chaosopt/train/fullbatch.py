@@ -179,6 +179,33 @@ class Carry(NamedTuple):
   key: jax.Array  # augmentation key of the run
 
 
+def make_run_fns(classifier: Classifier, kind: str, static: dict, mask: Any,
+                 example_shape: tuple):
+  """``init_one(hparams, key) -> Carry`` and ``step_one(carry, hparams, data, k) ->
+  (carry, metrics)`` of a single run: the full-batch step ``x_{k+1} = x_k - eta grad R(x_k) +
+  perturbation_k`` (perturbation on the ``mask`` leaves). Vmap both over runs."""
+  model = classifier.model
+  dummy = jnp.zeros((1,) + tuple(example_shape), jnp.float32)
+
+  def init_one(h, key):
+    variables = model.init(jax.random.fold_in(key, 0), dummy)
+    params = variables["params"]
+    tx = perturbed_gd(kind, static, h, jax.random.fold_in(key, 1), mask)
+    return Carry(params=params, batch_stats=variables.get("batch_stats", {}),
+                 opt_state=tx.init(params), key=jax.random.fold_in(key, 2))
+
+  def step_one(c: Carry, h, data: ImageData, k):
+    tx = perturbed_gd(kind, static, h, jax.random.key(0), mask)  # key only seeds init
+    (loss, metrics, bs), grads = microbatch_value_and_grad(
+        classifier.loss_fn, c.params, c.batch_stats, tuple(data), jax.random.fold_in(c.key, k))
+    updates, opt_state = tx.update(grads, c.opt_state, c.params)
+    params = optax.apply_updates(c.params, updates)
+    return Carry(params, bs, opt_state, c.key), {"train_loss_aug": loss,
+                                                 "train_acc_aug": metrics["accuracy"]}
+
+  return init_one, step_one
+
+
 def _compile_fast(fn, *args):
   """Jit-compiles ``fn`` with XLA backend optimizations off (for one-off programs such as
   initialization, whose optimized compile is slow on CPU and whose speed does not matter)."""
@@ -214,21 +241,7 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   dummy = jnp.zeros((1,) + tuple(example_shape), jnp.float32)
   mask = mask_fn(jax.eval_shape(model.init, jax.random.key(0), dummy)["params"])
 
-  def init_one(h, key):
-    variables = model.init(jax.random.fold_in(key, 0), dummy)
-    params = variables["params"]
-    tx = perturbed_gd(kind, static, h, jax.random.fold_in(key, 1), mask)
-    return Carry(params=params, batch_stats=variables.get("batch_stats", {}),
-                 opt_state=tx.init(params), key=jax.random.fold_in(key, 2))
-
-  def step_one(c: Carry, h, data: ImageData, k):
-    tx = perturbed_gd(kind, static, h, jax.random.key(0), mask)  # key only seeds init
-    (loss, metrics, bs), grads = microbatch_value_and_grad(
-        classifier.loss_fn, c.params, c.batch_stats, tuple(data), jax.random.fold_in(c.key, k))
-    updates, opt_state = tx.update(grads, c.opt_state, c.params)
-    params = optax.apply_updates(c.params, updates)
-    return Carry(params, bs, opt_state, c.key), {"train_loss_aug": loss,
-                                                 "train_acc_aug": metrics["accuracy"]}
+  init_one, step_one = make_run_fns(classifier, kind, static, mask, example_shape)
 
   v_step = jax.vmap(step_one, (0, 0, None, None))
 
