@@ -91,3 +91,32 @@ def test_augmentation_is_a_flipped_window_of_the_padded_image():
   assert batched.shape == (3,) + x.shape
   with pytest.raises(ValueError, match="B, H, W, C"):
     random_crop_flip(k, x[0], 2)
+
+
+def test_table2_config_matches_protocol_and_validates():
+  import importlib.util
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  spec = importlib.util.spec_from_file_location(
+      "_exp_cifar10_table2", os.path.join(root, "experiments", "cifar10_table2.py"))
+  exp = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(exp)
+  from chaosopt.train import config as config_lib
+  c = config_lib.load_config(os.path.join(root, "configs", "cifar10_table2.py"))
+  exp.validate(c)
+  assert (c.learning_rate, c.num_steps, c.num_seeds) == (0.1, 1000, 5)
+  names = [s["name"] for s in c.schemes]
+  assert names == list(exp.PAPER)  # every Table 2 row, paper numbers beside ours
+  for s in c.schemes:
+    if s["kind"] != "gd":
+      assert (s["mu"], s["sigma"]) == (0.03, 0.01)
+    if s["kind"] == "mpgd":
+      assert s["beta"] == 0.5
+  cpu = config_lib.load_config(os.path.join(root, "configs", "fmnist_fullbatch.py"))
+  exp.validate(cpu)
+  bad = config_lib.load_config(os.path.join(root, "configs", "fmnist_fullbatch.py"),
+                               [("seed_mode", "threads")])
+  with pytest.raises(config_lib.ConfigError, match="seed_mode"):
+    exp.validate(bad)
+  with pytest.raises(config_lib.ConfigError, match="gamma"):
+    config_lib.load_config(os.path.join(root, "configs", "cifar10_table2.py"),
+                           [("schemes.2.gamma", "0.4")])
