@@ -1,0 +1,179 @@
+"""MPGD / Gaussian perturbations as optax transformations (P0 eq. 8 and eq. 11)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import chaosopt
+from chaosopt.dynamics import observables, thaler
+
+
+def _params():
+  return {"w": jnp.arange(6.0).reshape(3, 2) / 6 - 0.3, "b": jnp.array([0.5, -1.0])}
+
+
+def _by_hand_v(chain_rows, gamma):
+  """v^{(0)} = sign(state) · v(|state|) from the stored chain states (away from y* by > 1 ulp)."""
+  vl, vr = observables.observable_values(gamma)
+  pos = np.abs(np.asarray(chain_rows, np.float64))
+  assert np.all(np.abs(pos - thaler.fixed_point(gamma)) > 1e-6)
+  return np.sign(np.asarray(chain_rows)) * np.where(pos > thaler.fixed_point(gamma), vr, vl)
+
+
+@pytest.mark.parametrize("variant", ["mpgd", "eq11"])
+def test_one_step_equals_eq8_by_hand(variant):
+  gamma, beta, mu, sigma, eta = 0.7, 0.5, 0.02, 0.05, 0.1
+  params = _params()
+  grads = jax.tree_util.tree_map(lambda p: jnp.cos(p) + 1.0, params)
+  tx = chaosopt.mpgd(eta, gamma=gamma, beta=beta, mu=mu, sigma=sigma, key=3, variant=variant)
+  state = tx.init(params)
+  chains = np.asarray(state[1].noise)  # [num_chains, num_coordinates], leaves in tree order
+  v = _by_hand_v(chains, gamma)
+  if variant == "eq11":
+    v1, v2 = v[0] - v[1], v[2] - v[3]
+  else:
+    v1, v2 = v[0], v[1]
+  leaves, treedef = jax.tree_util.tree_flatten(params)
+  x = np.concatenate([np.ravel(l) for l in leaves])
+  g = np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(grads)])
+  expected = -eta * g - mu * eta**gamma * v1 * x + sigma * eta**gamma * v2
+  updates, _ = jax.jit(tx.update)(grads, state, params)
+  got = np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(updates)])
+  np.testing.assert_allclose(got, expected, rtol=2e-6, atol=1e-8)
+
+
+def test_schedule_uses_eta_k():
+  sched = optax.exponential_decay(0.1, transition_steps=1, decay_rate=0.5)
+  params = _params()
+  zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+  tx = chaosopt.mpgd_perturbation(sched, gamma=0.6, sigma=1.0, key=0)
+  state = tx.init(params)
+  vl, vr = observables.observable_values(0.6)
+  for k in range(3):
+    chains = np.asarray(state.noise)
+    u, state = tx.update(zeros, state, params)
+    got = np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(u)])
+    np.testing.assert_allclose(got, float(sched(k)) ** 0.6 * _by_hand_v(chains, 0.6)[1], rtol=1e-5)
+
+
+def _run(tx, steps=5, params=None):
+  params = _params() if params is None else params
+  loss = lambda p: jnp.sum(p["w"] ** 2) + jnp.sum(jnp.sin(p["b"]))
+  state = tx.init(params)
+
+  @jax.jit
+  def step(params, state):
+    g = jax.grad(loss)(params)
+    u, state = tx.update(g, state, params)
+    return optax.apply_updates(params, u), state
+
+  for _ in range(steps):
+    params, state = step(params, state)
+  return params, state
+
+
+def test_wrappers_chain_masked_multisteps_apply_if_finite_inject():
+  kw = dict(gamma=0.65, beta=0.5, mu=0.01, sigma=0.05, key=1)
+  # chain after adam
+  p, _ = _run(optax.chain(optax.adam(1e-2), chaosopt.mpgd_perturbation(1e-2, **kw)))
+  assert all(np.all(np.isfinite(l)) for l in jax.tree_util.tree_leaves(p))
+  # masked: only "w" is perturbed; "b" follows plain GD exactly.
+  mask = {"w": True, "b": False}
+  tx = optax.chain(optax.sgd(0.1), optax.masked(chaosopt.mpgd_perturbation(0.1, **kw), mask))
+  p_masked, _ = _run(tx)
+  p_gd, _ = _run(optax.sgd(0.1))
+  np.testing.assert_array_equal(p_masked["b"], p_gd["b"])
+  assert not np.allclose(p_masked["w"], p_gd["w"])
+  # MultiSteps: the perturbation is applied once per k accumulated steps.
+  p, _ = _run(optax.MultiSteps(chaosopt.mpgd(0.1, **kw), every_k_schedule=2), steps=4)
+  assert all(np.all(np.isfinite(l)) for l in jax.tree_util.tree_leaves(p))
+  # apply_if_finite: a NaN gradient leaves params and the chain state untouched.
+  tx = optax.apply_if_finite(chaosopt.mpgd(0.1, **kw), max_consecutive_errors=3)
+  params = _params()
+  state = tx.init(params)
+  nan_grads = jax.tree_util.tree_map(lambda x: jnp.full_like(x, jnp.nan), params)
+  u, state2 = tx.update(nan_grads, state, params)
+  assert all(np.all(np.asarray(l) == 0) for l in jax.tree_util.tree_leaves(u))
+  np.testing.assert_array_equal(state2.inner_state[1].noise, state.inner_state[1].noise)
+  # inject_hyperparams: mu, sigma and the learning rate become state (e.g. for schedules).
+  tx = optax.inject_hyperparams(chaosopt.mpgd, static_args=("gamma", "key", "variant"))(
+      learning_rate=0.1, gamma=0.65, beta=0.5, mu=0.01, sigma=0.05, key=1)
+  p_inj, st = _run(tx)
+  p_ref, _ = _run(chaosopt.mpgd(0.1, **kw))
+  np.testing.assert_allclose(p_inj["w"], p_ref["w"], rtol=1e-6)
+  assert float(st.hyperparams["sigma"]) == pytest.approx(0.05)
+
+
+def test_vmap_over_seeds_and_gammas():
+  params = _params()
+
+  def run(key, gamma):
+    tx = chaosopt.mpgd(0.1, gamma=gamma, beta=0.5, mu=0.01, sigma=0.05, key=key)
+    return _run(tx, steps=3, params=params)[0]["w"]
+
+  keys = jax.random.split(jax.random.key(0), 3)
+  keys = jnp.stack([keys[0], keys[1], keys[0]])
+  consts = thaler.thaler_constants(np.array([0.6, 0.6, 0.6]))
+  out = jax.vmap(run)(keys, consts)
+  assert not np.allclose(out[0], out[1])            # different keys: independent perturbations
+  np.testing.assert_array_equal(out[0], out[2])     # same key: bit-identical
+  np.testing.assert_allclose(out[0], run(keys[0], 0.6), rtol=1e-6)  # vmapped == single run
+  # A γ axis: several γ in one vmapped program, each equal to its own run.
+  consts = thaler.thaler_constants(np.array([0.55, 0.7]))
+  out = jax.vmap(run, in_axes=(None, 0))(keys[0], consts)
+  np.testing.assert_allclose(out[1], run(keys[0], 0.7), rtol=1e-5)
+
+
+def test_state_dtype_is_fixed_and_float64_with_x64(python_subprocess):
+  params = _params()
+  tx = chaosopt.mpgd(0.1, gamma=0.7, mu=0.01, sigma=0.1, key=0)
+  p, state = _run(tx)
+  assert state[1].noise.dtype == jnp.float32 and p["w"].dtype == jnp.float32
+  out = python_subprocess("""
+      import jax, jax.numpy as jnp, chaosopt
+      p = {"w": jnp.ones((4,), jnp.float32)}
+      tx = chaosopt.mpgd(0.1, gamma=0.7, mu=0.01, sigma=0.1, key=0)
+      s = tx.init(p)
+      u, s2 = jax.jit(tx.update)(p, s, p)
+      print(s.noise.dtype if hasattr(s, 'noise') else s[1].noise.dtype, s2[1].noise.dtype, u["w"].dtype)
+  """, x64=True)
+  assert out.split() == ["float64", "float64", "float32"]
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    (dict(gamma=1.2), "gamma"), (dict(gamma=0.5), "gamma"), (dict(gamma=0.7, beta=1.5), "beta"),
+    (dict(gamma=0.7, mu=-1.0), "mu"), (dict(gamma=0.7, sigma=-0.1), "sigma"),
+    (dict(gamma=0.7, variant="eq8"), "variant"), (dict(gamma=0.7, sign_rule="x"), "sign_rule"),
+])
+def test_bad_input_names_the_parameter(kwargs, name):
+  with pytest.raises(ValueError, match=name):
+    chaosopt.mpgd(0.1, key=0, **kwargs)
+
+
+@pytest.mark.parametrize("lr", [0.0, -0.1, optax.constant_schedule(-1.0)])
+def test_bad_learning_rate(lr):
+  with pytest.raises(ValueError, match="learning_rate"):
+    chaosopt.mpgd_perturbation(lr, gamma=0.7, key=0)
+  with pytest.raises(ValueError, match="learning_rate"):
+    chaosopt.gaussian_perturbation(lr, sigma=0.1, key=0)
+
+
+def test_multiplicative_term_needs_params():
+  tx = chaosopt.mpgd_perturbation(0.1, gamma=0.7, mu=0.1, key=0)
+  p = _params()
+  with pytest.raises(ValueError, match="params"):
+    tx.update(p, tx.init(p))
+  tx = chaosopt.mpgd_perturbation(0.1, gamma=0.7, sigma=0.1, key=0)  # additive only: fine
+  tx.update(p, tx.init(p))
+
+
+def test_gaussian_perturbation_matches_formula():
+  params = _params()
+  zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+  tx = chaosopt.gaussian_perturbation(0.04, mu=0.0, sigma=2.0, key=0, exponent=0.5)
+  st = tx.init(params)
+  u, _ = tx.update(zeros, st, params)
+  # sigma * eta^0.5 * N(0,1): with mu = 0 the update / (2 * 0.2) is the standard normal draw.
+  draws = np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(u)]) / (2.0 * 0.2)
+  assert np.all(np.abs(draws) < 6) and np.std(draws) > 0.2
