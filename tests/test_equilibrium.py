@@ -35,7 +35,8 @@ def test_unbiased_g_and_n():
 
 def test_finite_data_statistics_match_sampling_noise_formula():
   loss, params, data = logistic_problem(n=10, d=3, seed=4)
-  jmat = np.asarray(msgd.gradient_matrix(loss, params, data), np.float64)
+  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
+                    np.float64)
   for b, rep, kind in [(3, True, "sgd"), (3, False, "sgd_without_replacement")]:
     st = eq.finite_data_noise_statistics(jmat, b, replacement=rep)
     cov = jmat.T @ sn.sampling_noise_covariance(kind, 10, b) @ jmat

@@ -37,7 +37,8 @@ KINDS = {
 @pytest.fixture(scope="module")
 def problem():
   loss, params, data = logistic_problem(n=N, d=3, seed=0)
-  jmat = np.asarray(msgd.gradient_matrix(loss, params, data), np.float64)  # [n, d]
+  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
+                    np.float64)  # [n, d]
   return loss, params, data, jmat
 
 
@@ -68,11 +69,11 @@ def samples(problem):
 
 def test_gradient_matrix_matches_jacobian(problem):
   loss, params, data, jmat = problem
-  jac = jax.jacrev(loss)(params, data)  # pytree of [n, ...]
+  jac = jax.jit(jax.jacrev(loss))(params, data)  # pytree of [n, ...]
   ref = np.concatenate([np.asarray(jac["b"]).reshape(N, -1), np.asarray(jac["w"]).reshape(N, -1)],
                        axis=1)  # ravel_pytree orders dict keys alphabetically
   np.testing.assert_allclose(jmat, ref, rtol=1e-5, atol=1e-6)
-  chunked = msgd.gradient_matrix(loss, params, data, chunk_size=4)
+  chunked = jax.jit(lambda p: msgd.gradient_matrix(loss, p, data, chunk_size=4))(params)
   np.testing.assert_allclose(np.asarray(chunked), jmat, rtol=1e-6, atol=1e-7)
 
 

@@ -25,7 +25,8 @@ N, M = 8, 40_000
 @pytest.fixture(scope="module")
 def problem():
   loss, params, data = logistic_problem(n=N, d=3, seed=2)
-  jmat = np.asarray(msgd.gradient_matrix(loss, params, data), np.float64)
+  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
+                    np.float64)
   return loss, params, data, jmat
 
 
