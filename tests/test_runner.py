@@ -1,6 +1,5 @@
 """Runner and config tests: validation before compile, scheme grouping, seed/scheme vmapping
 equivalence, NaN/Inf handling (P0 experiment framework; no paper equation)."""
-import json
 import os
 
 import jax
