@@ -82,10 +82,16 @@ def sgd_noise(loss_fn: Callable[[Any, Any], jax.Array], params: Any, data: Any, 
 
 
 def alpha_per_parameter(u, clip: bool = True) -> dict:
-  """Tail index per parameter (samples last): Mohammadi (P3 Thm F.2) and CF-regression fits."""
+  """Tail index per parameter (samples last): Mohammadi (P3 Thm F.2) and CF-regression fits.
+
+  Parameters whose noise has fewer than half of its samples non-zero (e.g. dead units, where
+  log|u| is undefined) get NaN.
+  """
   a_cf, s_cf = tail_index.cf_fit(u)
-  return {"mohammadi": np.asarray(tail_index.mohammadi_alpha(u, clip=clip)),
-          "cf": np.asarray(a_cf), "cf_scale": np.asarray(s_cf)}
+  valid = np.asarray(jnp.mean(jnp.asarray(u) != 0, axis=-1) > 0.5)
+  nan = lambda a: np.where(valid, np.asarray(a), np.nan)
+  return {"mohammadi": nan(tail_index.mohammadi_alpha(u, clip=clip)), "cf": nan(a_cf),
+          "cf_scale": nan(s_cf), "valid": valid}
 
 
 def fit_errors(u, *, bins: int = 50, quantile_range=(0.005, 0.995),
