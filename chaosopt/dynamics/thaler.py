@@ -30,9 +30,14 @@ relative precision for tiny w:
     Δg = y*^{1-γ} expm1((1-γ) log1p(w/y*)) + (1+y*)^{1-γ} expm1((1-γ) log1p(w/(1+y*))).
 
 The left branch uses T(y) = y · exp(log1p(r)/(1-γ)), r = ((1+y)^{1-γ} - 1)·y^{γ-1}, also free of
-cancellation near 0. The dither draws come from the caller's PRNG bits. Measured effect
-(tests/test_thaler.py, BENCHMARKS.md): the long-run fraction of time above y* matches 1 - 2^{γ-1}
-to a few 10^-4 in float32 and float64, where the plain float32 map is off by ≈ 3·10^-3.
+cancellation near 0. The dither draws come from the caller's random bits. y* itself is carried
+as a float32 pair (hi, lo), hidden from XLA's algebraic simplifier by an optimization barrier
+(it otherwise folds (y - hi) - lo into y - hi, which shifts every re-entry by T'(y*)·lo ≈ 5·10^-8
+and alone biases the fraction of time above y* by ≈ -3·10^-4: measured).
+
+Measured effect (benchmarks/thaler_bias.py, BENCHMARKS.md; γ = 0.65, 2·10^5 chains × 3000 steps):
+the long-run fraction of time above y* matches 1 - 2^{γ-1} to the Monte-Carlo standard error
+(≈ 10^-4) in float32 and float64, where the plain float32 formula is off by +9.3·10^-3.
 All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
@@ -174,13 +179,28 @@ def uniform_from_bits(bits, dtype):
   return (bits >> 8).astype(dtype) * jnp.asarray(2.0**-24, dtype)
 
 
+def _expm1_nonneg(x):
+  """e^x - 1 for x >= 0: Taylor (Horner, 8 terms) below 1/8, exp(x) - 1 above.
+
+  Relative error <= 1e-6 in float32 (exact rounding below 1/8; above, exp's error on a result
+  >= 0.133); XLA:CPU's expm1 costs ~7x an exp, and the map needs three of them.
+  """
+  small = x < 0.125
+  xs = jnp.where(small, x, 0)
+  poly = xs * (1 + xs / 2 * (1 + xs / 3 * (1 + xs / 4 * (1 + xs / 5 * (1 + xs / 6 * (
+      1 + xs / 7 * (1 + xs / 8)))))))
+  return jnp.where(small, poly, jnp.exp(x) - 1)
+
+
 def map_dithered(pos, dither, gamma):
   """T applied to the point pos + dither·ulp(pos), dither ∈ [-1/2, 1/2); returns (T, is_right).
 
   ``is_right`` tells whether that point lies in the branch (y*, 1]. See the module docstring.
   """
   dtype = pos.dtype
-  c = _cast(thaler_constants(gamma), dtype)
+  # The barrier hides the constants' values from XLA's algebraic simplifier, which otherwise
+  # re-associates (pos - hi) - lo into pos - (hi + lo) = pos - hi and loses lo (measured).
+  c = lax.optimization_barrier(_cast(thaler_constants(gamma), dtype))
   s = 1 - c.gamma
   du = dither * ulp(pos)
   # y - y* exactly: pos - hi is exact near y* (Sterbenz); float64 states need no lo part.
@@ -189,12 +209,12 @@ def map_dithered(pos, dither, gamma):
   right = w > 0
   y = pos  # left-branch point; its dither enters as stochastic rounding of the increment below
   # ((1+z)^s - 1) with z = y (left) or w/(1+y*) (right): shared expm1/log1p pair.
-  e1 = jnp.expm1(s * jnp.log1p(jnp.where(right, w / (1 + c.ystar), y)))
+  e1 = _expm1_nonneg(s * jnp.log1p(jnp.where(right, w / (1 + c.ystar), y)))
   # left: y^{-s} = 1 + expm1(-s log y) (≥ 1, no cancellation); right: expm1(s log1p(w/y*)).
   ell = jnp.where(right, jnp.log1p(w / c.ystar), jnp.log(jnp.maximum(y, jnp.finfo(dtype).tiny)))
-  q = jnp.expm1(jnp.where(right, s, -s) * ell)
+  q = _expm1_nonneg(jnp.where(right, s, -s) * ell)
   r = jnp.where(right, c.a_coef * q + c.b_coef * e1, e1 * (1 + q))
-  m = jnp.expm1(jnp.log1p(r) / s)
+  m = _expm1_nonneg(jnp.log1p(r) / s)
   # left: T(y) = y + y·m; adding (dither + increment) before y rounds the increment
   # stochastically (a sub-ulp increment is kept on average instead of being rounded away).
   out = jnp.where(right, m, y + (du + y * m))
