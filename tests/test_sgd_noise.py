@@ -48,14 +48,14 @@ def test_flax_model_runs_and_noise_is_centered():
 
 def test_fit_errors_prefer_the_true_family():
   # heavy-tailed noise (alpha = 1.3): SaS fits better; Gaussian noise: SaS ~ Gaussian (alpha ~ 2)
-  heavy = np.asarray(sample_sas(jax.random.key(3), 1.3, (12, 3000)))
+  heavy = np.asarray(sample_sas(jax.random.key(3), 1.3, (8, 3000)))
   fe = sgd_noise.fit_errors(heavy, bins=40)
-  assert np.mean(fe["sse_sas"] < fe["sse_gauss"]) > 0.9
-  assert np.mean(fe["chi2_sas"] < fe["chi2_gauss"]) > 0.9
-  gauss = np.random.default_rng(4).standard_normal((12, 3000))
+  assert np.mean(fe["sse_sas"] < fe["sse_gauss"]) >= 7 / 8
+  assert np.mean(fe["chi2_sas"] < fe["chi2_gauss"]) >= 7 / 8
+  gauss = np.random.default_rng(4).standard_normal((8, 3000))
   fg = sgd_noise.fit_errors(gauss, bins=40)
   assert np.median(fg["alpha"]) > 1.85
   # both fits describe Gaussian data: errors within a factor 2 of each other on average
   assert np.mean(fg["sse_sas"]) < 2 * np.mean(fg["sse_gauss"])
   a = sgd_noise.alpha_per_parameter(heavy)
-  assert abs(np.mean(a["cf"]) - 1.3) < 0.1 and a["mohammadi"].shape == (12,)
+  assert abs(np.mean(a["cf"]) - 1.3) < 0.1 and a["mohammadi"].shape == (8,)
