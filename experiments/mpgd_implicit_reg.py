@@ -85,21 +85,33 @@ def main(argv=None):
                               "finite_2eps": finite}
     rows.append([e, f"{raw[-1]:.4f} ± {raw_se[-1]:.4f}", f"{b[-1]:.4f} ± {b_se[-1]:.4f}",
                  f"{p_paper[K]:.4f}", f"{p_full[K]:.4f}"])
-  # linear extrapolation of B̂(ε) = P + c ε to ε = 0 (weighted by the standard errors)
+  # B̂(ε) = P_K + O(ε): compare at the smallest ε; the spread of B̂ over ε ≤ 0.1 measures how
+  # large the O(ε) (and heavier-tail higher-order) corrections still are.
   es = np.asarray(cfg.eps)
   bs = np.array([quartic["eps"][str(e)]["crn"][-1] for e in cfg.eps])
   ses = np.array([quartic["eps"][str(e)]["crn_se"][-1] for e in cfg.eps])
-  use = np.isfinite(bs)
-  if use.sum() >= 2:
-    W = np.diag(1 / ses[use] ** 2)
-    X = np.stack([np.ones(use.sum()), es[use]], 1)
-    cov = np.linalg.inv(X.T @ W @ X)
-    coef = cov @ X.T @ W @ bs[use]
-    extrap, extrap_se = float(coef[0]), float(np.sqrt(cov[0, 0]))
-  else:
-    extrap, extrap_se = float("nan"), float("nan")
-  quartic["extrapolated_P_K"] = [extrap, extrap_se]
+  small = es <= 0.1
+  extrap, extrap_se = float(bs[0]), float(ses[0])
+  spread_b = float(np.ptp(bs[small])) if small.sum() >= 2 else float("nan")
+  quartic["smallest_eps_B"] = [extrap, extrap_se]
+  quartic["B_spread_eps_le_0.1"] = spread_b
   results["quartic"] = quartic
+
+  # κ in isolation: pure multiplicative noise, R = 0, F(x) = x
+  zero = lambda x: 0.0 * x[0]
+  p1 = ir.second_order_moments(zero, jnp.ones(1), eta=cfg.eta, gamma=cfg.gamma, mu0=1.0,
+                               sigma0=0.0, rho=rho, num_steps=K)
+  kap1, cov1 = float(p1.kappa[-1, 0]), float(p1.cov[-1, 0, 0])
+  iso_rows, iso = [], {"kappa_K": kap1, "C_K": cov1, "eps": {}}
+  for e in cfg.eps[1:3] if len(cfg.eps) >= 3 else cfg.eps:
+    x1, _ = mpgd_ensemble(k_a, lambda x: jnp.zeros_like(x), jnp.ones(1), learning_rate=cfg.eta,
+                          num_steps=K, num_paths=n, gamma=cfg.gamma, beta=cfg.beta, mu=e,
+                          chunk_size=cfg.chunk_size)
+    x1 = np.asarray(x1[:, 0], np.float64)
+    m1, se1, var1 = (x1.mean() - 1) / e**2, x1.std(ddof=1) / np.sqrt(n) / e**2, x1.var() / e**2
+    iso["eps"][str(e)] = {"mean_shift": m1, "se": se1, "var": var1}
+    iso_rows.append([e, f"{m1:.3f} ± {se1:.3f}", f"{var1:.3f}"])
+  results["kappa_isolation"] = iso
 
   fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
   ax = axes[0]
@@ -202,8 +214,16 @@ def main(argv=None):
         f"(Δ(2ε) − 2Δ(ε))/(2ε²) = P_K + O(ε).\n\n",
         markdown_table(["ε", "raw Δ/ε² ± SE", "B̂(ε) ± SE", "P_K printed", "P_K with κ"],
                        rows),
-        f"\nWeighted linear extrapolation of B̂(ε) to ε = 0: **{extrap:.4f} ± {extrap_se:.4f}** "
-        f"vs printed {p_paper[K]:.4f} and with κ {p_full[K]:.4f}.\n\n",
+        f"\nB̂ at the smallest ε = {cfg.eps[0]}: **{extrap:.4f} ± {extrap_se:.4f}** vs printed "
+        f"{p_paper[K]:.4f} and with κ {p_full[K]:.4f}; B̂ still moves by {spread_b:.3f} over "
+        f"ε ≤ 0.1 (higher-order terms), more than the κ contribution "
+        f"{p_full[K] - p_paper[K]:.3f}.\n\n",
+        "## κ in isolation (1-D, R = 0, σ = 0)\n\n"
+        f"x_0 = 1, μ = ε, η = {cfg.eta}, K = {K}, {n} paths, F(x) = x. Thm. 4.3's terms are all "
+        f"zero here (∇²F = 0, ∇R = 0), so the printed formula predicts E x_K = 1 + O(ε³); the "
+        f"correlated-noise term predicts (E x_K − 1)/ε² = κ_K = {kap1:.4f}; C_K = {cov1:.4f} "
+        f"predicts Var x_K / ε².\n\n",
+        markdown_table(["ε", "(E x_K − 1)/ε² ± SE", "Var x_K / ε²"], iso_rows), "\n",
         "## Widening valley (P0 Fig. 2 setting, s = 1)\n\n"
         f"d = {d}, u0 one draw of 5·U[0,1]^d (‖u0‖² = {valley['trace0']:.2f} = tr∇²ℓ at the "
         f"start), η = {cfg.eta}, (μ, σ) = s·({mu0}, {sigma0}), γ = {cfg.gamma}, β = {cfg.beta}, "
@@ -234,8 +254,14 @@ def main(argv=None):
   z_full = (extrap - p_full[K]) / extrap_se if extrap_se > 0 else float("nan")
   sc = valley["scales"]
   s_last = str(cfg.valley_scales[-1])
-  v = [f"- ε² scaling (quartic): B̂(ε) extrapolated to ε = 0 is {extrap:.4f} ± {extrap_se:.4f}: "
-       f"{z_paper:+.1f} SE from the printed P_K and {z_full:+.1f} SE from P_K with κ.",
+  v = [f"- ε² scaling (quartic): B̂ at ε = {cfg.eps[0]} is {extrap:.4f} ± {extrap_se:.4f}: "
+       f"{z_paper:+.1f} SE from the printed P_K and {z_full:+.1f} SE from P_K with κ; the spread "
+       f"of B̂ over ε ≤ 0.1 ({spread_b:.3f}) exceeds the κ contribution "
+       f"({p_full[K] - p_paper[K]:.3f}), so this problem confirms the ε² scaling and size of the "
+       f"prediction but cannot separate the two formulas.",
+       "- κ isolation (1-D, R = 0): measured (E x_K − 1)/ε² " + ", ".join(
+           f"{r[1]} (ε={r[0]})" for r in iso_rows) + f" vs κ_K = {kap1:.3f}; the printed "
+       "theorem predicts 0.",
        f"- Valley: measured (E tr − tr0)/s² at K = {Kv}: " + ", ".join(
            f"s={s}: {sc[s]['trace_shift_over_s2'][-1]:.3f} ± {sc[s]['se'][-1]:.3f}" for s in sc)
        + f"; predicted {tot_paper[Kv]:.3f} (printed) / {tot_paper[Kv] + corr[Kv]:.3f} (with κ). "

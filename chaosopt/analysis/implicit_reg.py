@@ -62,7 +62,7 @@ def gd_path(loss_fn: LossFn, x0, eta: float, num_steps: int) -> jax.Array:
     return x1, x1
 
   x0 = jnp.asarray(x0)
-  _, xs = jax.lax.scan(body, x0, None, length=num_steps)
+  _, xs = jax.jit(lambda x: jax.lax.scan(body, x, None, length=num_steps))(x0)
   return jnp.concatenate([x0[None], xs], axis=0)
 
 
@@ -175,7 +175,7 @@ def predicted_shift(fn: LossFn, pred: Prediction, *, include_kappa: bool) -> jax
     m = -0.5 * lam + (kap if include_kappa else 0.0)
     return 0.5 * jnp.sum(C * jax.hessian(fn)(x)) + g @ m
 
-  return jax.vmap(one)(pred.xbar, pred.cov, pred.lam, pred.kappa)
+  return jax.jit(jax.vmap(one))(pred.xbar, pred.cov, pred.lam, pred.kappa)
 
 
 __all__ = ["gd_path", "chain_autocorrelation", "Prediction", "second_order_moments",
