@@ -98,13 +98,15 @@ def fit_errors(u, *, bins: int = 50, quantile_range=(0.005, 0.995),
                max_params: Optional[int] = None, seed: int = 0) -> dict:
   """Per-parameter SSE and chi^2 of the SaS and Gaussian fits (see module docstring).
 
-  ``u``: ``[num_params, num_samples]``. Parameters whose noise is identically zero are skipped.
+  ``u``: ``[num_params, num_samples]``. Parameters whose noise is zero in half of the
+  samples or more (MAD = 0) are skipped.
   ``max_params`` samples that many parameters at random (P2 uses 100-120). Returns numpy
   arrays keyed ``index, alpha, scale, sse_sas, sse_gauss, chi2_sas, chi2_gauss``.
   """
   u = np.asarray(u, np.float64)
   mad = np.median(np.abs(u - np.median(u, axis=1, keepdims=True)), axis=1)
-  ok = np.flatnonzero(mad > 0)
+  # skip degenerate parameters (noise zero in most batches, e.g. dead units): as alpha_per_parameter
+  ok = np.flatnonzero((mad > 0) & (np.mean(u != 0, axis=1) > 0.5))
   if max_params is not None and len(ok) > max_params:
     ok = np.sort(np.random.default_rng(seed).choice(ok, max_params, replace=False))
   z = (u[ok] - np.median(u[ok], axis=1, keepdims=True)) / mad[ok, None]
