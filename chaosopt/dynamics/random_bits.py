@@ -9,8 +9,9 @@ words (k0, k1), and the bits of element i are a keyed integer hash of the counte
 
     x = mix(mix(i * φ + k0) ^ k1),    mix = xor-shift-multiply "lowbias32" (hash-prospector)
 
-Per step the map i -> bits is a bijection of the index (no two elements of one draw collide); the
-per-step keys are independent threefry outputs. tests/test_random_bits.py checks uniformity, sign
+Per step the map i -> bits is a bijection of the index (no two elements of one draw collide).
+:func:`bits` takes the two seed words from one threefry draw; :func:`counter_bits` (the MPGD hot
+path) derives them from (key, step) by the same hash, so a step costs no threefry call at all. tests/test_random_bits.py checks uniformity, sign
 frequencies and correlations; the invariant-measure and stable-limit tests check the chain.
 """
 from __future__ import annotations
@@ -44,7 +45,12 @@ def bits(key: jax.Array, shape) -> jax.Array:
   return hash_bits(jax.random.bits(key, (2,), jnp.uint32), shape)
 
 
-def bits_list(key: jax.Array, shapes) -> list:
-  """Independent uint32 bits for each shape in ``shapes``, with a single threefry call."""
-  seeds = jax.random.bits(key, (len(shapes), 2), jnp.uint32)
-  return [hash_bits(seeds[i], shape) for i, shape in enumerate(shapes)]
+def counter_bits(key: jax.Array, step, shape) -> jax.Array:
+  """uint32 bits of ``shape`` for step ``step`` of the stream ``key``, without any threefry call:
+  the two per-step seed words are keyed hashes of the step counter (MPGD's hot path)."""
+  if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+    key = jax.random.key_data(key)
+  kd = key.reshape(-1).astype(jnp.uint32)
+  c = jnp.asarray(step).astype(jnp.uint32) * jnp.uint32(_GOLDEN)
+  seed = jnp.stack([_mix(_mix(c + kd[0]) ^ kd[-1]), _mix(_mix(c ^ kd[-1]) + kd[0] + jnp.uint32(1))])
+  return hash_bits(seed, shape)

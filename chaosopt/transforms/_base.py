@@ -30,16 +30,19 @@ class NoiseProcess(NamedTuple):
   """A (possibly stateful) source of two independent noise fields shaped like the params.
 
   ``init(key, params) -> noise_state``;
-  ``sample(noise_state, key, params) -> (xi_mult, xi_add, new_noise_state)`` where ``xi_*`` are
-  pytrees shaped like ``params`` (any float dtype; cast to each update leaf's dtype).
-  ``params`` here is only a shape/dtype template (it may be the updates tree).
+  ``sample(noise_state, key, count, params) -> (xi_mult, xi_add, new_noise_state)`` where
+  ``xi_*`` are pytrees shaped like ``params`` (any float dtype; cast to each update leaf's dtype)
+  and ``params`` is only a shape/dtype template (it may be the updates tree). ``key`` is the
+  transformation's fixed key and ``count`` the step: the noise of step k is a function of
+  (key, k) — :func:`step_key` for ``jax.random`` samplers, or a cheaper counter-based hash
+  (:mod:`chaosopt.dynamics.random_bits`) — so no key is split on the hot path.
   """
   init: Callable[[jax.Array, Any], Any]
   sample: Callable[[Any, jax.Array, Any], tuple[Any, Any, Any]]
 
 
 class PerturbationState(NamedTuple):
-  """State of :func:`perturbation`: step counter, PRNG key, noise-process state."""
+  """State of :func:`perturbation`: step counter, PRNG key (fixed), noise-process state."""
   count: jax.Array
   key: jax.Array
   noise: Any
@@ -78,8 +81,7 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
     if params is None and not mu_is_zero:
       raise ValueError("this perturbation has mu != 0 (multiplicative noise) and needs params: "
                        "call update(updates, state, params)")
-    key, sub = jax.random.split(state.key)
-    xi1, xi2, noise_state = noise.sample(state.noise, sub, updates)
+    xi1, xi2, noise_state = noise.sample(state.noise, state.key, state.count, updates)
     eta = value_at(learning_rate, state.count)
     p_tree = exponent if not _is_scalar(exponent) else jax.tree_util.tree_map(
         lambda _: exponent, updates)
@@ -93,7 +95,7 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
 
     params_t = params if params is not None else updates
     new_updates = jax.tree_util.tree_map(leaf, updates, xi1, xi2, p_tree, params_t)
-    return new_updates, PerturbationState(count=optax.safe_increment(state.count), key=key,
+    return new_updates, PerturbationState(count=optax.safe_increment(state.count), key=state.key,
                                           noise=noise_state)
 
   return optax.GradientTransformation(init_fn, update_fn)
@@ -101,6 +103,11 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
 
 def _is_scalar(x) -> bool:
   return not isinstance(x, (dict, list, tuple)) and jnp.ndim(x) == 0
+
+
+def step_key(key: jax.Array, count: jax.Array) -> jax.Array:
+  """The ``jax.random`` key of step ``count``."""
+  return jax.random.fold_in(key, count)
 
 
 def split_like(key: jax.Array, tree: Any) -> Any:

@@ -55,13 +55,13 @@ def _float_dtype(p):
 def _levy_noise(alpha, beta) -> _base.NoiseProcess:
   """Two independent S_alpha(1, beta, 0) fields shaped like the params (stateless)."""
 
-  def sample_fn(state, key, params):
+  def sample_fn(state, key, count, params):
     leaves, treedef = jax.tree_util.tree_flatten(params)
     if _is_tree(alpha):
       alphas = treedef.flatten_up_to(alpha)
     else:
       alphas = [alpha] * len(leaves)
-    keys = jax.random.split(key, 2 * len(leaves))
+    keys = jax.random.split(_base.step_key(key, count), 2 * len(leaves))
     xi = []
     for i, (p, a) in enumerate(zip(leaves + leaves, alphas + alphas)):
       xi.append(stable.sample_stable(keys[i], a, beta, jnp.shape(p), 1.0, _float_dtype(p)))

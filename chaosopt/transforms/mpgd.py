@@ -44,8 +44,9 @@ def _thaler_noise(gamma, beta, variant: str, sign_rule: str, init: str) -> _base
     size = sum(jnp.size(p) for p in jax.tree_util.tree_leaves(params))
     return observables.init_chains(key, (nchains, size), gamma, beta, rule, init)
 
-  def sample_fn(chains, key, params):
-    v, chains = observables.step(chains, random_bits.bits(key, chains.shape), gamma, beta, rule)
+  def sample_fn(chains, key, count, params):
+    bits = random_bits.counter_bits(key, count, chains.shape)
+    v, chains = observables.step(chains, bits, gamma, beta, rule)
     if variant == "eq11":
       xi1, xi2 = v[0] - v[1], v[2] - v[3]
     else:
@@ -115,9 +116,9 @@ def mpgd(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.0, mu=0.0, sigm
 
 
 def _gaussian_noise() -> _base.NoiseProcess:
-  def sample_fn(state, key, params):
+  def sample_fn(state, key, count, params):
     leaves, treedef = jax.tree_util.tree_flatten(params)
-    keys = jax.random.split(key, 2 * len(leaves))
+    keys = jax.random.split(_base.step_key(key, count), 2 * len(leaves))
     dt = lambda p: jnp.result_type(p) if jnp.issubdtype(jnp.result_type(p), jnp.floating) \
         else thaler.default_dtype()
     xi = [jax.random.normal(k, jnp.shape(p), dt(p)) for k, p in zip(keys, leaves + leaves)]
