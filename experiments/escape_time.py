@@ -35,6 +35,7 @@ def main(argv=None):
   import matplotlib.pyplot as plt
   import numpy as np
   import optax
+  from scipy import stats
 
   from chaosopt.tasks.airfoil import load_split
   from chaosopt.tasks.mlp import MLP
@@ -52,7 +53,9 @@ def main(argv=None):
   full_loss = jax.jit(lambda f: jnp.mean((model.apply(unravel(f), x)[:, 0] - y) ** 2))
 
   def sgd_step(f, key, lr, batch):
-    idx = jax.random.choice(key, n, (batch,), replace=False)
+    # with replacement: choice(replace=False) permutes all n rows every step, ~20x the cost of
+    # this tiny MLP's gradient (batch << n, so the two samplers barely differ)
+    idx = jax.random.randint(key, (batch,), 0, n)
     return f - lr * jax.grad(loss)(f, idx)
 
   def train_step(c, k):
@@ -92,7 +95,8 @@ def main(argv=None):
     tt = np.where(esc, t, cfg.max_steps)  # censored at max_steps
     row = dict(lr=lr, escaped=int(esc.sum()), mean=float(tt.mean()),
                se=float(tt.std(ddof=1) / math.sqrt(len(tt))), median=float(np.median(tt)),
-               censored=int((~esc).sum()), wall_s=time.time() - t0)
+               censored=int((~esc).sum()), within_10=int(np.sum(esc & (t <= 10))),
+               wall_s=time.time() - t0)
     lr_rows.append(row)
     print(f"lr {lr}: escaped {row['escaped']}/{cfg.lr_seeds}, mean {row['mean']:.0f} ± "
           f"{row['se']:.0f} ({row['wall_s']:.0f} s)")
@@ -139,18 +143,33 @@ def main(argv=None):
   ax[1].legend(fontsize=8)
   fig.tight_layout()
 
-  surv_rows = []
+  surv_rows, surv_stats = [], {}
   for b, t in surv.items():
     esc = t >= 0
     tt = np.where(esc, t, cfg.max_steps)
-    # exponential tail check (P2 Cor. 4.6: P(tau > u) ~ exp(-c u)): MLE rate of censored exp.
-    rate = esc.sum() / tt.sum()
+    # exponential check (P2 Cor. 4.6: P(tau > u) ~ exp(-c u)): an exponential law has
+    # std/mean = 1 and median/mean = ln 2 = 0.69, and log P(tau > u) is linear in u; R^2 of that
+    # line over u between the 10% and 90% quantiles of tau (escaped runs)
+    te = np.sort(t[esc]).astype(np.float64)
+    uu = np.unique(te[(te >= np.quantile(te, 0.1)) & (te <= np.quantile(te, 0.9))])
+    ls = np.log([np.mean(tt > v) for v in uu])
+    r2 = float(np.corrcoef(uu, ls)[0, 1] ** 2) if len(uu) > 2 else float("nan")
+    # Kolmogorov-Smirnov test of the escaped runs against an exponential of the same mean
+    ks = stats.kstest(te, "expon", args=(0, te.mean()))
+    surv_stats[b] = dict(mean=float(np.mean(tt)), median=float(np.median(tt)),
+                         cv=float(np.std(tt) / np.mean(tt)),
+                         median_over_mean=float(np.median(tt) / np.mean(tt)), r2_log_survival=r2,
+                         ks_stat=float(ks.statistic), ks_p=float(ks.pvalue),
+                         within_10=int(np.sum(esc & (t <= 10))))
     surv_rows.append([b, f"{esc.sum()}/{len(t)}", f"{np.mean(tt):.0f}", f"{np.median(tt):.0f}",
-                      f"{rate * np.mean(tt):.2f}"])
+                      f"{surv_stats[b]['cv']:.2f}", f"{surv_stats[b]['median_over_mean']:.2f}",
+                      f"{r2:.3f}", f"{ks.statistic:.3f} (p = {ks.pvalue:.2g})",
+                      surv_stats[b]["within_10"]])
   results = dict(config=cfg.to_dict(), minimum=dict(train_mse=l_star, radius=radius,
                                                     num_params=int(w_star.size)),
                  lr_sweep=lr_rows, fits=fits,
                  survival={str(b): t.tolist() for b, t in surv.items()},
+                 survival_stats={str(b): v for b, v in surv_stats.items()},
                  total_wall_s=time.time() - t_start)
   verdict_fit = ""
   if fits:
@@ -159,6 +178,9 @@ def main(argv=None):
                    f" (exponent {fits['power_law']['b']:.2f}), Kramers RSS "
                    f"{fits['kramers']['rss_log']:.3g}: the {better.replace('_', ' ')} fits better "
                    "(P2 reports that its Lévy theory, Mori et al. and Xie et al. all fit).\n")
+  monotone = bool(np.all(np.diff(means[np.argsort(lrs)]) < 0))
+  bs = sorted(surv_stats)
+  batch_faster = all(surv_stats[a]["mean"] < surv_stats[b]["mean"] for a, b in zip(bs, bs[1:]))
   md = ("# Escape time of SGD from a minimum (P2 Figs. 3-4)\n\n"
         f"Run: {'QUICK smoke run' if args.quick else 'full run'}. Data: UCI airfoil self-noise "
         "(vendored; P2's Speech/Cardio/Ionosphere are not available here), 1202 standardized "
@@ -170,18 +192,43 @@ def main(argv=None):
         f"{cfg.max_steps} in means). Seeds vmapped in one jitted chunked scan per setting; "
         f"CPU, {results['total_wall_s']:.0f} s.\n\n"
         "## Mean escape time vs learning rate (Fig. 3)\n\n"
-        + markdown_table(["lr", "escaped", "mean ± SE", "median", "censored"],
+        + markdown_table(["lr", "escaped", "mean ± SE", "median", "censored",
+                          "escaped within 10 steps"],
                          [[r["lr"], f"{r['escaped']}/{cfg.lr_seeds}",
                            f"{r['mean']:.0f} ± {r['se']:.0f}", f"{r['median']:.0f}",
-                           r["censored"]] for r in lr_rows])
+                           r["censored"], r["within_10"]] for r in lr_rows])
         + "\n" + verdict_fit +
         "\n## Survival P(τ > u) (Fig. 4)\n\n"
         + markdown_table(["batch", "escaped", "mean τ", "median τ",
-                          "mean/median-free check: rate·mean (1 for an exponential)"], surv_rows)
+                          "std/mean (exponential: 1)", "median/mean (exponential: 0.69)",
+                          "R² of log P(τ>u) vs u (10-90% quantiles)",
+                          "KS vs exponential of same mean", "escaped within 10 steps"],
+                         surv_rows)
         + "\nPaper: mean escape time decreases with the learning rate (Fig. 3, polynomially per "
         "eq. 17) and P(τ > u) decays exponentially in u (Cor. 4.6), faster for smaller batches "
-        "(Fig. 4). Compare the monotonicity in the table and the straight (log-linear) survival "
-        "curves in the plot.\n")
+        "(Fig. 4).\n\n## As measured\n\n"
+        + f"- Mean escape time {'decreases' if monotone else 'does NOT decrease'} monotonically "
+        f"with the learning rate over η = {lrs.min()}..{lrs.max()} (batch {cfg.lr_batch}, "
+        f"{cfg.lr_seeds} seeds each; P2: 100 seeds per point).\n"
+        + f"- Escapes within 10 steps (a jump, not a first passage): "
+        + ", ".join(f"η {r['lr']}: {r['within_10']}" for r in lr_rows)
+        + f" of {cfg.lr_seeds}. Where this is large the learning rate is too large for this "
+        "minimum and 'escape' is an immediate jump; the rest leave by a slow drift of ‖w − w*‖.\n"
+        + "".join(
+            f"- Batch {b}: std/mean {v['cv']:.2f}, median/mean {v['median_over_mean']:.2f}, KS "
+            f"p = {v['ks_p']:.2g}: "
+            + ("consistent with an exponential law (Cor. 4.6) at the 5% level.\n"
+               if v["ks_p"] >= 0.05 else
+               "exponential law rejected at the 5% level (KS): "
+               + ("the escape time is concentrated around its mean, as for a drift-driven "
+                  "first passage, not a memoryless Kramers/Lévy exit.\n" if v["cv"] < 0.8 else
+                  "the spread of escape times is close to exponential (std/mean ≈ 1, straight "
+                  "log-survival) but the shape differs (e.g. excess early escapes).\n"))
+            for b, v in surv_stats.items())
+        + f"- Smaller batches escape {'faster' if batch_faster else 'NOT faster'} (mean τ "
+        + ", ".join(f"batch {b}: {v['mean']:.0f}" for b, v in surv_stats.items()) + ").\n"
+        "- Mini-batches are drawn with replacement (batch ≪ 1202 rows, so this barely differs "
+        "from P2's without-replacement sampler).\n")
   write_report(args.out, md, results, {"escape_time.png": fig})
   print(md)
 
