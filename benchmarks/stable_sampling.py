@@ -22,17 +22,8 @@ from scipy import stats
 
 from chaosopt.dynamics import tail_index as ti
 from chaosopt.dynamics.stable import sample_stable
+from chaosopt.train.loop import best_of
 from chaosopt.train.report import environment
-
-
-def best_of(fn, reps=5):
-  jax.block_until_ready(fn())  # compile + warm up
-  ts = []
-  for _ in range(reps):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn())
-    ts.append(time.perf_counter() - t0)
-  return min(ts)
 
 
 def _scipy_fit(x, q):

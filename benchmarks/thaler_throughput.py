@@ -9,7 +9,6 @@ Measured in one run (issue 2):
 Usage: python benchmarks/thaler_throughput.py [--x64]
 """
 import argparse
-import time
 
 import jax
 
@@ -27,16 +26,7 @@ import optax  # noqa: E402
 
 import chaosopt  # noqa: E402
 from chaosopt.dynamics import observables, random_bits  # noqa: E402
-
-
-def best_of(fn, reps=5):
-  jax.block_until_ready(fn())  # compile + warm up
-  ts = []
-  for _ in range(reps):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn())
-    ts.append(time.perf_counter() - t0)
-  return min(ts)
+from chaosopt.train.loop import best_of  # noqa: E402
 
 
 n, k = args.coords, args.steps
