@@ -261,13 +261,8 @@ def check_gamma(gamma) -> None:
     _validation.check_in_range("gamma", gamma, 0.5, 1.0, lo_open=True, hi_open=True)
 
 
-def stable_index(gamma) -> float:
-  """α = 1/γ, the index of the stable limit of the Birkhoff sums."""
-  return 1.0 / float(gamma) if not isinstance(gamma, ThalerConstants) else 1.0 / gamma.gamma
-
-
 __all__ = [
     "ThalerConstants", "thaler_constants", "fixed_point", "invariant_density", "invariant_cdf",
     "invariant_cdf_inverse", "thaler_map", "map_dithered", "step", "sample_invariant", "sample_warmup", "ulp",
-    "uniform_from_bits", "default_dtype", "check_gamma", "stable_index",
+    "uniform_from_bits", "default_dtype", "check_gamma",
 ]

@@ -110,11 +110,6 @@ def step_key(key: jax.Array, count: jax.Array) -> jax.Array:
   return jax.random.fold_in(key, count)
 
 
-def split_like(key: jax.Array, tree: Any) -> Any:
-  """One independent key per leaf of ``tree`` (same structure)."""
-  return optax.tree_utils.tree_split_key_like(key, tree)
-
-
 def gd_with(learning_rate: ScalarOrSchedule, perturb: optax.GradientTransformation
             ) -> optax.GradientTransformation:
   """Plain GD (``-eta_k grad``) followed by ``perturb``: the full noisy-GD recursion."""
