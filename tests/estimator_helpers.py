@@ -61,6 +61,17 @@ def logistic_problem(n: int = 8, d: int = 3, seed: int = 0):
   return vmap_per_example(loss_i), params, (x, y)
 
 
+def logistic_problem_with_jacobian(n: int = 8, d: int = 3, seed: int = 0):
+  """:func:`logistic_problem` plus its exact gradient matrix (float64 numpy, [n, num_params]).
+
+  Returns ``(per_example_loss, params, data, jmat)``.
+  """
+  from chaosopt.estimators import msgd
+  loss, params, data = logistic_problem(n=n, d=d, seed=seed)
+  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params), np.float64)
+  return loss, params, data, jmat
+
+
 def flat(tree) -> jnp.ndarray:
   return ravel_pytree(tree)[0]
 

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 from chaosopt.analysis import equilibrium as eq
-from chaosopt.estimators import msgd
 from chaosopt.estimators import sampling_noise as sn
-from estimator_helpers import logistic_problem
+from estimator_helpers import logistic_problem_with_jacobian
 
 
 def test_unbiased_g_and_n():
@@ -34,9 +33,7 @@ def test_unbiased_g_and_n():
 
 
 def test_finite_data_statistics_match_sampling_noise_formula():
-  loss, params, data = logistic_problem(n=10, d=3, seed=4)
-  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
-                    np.float64)
+  loss, params, data, jmat = logistic_problem_with_jacobian(n=10, d=3, seed=4)
   for b, rep, kind in [(3, True, "sgd"), (3, False, "sgd_without_replacement")]:
     st = eq.finite_data_noise_statistics(jmat, b, replacement=rep)
     cov = jmat.T @ sn.sampling_noise_covariance(kind, 10, b) @ jmat

@@ -19,7 +19,7 @@ import pytest
 from chaosopt.estimators import msgd
 from chaosopt.estimators import sampling_noise as sn
 from chaosopt.train.loop import scan_chunks
-from estimator_helpers import assert_mean_cov, flat, logistic_problem
+from estimator_helpers import assert_mean_cov, flat, logistic_problem_with_jacobian
 
 N, B, BIG, M = 8, 2, 4, 40_000
 BB = 6  # Alg. 2 large batch
@@ -36,9 +36,7 @@ KINDS = {
 
 @pytest.fixture(scope="module")
 def problem():
-  loss, params, data = logistic_problem(n=N, d=3, seed=0)
-  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
-                    np.float64)  # [n, d]
+  loss, params, data, jmat = logistic_problem_with_jacobian(n=N, d=3, seed=0)
   return loss, params, data, jmat
 
 

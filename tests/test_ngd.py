@@ -17,16 +17,14 @@ import pytest
 
 from chaosopt.estimators import msgd, ngd
 from chaosopt.estimators import sampling_noise as sn
-from estimator_helpers import assert_mean_cov, flat, logistic_problem
+from estimator_helpers import assert_mean_cov, flat, logistic_problem_with_jacobian
 
 N, M = 8, 40_000
 
 
 @pytest.fixture(scope="module")
 def problem():
-  loss, params, data = logistic_problem(n=N, d=3, seed=2)
-  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
-                    np.float64)
+  loss, params, data, jmat = logistic_problem_with_jacobian(n=N, d=3, seed=2)
   return loss, params, data, jmat
 
 

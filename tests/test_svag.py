@@ -12,9 +12,9 @@ import numpy as np
 import optax
 import pytest
 
-from chaosopt.estimators import msgd, svag
+from chaosopt.estimators import svag
 from chaosopt.estimators import sampling_noise as sn
-from estimator_helpers import assert_mean_cov, flat, logistic_problem
+from estimator_helpers import assert_mean_cov, flat, logistic_problem_with_jacobian
 
 N, B, M = 8, 2, 40_000
 LS = (1, 4, 16)
@@ -22,9 +22,7 @@ LS = (1, 4, 16)
 
 @pytest.fixture(scope="module")
 def problem():
-  loss, params, data = logistic_problem(n=N, d=3, seed=1)
-  jmat = np.asarray(jax.jit(lambda p: msgd.gradient_matrix(loss, p, data))(params),
-                    np.float64)
+  loss, params, data, jmat = logistic_problem_with_jacobian(n=N, d=3, seed=1)
   return loss, params, data, jmat
 
 
