@@ -7,7 +7,6 @@ at η = 0.9 the factor 1 - 2η = -0.8 flips the sign each step: GD oscillates, G
 
   python experiments/discretization_x2.py [--quick] [--out DIR]
 """
-import argparse
 import math
 import os
 import sys
@@ -16,20 +15,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.discretization_x2 import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/discretization_x2")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
   import optax
 

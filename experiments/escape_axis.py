@@ -10,7 +10,6 @@ jump longer than the radius R happens on axis 1 (ignores the drift and the small
 
   python experiments/escape_axis.py [--quick] [--out DIR]
 """
-import argparse
 import math
 import os
 import sys
@@ -19,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.escape_axis import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 
 def first_jump_prediction(alphas, sigma, eta, radius):
@@ -28,17 +28,11 @@ def first_jump_prediction(alphas, sigma, eta, radius):
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/escape_axis")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
 
   from chaosopt.tasks.ackley import ackley

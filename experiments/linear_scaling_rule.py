@@ -11,7 +11,6 @@ the final test error exceeds the best by more than 20%.
 
   python experiments/linear_scaling_rule.py [--quick] [--out DIR]
 """
-import argparse
 import os
 import sys
 import time
@@ -19,20 +18,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.linear_scaling_rule import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/linear_scaling_rule")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
   import optax
 

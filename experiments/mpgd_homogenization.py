@@ -11,7 +11,6 @@ discretization check (dt vs 2 dt).
 
   python experiments/mpgd_homogenization.py [--quick] [--out DIR]
 """
-import argparse
 import os
 import sys
 import time
@@ -19,22 +18,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.mpgd_homogenization import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/mpgd_homogenization")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
 
   import jax
   # float64 SDE: for β < 1, exp(-μ ΔL) of a large negative stable jump overflows float32.
   jax.config.update("jax_enable_x64", True)
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
   from scipy.stats import ks_2samp
 

@@ -11,7 +11,6 @@ On the widening valley the same expansion is applied to the Hessian trace F = d 
 
   python experiments/mpgd_implicit_reg.py [--quick] [--out DIR]
 """
-import argparse
 import os
 import sys
 import time
@@ -19,21 +18,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.mpgd_implicit_reg import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/mpgd_implicit_reg")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
 
   import jax
   jax.config.update("jax_enable_x64", True)
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
 
   from chaosopt.analysis import implicit_reg as ir

@@ -12,7 +12,6 @@ test split by mistake; see PAPERS.md).
 
   python experiments/msgd_fmnist.py [--quick] [--out DIR] [--steps N]
 """
-import argparse
 import os
 import sys
 import time
@@ -20,27 +19,24 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.msgd_fmnist import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 LABELS = {"gd": "GD", "sgd": "SGD", "msgd_cov": "MSGD-Cov", "msgd_fisher": "MSGD-Fisher",
           "msgd_bernoulli": "MSGD-Bernoulli", "msgd_fisher_b": "MSGD-[Fisher-B]"}
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--cpu", action="store_true", help="the reduced size used on a shared CPU")
-  ap.add_argument("--steps", type=int, default=None, help="override config.num_steps")
-  ap.add_argument("--out", default="experiments/reports/msgd_fmnist")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "cpu" if args.cpu else "")
+  args, cfg = _cli.setup(
+      __file__, get_config, doc=__doc__, argv=argv,
+      variants={"cpu": "the reduced size used on a shared CPU"},
+      extra=lambda ap: ap.add_argument("--steps", type=int, default=None,
+                                       help="override config.num_steps"))
   if args.steps:
     cfg.num_steps = args.steps
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
   import optax
 

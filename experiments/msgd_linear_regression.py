@@ -10,7 +10,6 @@ C1/(n+1) + C2/(n+1)² with constants independent of B.
 
   python experiments/msgd_linear_regression.py [--quick] [--out DIR]
 """
-import argparse
 import os
 import sys
 import time
@@ -18,20 +17,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.msgd_linear_regression import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/msgd_linear_regression")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
   import optax
 

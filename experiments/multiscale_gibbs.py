@@ -5,7 +5,6 @@ floor for i.i.d. samples) and W1.
 
   python experiments/multiscale_gibbs.py [--quick] [--out DIR]
 """
-import argparse
 import os
 import sys
 import time
@@ -13,22 +12,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from configs.multiscale_gibbs import get_config  # noqa: E402
+from experiments import _cli  # noqa: E402
 from chaosopt.tasks import multiscale as ms  # noqa: E402
 
 
 def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/multiscale_gibbs")
-  args = ap.parse_args(argv)
-  cfg = get_config("quick" if args.quick else "")
+  args, cfg = _cli.setup(__file__, get_config, doc=__doc__, argv=argv)
   ms.configure_precision(cfg)  # before any array exists
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
 
   from chaosopt.analysis import distributions as di

@@ -10,12 +10,13 @@ tail index alpha of every parameter (Fig. 5: Mohammadi estimator of P3 Thm F.2 a
   python experiments/sgd_noise_fmnist.py [--quick] [--out DIR] [--train-size N] [--train-steps N]
                                         [--num-batches N] [--fit-params N]
 """
-import argparse
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from experiments import _cli  # noqa: E402
 
 
 def get_settings(quick: bool) -> dict:
@@ -26,23 +27,21 @@ def get_settings(quick: bool) -> dict:
   return s
 
 
-def main(argv=None):
-  ap = argparse.ArgumentParser()
-  ap.add_argument("--quick", action="store_true")
-  ap.add_argument("--out", default="experiments/reports/sgd_noise_fmnist")
+def add_overrides(ap):
   for flag in ("train_size", "train_steps", "num_batches", "fit_params"):
     ap.add_argument("--" + flag.replace("_", "-"), type=int, default=None,
                     help="override the default (full) setting")
-  args = ap.parse_args(argv)
+
+
+def main(argv=None):
+  args, _ = _cli.setup(__file__, doc=__doc__, extra=add_overrides, argv=argv)
   cfg = get_settings(args.quick)
   cfg.update({k: getattr(args, k) for k in ("train_size", "train_steps", "num_batches",
                                              "fit_params") if getattr(args, k) is not None})
 
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = _cli.pyplot()
   import numpy as np
   import optax
 
