@@ -10,8 +10,11 @@ plus the perturbation on the first convolution):
   (``cost_analysis``) for comparison; MFU needs the device peak (``--peak-tflops``; 989 for an
   H100 SXM in bf16 dense, unknown for a CPU);
 * MPGD (eq. 8, gamma = 0.6, beta = 0.5, mu = 0.03, sigma = 0.01) step / GD step (goal <= 1.03);
-* S seeds: one vmapped program vs S sequential calls of the single-seed program (vs the seeds
-  axis sharded over a mesh when there are several devices).
+* on CPU: the micro-batch loop as a ``lax.scan`` vs unrolled (the CPU default, see
+  :mod:`chaosopt.train.loop`);
+* S seeds: one vmapped program vs one program that ``lax.map``s the seeds vs S sequential calls
+  of the single-seed program (vs the seeds axis sharded over a mesh when there are several
+  devices).
 
 CPU (default, small):  python benchmarks/resnet_step.py
 GPU (Table 2 size):    python benchmarks/resnet_step.py --width 64 --batch 50000 \\
@@ -33,11 +36,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from chaosopt.tasks import models  # noqa: E402
 from chaosopt.train import fullbatch as fb  # noqa: E402
 from chaosopt.train import report, sharding  # noqa: E402
+from chaosopt.train.loop import host_steps_default  # noqa: E402
 
 GFLOP_PER_TRAIN_IMAGE_W64 = 3 * 2 * 0.5565  # 3 x forward (2 FLOP per MAC), 32x32, width 64
 
 
-def build(args, kind):
+def build(args, kind, unroll=None):
   model = models.ResNet18(width=args.width, stage_sizes=tuple(args.stage_sizes),
                           dtype=jnp.bfloat16 if args.dtype == "bfloat16" else jnp.float32)
   clf = fb.Classifier(model, mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26), pad=4)
@@ -45,7 +49,8 @@ def build(args, kind):
   mask = models.first_conv_mask(jax.eval_shape(
       model.init, jax.random.key(0), jnp.zeros((1,) + shape))["params"])
   static = {"beta": 0.5} if kind == "mpgd" else {}
-  init_one, step_one = fb.make_run_fns(clf, kind, static, mask, shape)
+  unroll = host_steps_default() if unroll is None else unroll
+  init_one, step_one = fb.make_run_fns(clf, kind, static, mask, shape, unroll=unroll)
   if kind == "mpgd":
     from chaosopt.dynamics.thaler import thaler_constants
     hp = {"learning_rate": jnp.float32(0.1), "mu": jnp.float32(0.03),
@@ -129,18 +134,28 @@ def main(argv=None):
             f"throughput per image-FLOP: {10 * 5 * 1000 * 50000 * 3.34 / (achieved * 1e3) / 3600:.1f} h")
     else:
       print(f"MPGD step: {t * 1e3:.1f} ms; MPGD / GD = {t / results['gd']:.3f} (goal <= 1.03)")
+  if host_steps_default():  # XLA:CPU runs convolutions inside loop bodies slowly (loop.py)
+    init_one, step_one, hp = build(args, "gd", unroll=False)
+    carry = jax.jit(init_one)(hp, jax.random.key(0))
+    _, t_scan, _ = timed(single_step_fn(step_one, hp, d), carry, args.repeats)
+    print(f"GD step with the micro-batch loop as a lax.scan: {t_scan * 1e3:.1f} ms = "
+          f"{t_scan / results['gd']:.2f}x the unrolled loop (the CPU default)")
   if not args.skip_seeds:
     init_one, step_one, hp = build(args, "mpgd")
     keys = jax.random.split(jax.random.key(0), args.seeds)
     carry = jax.jit(jax.vmap(init_one, (None, 0)))(hp, keys)
     v = jax.jit(lambda c, k: jax.vmap(step_one, (0, None, None, None))(c, hp, d, k)[0])
     _, t_vmap, _ = timed(lambda c, k: v(c, jnp.int32(k)), carry, args.repeats)
+    m = jax.jit(lambda c, k: jax.lax.map(lambda ci: step_one(ci, hp, d, k)[0], c))
+    _, t_map, _ = timed(lambda c, k: m(c, jnp.int32(k)), carry, args.repeats)
     fn = single_step_fn(step_one, hp, d)
     c1 = [jax.tree_util.tree_map(lambda x: x[i], carry) for i in range(args.seeds)]
     _, t1, _ = timed(fn, c1[0], args.repeats)
     t_seq = t1 * args.seeds
-    line = (f"{args.seeds} seeds (MPGD): vmap {t_vmap * 1e3:.1f} ms/step, sequential "
-            f"{t_seq * 1e3:.1f} ms/step (vmap / sequential = {t_vmap / t_seq:.3f})")
+    line = (f"{args.seeds} seeds (MPGD): vmap {t_vmap * 1e3:.1f} ms/step, lax.map in one "
+            f"program {t_map * 1e3:.1f} ms/step, sequential {t_seq * 1e3:.1f} ms/step "
+            f"(vmap / sequential = {t_vmap / t_seq:.3f}, map / sequential = "
+            f"{t_map / t_seq:.3f})")
     if jax.device_count() > 1 and args.seeds % jax.device_count() == 0:
       mesh = sharding.make_mesh(1, jax.device_count())
       dm = data(args, mesh)

@@ -24,10 +24,13 @@ and ``k``; that is what makes checkpoint/resume bit-identical. Runs (schemes of 
 seeds) are vmapped ("vmap") or executed one after another ("sequential"); data are sharded over
 a mesh's ``"data"`` axis and vmapped runs over its ``"seeds"`` axis (:mod:`.sharding`).
 The loop is :func:`chaosopt.train.loop.scan_chunks`; chunks are the evaluation intervals, and a
-checkpoint (:mod:`.checkpoint`) is written every ``checkpoint_every`` chunks.
+checkpoint (:mod:`.checkpoint`) is written every ``checkpoint_every`` chunks. On the CPU backend
+the micro-batch loops are unrolled and the steps dispatched from the host (``cpu_loops``):
+XLA:CPU runs convolutions inside loop bodies 3-9x slower (jax-ml/jax#12868).
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -38,7 +41,7 @@ import optax
 
 from chaosopt.tasks.augment import random_crop_flip
 from chaosopt.train import sharding as sharding_lib
-from chaosopt.train.loop import scan_chunks
+from chaosopt.train.loop import host_steps_default, scan_chunks
 
 LossFn = Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, tuple[dict, Any]]]
 
@@ -46,7 +49,7 @@ LossFn = Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, tuple[dict, Any]]
 # --------------------------------------------------------------------------- gradient
 
 def microbatch_value_and_grad(loss_fn: LossFn, params: Any, model_state: Any, batches: Any,
-                              key: Optional[jax.Array] = None):
+                              key: Optional[jax.Array] = None, unroll: bool = False):
   """Mean loss, metrics and gradient over the micro-batches of ``batches``.
 
   ``batches``: pytree of arrays ``[M, B, ...]`` (M micro-batches of B examples).
@@ -54,6 +57,8 @@ def microbatch_value_and_grad(loss_fn: LossFn, params: Any, model_state: Any, ba
   micro-batch ``i`` gets ``fold_in(key, i)``. ``model_state`` (e.g. BatchNorm statistics) is
   threaded through the micro-batches in order. Returns
   ``((loss, metrics, model_state), grads)`` with loss, metrics and grads averaged over M.
+  ``unroll``: unroll the loop over micro-batches (for XLA:CPU, see :mod:`.loop`; the program
+  grows with M, so only for the few micro-batches of a CPU-sized run).
   """
   num = jax.tree_util.tree_leaves(batches)[0].shape[0]
   key = jax.random.key(0) if key is None else key
@@ -76,7 +81,7 @@ def microbatch_value_and_grad(loss_fn: LossFn, params: Any, model_state: Any, ba
     return (loss_sum + loss.astype(jnp.float32), add(m_sum, metrics), add(g_sum, g), state), None
 
   (loss_sum, m_sum, g_sum, state), _ = jax.lax.scan(
-      body, init, (jnp.arange(num, dtype=jnp.int32), batches))
+      body, init, (jnp.arange(num, dtype=jnp.int32), batches), unroll=num if unroll else 1)
   mean = lambda t: jax.tree_util.tree_map(lambda x: x / num, t)  # noqa: E731
   return (loss_sum / num, mean(m_sum), state), mean(g_sum)
 
@@ -141,16 +146,17 @@ class Classifier(NamedTuple):
     acc = jnp.mean((jnp.argmax(logits, -1) == labels).astype(jnp.float32))
     return loss, ({"accuracy": acc}, batch_stats)
 
-  def evaluate(self, params, batch_stats, data: ImageData) -> dict:
+  def evaluate(self, params, batch_stats, data: ImageData, unroll: bool = False) -> dict:
     """Loss and accuracy on ``data`` in evaluation mode (running BatchNorm statistics), one
-    micro-batch at a time."""
+    micro-batch at a time (``unroll``: as in :func:`microbatch_value_and_grad`)."""
     def one(c, mb):
       images, labels = mb
       logits = self.model.apply(self.variables(params, batch_stats), self.prepare(images))
       loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).sum()
       correct = jnp.sum(jnp.argmax(logits, -1) == labels)
       return (c[0] + loss, c[1] + correct), None
-    (loss, correct), _ = jax.lax.scan(one, (jnp.float32(0), jnp.int32(0)), tuple(data))
+    (loss, correct), _ = jax.lax.scan(one, (jnp.float32(0), jnp.int32(0)), tuple(data),
+                                      unroll=data.labels.shape[0] if unroll else 1)
     n = data.labels.shape[0] * data.labels.shape[1]
     return {"loss": loss / n, "accuracy": correct.astype(jnp.float32) / n}
 
@@ -180,10 +186,11 @@ class Carry(NamedTuple):
 
 
 def make_run_fns(classifier: Classifier, kind: str, static: dict, mask: Any,
-                 example_shape: tuple):
+                 example_shape: tuple, unroll: bool = False):
   """``init_one(hparams, key) -> Carry`` and ``step_one(carry, hparams, data, k) ->
   (carry, metrics)`` of a single run: the full-batch step ``x_{k+1} = x_k - eta grad R(x_k) +
-  perturbation_k`` (perturbation on the ``mask`` leaves). Vmap both over runs."""
+  perturbation_k`` (perturbation on the ``mask`` leaves). Vmap both over runs. ``unroll``:
+  unroll the micro-batch loop (:func:`microbatch_value_and_grad`)."""
   model = classifier.model
   dummy = jnp.zeros((1,) + tuple(example_shape), jnp.float32)
 
@@ -197,7 +204,8 @@ def make_run_fns(classifier: Classifier, kind: str, static: dict, mask: Any,
   def step_one(c: Carry, h, data: ImageData, k):
     tx = perturbed_gd(kind, static, h, jax.random.key(0), mask)  # key only seeds init
     (loss, metrics, bs), grads = microbatch_value_and_grad(
-        classifier.loss_fn, c.params, c.batch_stats, tuple(data), jax.random.fold_in(c.key, k))
+        classifier.loss_fn, c.params, c.batch_stats, tuple(data), jax.random.fold_in(c.key, k),
+        unroll=unroll)
     updates, opt_state = tx.update(grads, c.opt_state, c.params)
     params = optax.apply_updates(c.params, updates)
     return Carry(params, bs, opt_state, c.key), {"train_loss_aug": loss,
@@ -218,7 +226,8 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
                num_steps: int, chunk_size: int, mask_fn: Callable[[Any], Any],
                example_shape: tuple, mesh=None, checkpointer=None, checkpoint_every: int = 1,
                stop_after_chunks: Optional[int] = None, progress: bool = False,
-               desc: str = "", log: Callable[[str], None] = lambda s: None) -> dict:
+               desc: str = "", log: Callable[[str], None] = lambda s: None,
+               cpu_loops: Optional[bool] = None) -> dict:
   """Trains R runs (vmapped), run r with hyper-parameters ``hparams[...][r]`` and key
   ``run_keys[r]`` (params from ``fold_in(key, 0)``, perturbation from ``fold_in(key, 1)``,
   augmentation from ``fold_in(key, 2)``).
@@ -226,6 +235,9 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   Evaluates every ``evals`` split (and ``"train"`` without augmentation if given there) at step 0
   and after every chunk. With a ``checkpointer``, resumes from its latest checkpoint and saves
   every ``checkpoint_every`` chunks; ``stop_after_chunks`` stops early (simulates a kill).
+  ``cpu_loops`` (default: on the CPU backend) unrolls the micro-batch loops and dispatches
+  the steps from the host (:mod:`.loop`: XLA:CPU runs convolutions inside loops several times
+  slower); it changes where the loops run, not the steps.
   Returns host arrays: ``eval_steps [E]``, ``evals[split][metric] [E, R]``,
   ``history[metric] [T, R]`` (per-step training loss/accuracy on the augmented micro-batches),
   ``steps_done``, ``carry`` (device) and ``timings``.
@@ -241,7 +253,10 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   dummy = jnp.zeros((1,) + tuple(example_shape), jnp.float32)
   mask = mask_fn(jax.eval_shape(model.init, jax.random.key(0), dummy)["params"])
 
-  init_one, step_one = make_run_fns(classifier, kind, static, mask, example_shape)
+  if cpu_loops is None:
+    cpu_loops = host_steps_default()
+  init_one, step_one = make_run_fns(classifier, kind, static, mask, example_shape,
+                                    unroll=cpu_loops)
 
   v_step = jax.vmap(step_one, (0, 0, None, None))
 
@@ -250,7 +265,8 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
     runs, m = v_step(runs, hp, data, k)
     return (runs, data), m
 
-  v_eval = jax.jit(jax.vmap(classifier.evaluate, (0, 0, None)))
+  v_eval = jax.jit(jax.vmap(functools.partial(classifier.evaluate, unroll=cpu_loops),
+                            (0, 0, None)))
 
   def evaluate(runs) -> dict:
     out = {}
@@ -284,7 +300,8 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
 
   t0 = time.perf_counter()
   (runs, _), _ = scan_chunks(step_fn, (runs, train), num_steps, chunk_size=chunk_size,
-                             start_step=start, on_chunk=on_chunk, progress=progress, desc=desc)
+                             start_step=start, on_chunk=on_chunk, progress=progress, desc=desc,
+                             host_steps=cpu_loops)
   t_train = time.perf_counter() - t0
   hist = {}
   if doc["history"]:

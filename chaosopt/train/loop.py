@@ -6,6 +6,13 @@ for ``k = start, ..., num_steps - 1``; it executes as one jitted ``lax.scan`` pe
 checkpoint between chunks. The step index is passed to ``step_fn`` as a traced int32 scalar.
 Seeds and hyper-parameter axes are added by the caller with ``jax.vmap`` around ``step_fn``
 (and around the initial carry), so one compiled program runs a whole table.
+
+``host_steps=True`` runs the steps of a chunk as separate calls of one jitted step instead of a
+``lax.scan``: XLA:CPU executes convolutions inside a loop body several times slower than at the
+top level of a program (jax-ml/jax#12868; the full-batch ResNet step measured 4.7 s in a loop
+vs 0.53 s unrolled, ``benchmarks/resnet_step.py``), so conv nets on CPU want it, while models
+whose step takes microseconds (the airfoil MLP, the 1-D maps) want the scan.
+:func:`host_steps_default` is the rule the conv-net experiments use.
 """
 from __future__ import annotations
 
@@ -22,27 +29,46 @@ StepFn = Callable[[Any, jax.Array], tuple[Any, Any]]
 ChunkCallback = Callable[[Any, Any, int], Optional[bool]]
 
 
-def make_chunk_fn(step_fn: StepFn, *, donate: bool = True):
-  """Returns ``jit(chunk(carry, steps) -> (carry, stacked metrics))``."""
+def host_steps_default() -> bool:
+  """True on the CPU backend, where conv nets should not run inside ``lax`` loops (see the
+  module docstring); False on GPU/TPU."""
+  return jax.default_backend() == "cpu"
+
+
+def make_chunk_fn(step_fn: StepFn, *, donate: bool = True, host_steps: bool = False):
+  """Returns ``chunk(carry, steps) -> (carry, stacked metrics)``: one jitted ``lax.scan`` over
+  ``steps``, or (``host_steps``) one jitted ``step_fn`` call per step with the metrics stacked
+  on the device. Both give the same steps; only the loop's place differs."""
+  donate_argnums = (0,) if donate else ()
+  if not host_steps:
+    return jax.jit(lambda carry, steps: jax.lax.scan(step_fn, carry, steps),
+                   donate_argnums=donate_argnums)
+  step = jax.jit(step_fn, donate_argnums=donate_argnums)
 
   def chunk(carry, steps):
-    return jax.lax.scan(step_fn, carry, steps)
+    outs = []
+    for k in np.asarray(steps):
+      carry, m = step(carry, jnp.int32(k))
+      outs.append(m)
+    return carry, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
 
-  return jax.jit(chunk, donate_argnums=(0,) if donate else ())
+  return chunk
 
 
 def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
                 start_step: int = 0, on_chunk: Optional[ChunkCallback] = None,
-                progress: bool = False, desc: str = "", donate: bool = True):
+                progress: bool = False, desc: str = "", donate: bool = True,
+                host_steps: bool = False):
   """Runs ``step_fn`` from ``start_step`` to ``num_steps`` in jitted chunks.
 
   All chunks have the same length (the last one is shorter only if ``num_steps - start_step``
   is not a multiple of ``chunk_size``, which compiles one extra program). Returns the final
   carry and the concatenated host metrics (``None`` if ``step_fn`` returns ``None`` metrics).
+  ``host_steps``: see :func:`make_chunk_fn` and the module docstring.
   """
   if chunk_size <= 0:
     raise ValueError(f"chunk_size must be > 0, got {chunk_size}")
-  chunk_fn = make_chunk_fn(step_fn, donate=donate)
+  chunk_fn = make_chunk_fn(step_fn, donate=donate, host_steps=host_steps)
   bar = None
   if progress:
     from tqdm.auto import tqdm
