@@ -44,7 +44,7 @@ def main(argv=None):
                                    sgd_gradient)
   from chaosopt.tasks.fashion_mnist import load_fashion_mnist
   from chaosopt.tasks.models import SmallCNN, num_params
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.train.loop import host_steps_default, scan_chunks
   from chaosopt.train.report import fmt_mean_std, markdown_table, write_report
 
   t0 = time.time()
@@ -109,14 +109,16 @@ def main(argv=None):
     t1 = time.time()
     if cfg.seed_axis == "vmap":
       seeded_step = jax.vmap(step, in_axes=(0, None))
-    elif cfg.seed_axis == "map":
+    elif cfg.seed_axis == "unroll":
       def seeded_step(c, k, step=step):
-        c, out = jax.lax.map(lambda ci: step(ci, k), c)
-        return c, out
+        outs = [step(jax.tree_util.tree_map(lambda a, i=i: a[i], c), k)
+                for i in range(cfg.num_seeds)]
+        return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *outs)
     else:
-      raise ValueError(f"seed_axis must be 'vmap' or 'map', got {cfg.seed_axis!r}")
+      raise ValueError(f"seed_axis must be 'vmap' or 'unroll', got {cfg.seed_axis!r}")
     _, (train_loss, ev) = scan_chunks(seeded_step, carry, cfg.num_steps,
-                                      chunk_size=cfg.chunk_size, progress=False)
+                                      chunk_size=cfg.chunk_size, progress=False,
+                                      host_steps=host_steps_default())
     ev = ev[cfg.eval_every - 1::cfg.eval_every]  # [points, seeds, 2]
     curves[method] = {"step": np.concatenate([[0], np.arange(cfg.eval_every, cfg.num_steps + 1,
                                                              cfg.eval_every)]),
