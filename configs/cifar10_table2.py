@@ -7,7 +7,9 @@ step, eta = 0.1 constant, no momentum, no weight decay, 1000 steps. Schemes: GD;
 PAPERS.md); MPGD eq. 8 with gamma in {0.55, 0.6, 0.65, 0.7}, beta = 0.5, mu = 0.03,
 sigma = 0.01; the eq. 11 variant with the same gammas, mu, sigma. 5 seeds. Validation = the
 official 10000-image test split. Evaluation (train and val accuracy/loss, gap) every
-``chunk_size`` steps; an orbax checkpoint every ``checkpoint_every`` chunks.
+``chunk_size`` steps; an orbax checkpoint every ``checkpoint_every`` chunks. Compiled programs
+are kept in ``<workdir>/xla_cache`` (the seeds of a scheme, run one after another, compile once;
+a restarted run does not recompile).
 
 ``get_config("bf16")``: bfloat16 compute (float32 params and BatchNorm statistics).
 ``get_config("quick")``: 5000 training images, 20 steps, 1 seed (GPU smoke run).

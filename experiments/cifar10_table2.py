@@ -30,6 +30,7 @@ sys.path.insert(0, ROOT)
 from chaosopt.tasks import models  # noqa: E402
 from chaosopt.train import config as config_lib  # noqa: E402
 from chaosopt.train import fullbatch as fb  # noqa: E402
+from chaosopt.train import loop  # noqa: E402
 from chaosopt.train import report  # noqa: E402
 from chaosopt.train import runner  # noqa: E402
 from chaosopt.train import sharding  # noqa: E402
@@ -244,6 +245,8 @@ def main(argv=None) -> None:
     k, v = a[len("--config."):].split("=", 1)
     overrides.append((k, v))
   config = config_lib.load_config(args.config, overrides)
+  # seeds run one after another compile once; a restarted run does not recompile
+  loop.use_compilation_cache(os.path.join(config.workdir, "xla_cache"))
   t0 = time.perf_counter()
   results = run(config, progress=not args.no_progress)
   wall = time.perf_counter() - t0

@@ -16,6 +16,7 @@ whose step takes microseconds (the airfoil MLP, the 1-D maps) want the scan.
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Optional
 
@@ -27,6 +28,15 @@ StepFn = Callable[[Any, jax.Array], tuple[Any, Any]]
 # on_chunk(carry, metrics_of_chunk (host numpy pytree, leading axis = steps), steps_done) -> bool
 # returning True stops the run early (e.g. every seed diverged).
 ChunkCallback = Callable[[Any, Any, int], Optional[bool]]
+
+
+def use_compilation_cache(directory: str) -> None:
+  """Keeps compiled programs in ``directory`` (JAX's persistent compilation cache): runs that
+  differ only in their PRNG keys (seeds run one after another) compile once, and a killed run
+  restarts without recompiling. JAX's default threshold applies (programs that compile in under
+  a second are not stored). Call it before the first compilation of the process."""
+  os.makedirs(directory, exist_ok=True)
+  jax.config.update("jax_compilation_cache_dir", directory)
 
 
 def host_steps_default() -> bool:
