@@ -9,8 +9,8 @@ Seeds and hyper-parameter axes are added by the caller with ``jax.vmap`` around 
 
 ``host_steps=True`` runs the steps of a chunk as separate calls of one jitted step instead of a
 ``lax.scan``: XLA:CPU executes convolutions inside a loop body several times slower than at the
-top level of a program (jax-ml/jax#12868; the full-batch ResNet step measured 4.7 s in a loop
-vs 0.53 s unrolled, ``benchmarks/resnet_step.py``), so conv nets on CPU want it, while models
+top level of a program (jax-ml/jax#12868; the full-batch ResNet step measured 3.1-4.7 s in a loop
+vs 0.54 s unrolled, ``benchmarks/resnet_step.py``), so conv nets on CPU want it, while models
 whose step takes microseconds (the airfoil MLP, the 1-D maps) want the scan.
 :func:`host_steps_default` is the rule the conv-net experiments use.
 """
