@@ -11,6 +11,19 @@ from chaosopt.tasks import cifar10
 from chaosopt.tasks.augment import random_crop_flip
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _table2_script():
+  """experiments/cifar10_table2.py as a module (the script is not part of the package)."""
+  import importlib.util
+  spec = importlib.util.spec_from_file_location(
+      "_exp_cifar10_table2", os.path.join(ROOT, "experiments", "cifar10_table2.py"))
+  exp = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(exp)
+  return exp
+
+
 @pytest.fixture(scope="module")
 def fixture_tarball(tmp_path_factory):
   d = tmp_path_factory.mktemp("cifar")
@@ -94,14 +107,9 @@ def test_augmentation_is_a_flipped_window_of_the_padded_image():
 
 
 def test_table2_config_matches_protocol_and_validates():
-  import importlib.util
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  spec = importlib.util.spec_from_file_location(
-      "_exp_cifar10_table2", os.path.join(root, "experiments", "cifar10_table2.py"))
-  exp = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(exp)
+  exp = _table2_script()
   from chaosopt.train import config as config_lib
-  c = config_lib.load_config(os.path.join(root, "configs", "cifar10_table2.py"))
+  c = config_lib.load_config(os.path.join(ROOT, "configs", "cifar10_table2.py"))
   exp.validate(c)
   assert (c.learning_rate, c.num_steps, c.num_seeds) == (0.1, 1000, 5)
   names = [s["name"] for s in c.schemes]
@@ -111,14 +119,14 @@ def test_table2_config_matches_protocol_and_validates():
       assert (s["mu"], s["sigma"]) == (0.03, 0.01)
     if s["kind"] == "mpgd":
       assert s["beta"] == 0.5
-  cpu = config_lib.load_config(os.path.join(root, "configs", "fmnist_fullbatch.py"))
+  cpu = config_lib.load_config(os.path.join(ROOT, "configs", "fmnist_fullbatch.py"))
   exp.validate(cpu)
-  bad = config_lib.load_config(os.path.join(root, "configs", "fmnist_fullbatch.py"),
+  bad = config_lib.load_config(os.path.join(ROOT, "configs", "fmnist_fullbatch.py"),
                                [("seed_mode", "threads")])
   with pytest.raises(config_lib.ConfigError, match="seed_mode"):
     exp.validate(bad)
   with pytest.raises(config_lib.ConfigError, match="gamma"):
-    config_lib.load_config(os.path.join(root, "configs", "cifar10_table2.py"),
+    config_lib.load_config(os.path.join(ROOT, "configs", "cifar10_table2.py"),
                            [("schemes.2.gamma", "0.4")])
 
 
@@ -127,12 +135,7 @@ def test_table2_script_end_to_end_on_official_format_data(tmp_path, monkeypatch)
   generated tarball in the official format: loader -> micro-batches -> every scheme kind
   (GD/Gaussian share a program, MPGD eq. 8, eq. 11) -> report beside the paper's numbers; a
   second invocation finds the checkpoints and reproduces the metrics exactly (CPU)."""
-  import importlib.util
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  spec = importlib.util.spec_from_file_location(
-      "_exp_cifar10_table2_e2e", os.path.join(root, "experiments", "cifar10_table2.py"))
-  exp = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(exp)
+  exp = _table2_script()
   from chaosopt.train import config as config_lib
 
   rng = np.random.default_rng(1)
@@ -146,7 +149,7 @@ def test_table2_script_end_to_end_on_official_format_data(tmp_path, monkeypatch)
                       lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
                                                                download=False))
   config = config_lib.load_config(
-      os.path.join(root, "configs", "cifar10_table2.py"),
+      os.path.join(ROOT, "configs", "cifar10_table2.py"),
       [("task.data_dir", str(tmp_path)), ("task.microbatch_size", "10"), ("model.width", "2"),
        ("num_steps", "2"), ("chunk_size", "1"), ("num_seeds", "2"), ("seed_mode", "vmap"),
        ("only", "gd,gaussian,mpgd_0.6,eq11_0.7"), ("workdir", str(tmp_path / "run"))])
