@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosopt.train.loop import scan_chunks
+from chaosopt.core.loop import scan_chunks
 
 
 def attractor_tails(map_fn: Callable, x0: jax.Array, params, *, num_transient: int,

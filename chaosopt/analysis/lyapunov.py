@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosopt.train.loop import scan_chunks
+from chaosopt.core.loop import scan_chunks
 
 METHODS = ("norm", "tangent")
 

@@ -15,7 +15,7 @@ multiplicative part over any increment of L1, so the simulator is a Strang split
 
 Increments come from :func:`chaosopt.dynamics.stable.sample_stable` (S1 parameterization, the
 same X_{α,β} as the Thaler Birkhoff-sum limit). All paths run in one jitted, vmapped program
-driven by :func:`chaosopt.train.loop.scan_chunks`.
+driven by :func:`chaosopt.core.loop.scan_chunks`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import optax
 
 from chaosopt import _validation
 from chaosopt.dynamics import stable
-from chaosopt.train.loop import scan_chunks
+from chaosopt.core.loop import scan_chunks
 from chaosopt.transforms.mpgd import mpgd as _mpgd
 
 GradFn = Callable[[jax.Array], jax.Array]

@@ -15,6 +15,10 @@ import jax
 class Task(NamedTuple):
   """``init(key) -> params``; ``loss(params) -> scalar``; ``metrics(params) -> {name: scalar}``.
 
+  A *stochastic* task (``stochastic=True``: mini-batch or otherwise noisy objectives, P2-P4)
+  has ``loss(params, key) -> scalar``; the runner passes the step's key (a pure function of the
+  seed and the step, so runs stay reproducible and resumable).
+
   ``metrics`` should be cheap (it is evaluated between chunks, and every step if the config asks
   for per-step metrics); ``final_metrics`` (optional) may add expensive ones (e.g. an exact
   Hessian trace) and is evaluated once at the end of a run. ``info`` is a JSON-able description
@@ -26,6 +30,7 @@ class Task(NamedTuple):
   metrics: Callable[[Any], dict]
   final_metrics: Optional[Callable[[Any], dict]] = None
   info: Optional[dict] = None
+  stochastic: bool = False
 
   def all_final_metrics(self, params) -> dict:
     """``metrics`` merged with ``final_metrics``."""

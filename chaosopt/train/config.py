@@ -5,9 +5,10 @@ No paper equation: this is the execution layer. A config file defines ``get_conf
 (the flax/big_vision convention). The dict is locked, so overriding an unknown key fails, and
 :func:`validate` checks every value's range; both happen before anything is compiled.
 
-Schemes are a list of dicts ``{"name", "kind", ...hyper-parameters}`` with ``kind`` one of
-``gd`` (plain GD), ``gaussian`` (P0's Gaussian-perturbed GD baseline), ``mpgd`` (P0 eq. 8) and
-``eq11`` (P0 eq. 11 variant).
+Schemes are a list of dicts ``{"name", "kind", ...hyper-parameters}`` whose ``kind`` is
+registered in :mod:`chaosopt.transforms.registry` (``gd``, ``gaussian``, ``mpgd``, ``eq11``,
+``levy`` and any kind a user registers); the allowed keys, their defaults and their ranges are
+the registered factory's own.
 """
 from __future__ import annotations
 
@@ -20,19 +21,8 @@ from typing import Any, Sequence
 
 import ml_collections
 
-KINDS = ("gd", "gaussian", "mpgd", "eq11")
-# hyper-parameters that may differ between schemes of one compiled (vmapped) program
-TRACED_KEYS = ("learning_rate", "mu", "sigma", "gamma", "exponent")
-# keys every kind accepts, and the extra keys of each kind (checked before anything runs)
+# hyper-parameters every scheme accepts besides its kind's (see chaosopt.transforms.registry)
 _COMMON_KEYS = ("name", "kind", "learning_rate")
-_KIND_KEYS = {
-    "gd": (),
-    "gaussian": ("mu", "sigma", "exponent"),
-    "mpgd": ("gamma", "beta", "mu", "sigma"),
-    "eq11": ("gamma", "beta", "mu", "sigma"),
-}
-# keys the runner sets itself when building an optimizer (never taken from a config)
-_RESERVED = ("key", "variant")
 
 REQUIRED_KEYS = {
     "task": ml_collections.ConfigDict, "learning_rate": float, "num_steps": int,
@@ -45,29 +35,61 @@ class ConfigError(ValueError):
   """A config that cannot run (unknown key, bad value); raised before any compilation."""
 
 
-def load_config(spec: str, overrides: Sequence[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
-  """Loads ``spec`` (``path/to/config.py`` or ``path/to/config.py:arg``), applies overrides.
+def parse_variants(arg: str, allowed: Sequence[str]) -> set[str]:
+  """The variants named in a config argument (``"quick"``, ``"quick,authors"``, ``"cpu+quick"``).
 
-  ``overrides`` are ``("a.b", "value-as-text")`` pairs; the text is parsed according to the
-  type of the existing field. The returned config is locked and validated.
+  Every experiment's ``get_config(arg)`` calls this instead of its own if/elif block; an unknown
+  name raises :class:`ConfigError` listing the allowed ones.
   """
-  path, _, arg = spec.partition(":")
-  if not os.path.isfile(path):
-    raise ConfigError(f"config file not found: {path!r}")
+  names = {a.strip() for a in arg.replace("+", ",").split(",") if a.strip()}
+  unknown = sorted(names - set(allowed))
+  if unknown:
+    raise ConfigError(f"unknown variant(s) {unknown}; this experiment has "
+                      f"{sorted(allowed) or 'no variants'}")
+  return names
+
+
+def load_module_from_path(path: str):
+  """Imports a user's config/experiment file by path."""
   mod_spec = importlib.util.spec_from_file_location(
       "_chaosopt_config_" + os.path.splitext(os.path.basename(path))[0], path)
   module = importlib.util.module_from_spec(mod_spec)
   mod_spec.loader.exec_module(module)
+  return module
+
+
+def call_get_config(module, arg: str, where: str) -> ml_collections.ConfigDict:
+  """``module.get_config(arg)`` (or ``get_config()`` without an argument), checked."""
   if not hasattr(module, "get_config"):
-    raise ConfigError(f"{path} has no get_config()")
+    raise ConfigError(f"{where} has no get_config()")
   n_params = len(inspect.signature(module.get_config).parameters)
-  config = module.get_config(arg) if (arg or n_params) else module.get_config()
+  try:
+    config = module.get_config(arg) if (arg or n_params) else module.get_config()
+  except ValueError as e:  # a config's own argument check
+    raise ConfigError(f"{where}: {e}") from None
   if not isinstance(config, ml_collections.ConfigDict):
-    raise ConfigError(f"{path}: get_config() must return an ml_collections.ConfigDict")
-  config = ml_collections.ConfigDict(config)  # a copy we may lock
+    raise ConfigError(f"{where}: get_config() must return an ml_collections.ConfigDict")
+  return ml_collections.ConfigDict(config)  # a copy we may lock
+
+
+def apply_overrides(config: ml_collections.ConfigDict,
+                    overrides: Sequence[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
+  """Locks ``config`` and applies ``("a.b", "text")`` overrides (types follow the fields)."""
   config.lock()
   for key, text in overrides:
     set_override(config, key, text)
+  return config
+
+
+def load_config(spec: str, overrides: Sequence[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
+  """Loads a config file by path (``path/to/config.py[:arg]``), applies overrides, validates
+  it as a runner (scheme table) config. Experiments by name: :func:`chaosopt.experiments.load`.
+  """
+  path, _, arg = spec.partition(":")
+  if not os.path.isfile(path):
+    raise ConfigError(f"config file not found: {path!r}")
+  config = call_get_config(load_module_from_path(path), arg, path)
+  apply_overrides(config, overrides)
   validate(config)
   return config
 
@@ -103,7 +125,8 @@ def set_override(config: ml_collections.ConfigDict, key: str, text: str) -> None
 
   Path components may index lists (``schemes.2.mu``); scheme dict keys must already exist.
   """
-  parts = key.split(".")
+  parts = key.replace("[", ".").replace("]", "").split(".")
+  key = ".".join(parts)
   node: Any = config
   for i, part in enumerate(parts[:-1]):
     node = _child(node, part, ".".join(parts[:i + 1]))
@@ -149,28 +172,43 @@ def _number(where: str, x: Any) -> float:
 
 
 def scheme_hparams(scheme: dict, config: ml_collections.ConfigDict) -> dict:
-  """Numeric hyper-parameters of ``scheme`` with defaults filled in (``learning_rate`` from the
-  config, ``mu = sigma = 0``, ``exponent = 0.5`` for Gaussian, ``beta = 0`` for MPGD)."""
-  kind = scheme["kind"]
+  """Hyper-parameters of ``scheme`` with its kind's defaults filled in (the registered
+  factory's defaults) and ``learning_rate`` from the config unless the scheme sets it."""
+  from chaosopt.transforms import registry
+  spec = registry.get_noise(scheme["kind"])
   hp = {"learning_rate": scheme.get("learning_rate", config.learning_rate)}
-  if kind in ("gaussian", "mpgd", "eq11"):
-    hp["mu"] = scheme.get("mu", 0.0)
-    hp["sigma"] = scheme.get("sigma", 0.0)
-  if kind == "gaussian":
-    hp["exponent"] = scheme.get("exponent", 0.5)
-  if kind in ("mpgd", "eq11"):
-    hp["gamma"] = scheme["gamma"]
-    if "beta" in scheme or kind == "mpgd":
-      hp["beta"] = scheme.get("beta", 0.0)
+  hp.update(spec.defaults())
+  hp.update({k: v for k, v in scheme.items() if k not in _COMMON_KEYS})
   return hp
 
 
-def validate(config: ml_collections.ConfigDict, extra_scheme_keys: dict | None = None) -> None:
-  """Raises :class:`ConfigError` naming the offending key and its valid range.
+def validate_scheme(i: int, s: Any, config: ml_collections.ConfigDict) -> None:
+  """Checks one scheme dict against its registered kind (the factory's own validation)."""
+  from chaosopt.transforms import registry
+  where = f"config.schemes[{i}]"
+  _check(isinstance(s, (dict, ml_collections.ConfigDict)), f"{where} must be a dict, got {s!r}")
+  s = dict(s)
+  _check("name" in s and isinstance(s["name"], str) and s["name"],
+         f"{where} needs a non-empty string 'name'")
+  where = f"config.schemes[{i}] ({s['name']!r})"
+  kinds = registry.noise_kinds()
+  _check(s.get("kind") in kinds, f"{where}: kind must be one of {list(kinds)} (registered in "
+                                 f"chaosopt.transforms.registry), got {s.get('kind')!r}")
+  spec = registry.get_noise(s["kind"])
+  lr = _number(f"{where}.learning_rate", s.get("learning_rate", config.learning_rate))
+  hp = {k: v for k, v in s.items() if k not in _COMMON_KEYS}
+  for k, v in hp.items():
+    if k in spec.traced:
+      _number(f"{where}.{k}", v)
+  try:
+    spec.check(lr, hp)
+  except (ValueError, TypeError) as e:
+    raise ConfigError(f"{where}: {e}") from None
 
-  ``extra_scheme_keys`` maps a kind to additional (static) keyword arguments its optimizer
-  factory accepts; by default they are read from the factory signatures when available.
-  """
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Raises :class:`ConfigError` naming the offending key and its valid range (runner
+  configs: a task and a table of schemes)."""
   for key, typ in REQUIRED_KEYS.items():
     _check(key in config, f"config is missing the key {key!r}")
     val = config[key]
@@ -185,39 +223,10 @@ def validate(config: ml_collections.ConfigDict, extra_scheme_keys: dict | None =
     _check(config[key] >= 1, f"config.{key} must be >= 1, got {config[key]!r}")
   _check(config.first_seed >= 0, f"config.first_seed must be >= 0, got {config.first_seed!r}")
   _check(len(config.schemes) >= 1, "config.schemes is empty")
-  extra = extra_scheme_keys if extra_scheme_keys is not None else _factory_extra_keys()
   names = []
   for i, s in enumerate(config.schemes):
-    where = f"config.schemes[{i}]"
-    _check(isinstance(s, (dict, ml_collections.ConfigDict)), f"{where} must be a dict, got {s!r}")
-    s = dict(s)
-    _check("name" in s and isinstance(s["name"], str) and s["name"],
-           f"{where} needs a non-empty string 'name'")
-    where = f"config.schemes[{i}] ({s['name']!r})"
-    _check(s.get("kind") in KINDS, f"{where}: kind must be one of {KINDS}, got {s.get('kind')!r}")
-    kind = s["kind"]
-    allowed = set(_COMMON_KEYS) | set(_KIND_KEYS[kind]) | set(extra.get(kind, ()))
-    unknown = sorted(set(s) - allowed)
-    _check(not unknown, f"{where}: unknown key(s) {unknown} for kind {kind!r}; "
-                        f"allowed: {sorted(allowed)}")
-    if kind in ("mpgd", "eq11"):
-      _check("gamma" in s, f"{where}: kind {kind!r} needs 'gamma'")
-    hp = scheme_hparams(s, config)
-    lr = _number(f"{where}.learning_rate", hp["learning_rate"])
-    _check(lr > 0, f"{where}: learning_rate must be > 0, got {lr}")
-    for k in ("mu", "sigma"):
-      if k in hp:
-        _check(_number(f"{where}.{k}", hp[k]) >= 0, f"{where}: {k} must be >= 0, got {hp[k]}")
-    if "exponent" in hp:
-      _check(_number(f"{where}.exponent", hp["exponent"]) >= 0,
-             f"{where}: exponent must be >= 0, got {hp['exponent']}")
-    if "gamma" in hp:
-      g = _number(f"{where}.gamma", hp["gamma"])
-      _check(0.5 < g < 1, f"{where}: gamma must be in (0.5, 1), got {g}")
-    if "beta" in hp:
-      b = _number(f"{where}.beta", hp["beta"])
-      _check(-1 <= b <= 1, f"{where}: beta must be in [-1, 1], got {b}")
-    names.append(s["name"])
+    validate_scheme(i, s, config)
+    names.append(dict(s)["name"])
   dup = sorted({n for n in names if names.count(n) > 1})
   _check(not dup, f"duplicate scheme names {dup}")
   selected = selected_schemes(config)
@@ -234,25 +243,3 @@ def selected_schemes(config: ml_collections.ConfigDict) -> list[dict]:
   missing = [w for w in wanted if w not in names]
   _check(not missing, f"config.only names unknown scheme(s) {missing}; names: {names}")
   return [s for s in schemes if s["name"] in wanted]
-
-
-def _factory_extra_keys() -> dict:
-  """Static keyword arguments the core factories accept beyond the ones handled above."""
-  out = {}
-  try:
-    import chaosopt
-    factories = {"gaussian": getattr(chaosopt, "gaussian_perturbation", None),
-                 "mpgd": getattr(chaosopt, "mpgd_perturbation", None)}
-  except ImportError:  # pragma: no cover
-    return out
-  for kind, fn in factories.items():
-    if fn is None:
-      continue
-    params = inspect.signature(fn).parameters
-    keys = tuple(k for k, p in params.items()
-                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-                 and k not in _RESERVED and k not in _COMMON_KEYS)
-    out[kind] = keys
-    if kind == "mpgd":
-      out["eq11"] = keys
-  return out

@@ -23,7 +23,7 @@ Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
 and ``k``; that is what makes checkpoint/resume bit-identical. Runs (schemes of one kind x
 seeds) are vmapped ("vmap") or executed one after another ("sequential"); data are sharded over
 a mesh's ``"data"`` axis and vmapped runs over its ``"seeds"`` axis (:mod:`.sharding`).
-The loop is :func:`chaosopt.train.loop.scan_chunks`; chunks are the evaluation intervals, and a
+The loop is :func:`chaosopt.core.loop.scan_chunks`; chunks are the evaluation intervals, and a
 checkpoint (:mod:`.checkpoint`) is written every ``checkpoint_every`` chunks. On the CPU backend
 the micro-batch loops are unrolled and the steps dispatched from the host (``cpu_loops``):
 XLA:CPU runs convolutions inside loop bodies 3-9x slower (jax-ml/jax#12868).
@@ -41,7 +41,7 @@ import optax
 
 from chaosopt.tasks.augment import random_crop_flip
 from chaosopt.train import sharding as sharding_lib
-from chaosopt.train.loop import host_steps_default, scan_chunks
+from chaosopt.core.loop import host_steps_default, scan_chunks
 
 LossFn = Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, tuple[dict, Any]]]
 

@@ -17,15 +17,23 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
+  """Plain JSON data from nested dicts/lists/tuples/NumPy/JAX values; NaN and ±Inf become
+  ``None`` (JSON has none; diverged runs are listed separately in every results file)."""
   if isinstance(x, dict):
-    return {str(k): _jsonable(v) for k, v in x.items()}
+    return {str(k): jsonable(v) for k, v in x.items()}
+  if hasattr(x, "_asdict"):  # NamedTuples
+    return jsonable(x._asdict())
+  if hasattr(x, "to_dict") and callable(x.to_dict):  # ConfigDict
+    return jsonable(x.to_dict())
   if isinstance(x, (list, tuple)):
-    return [_jsonable(v) for v in x]
+    return [jsonable(v) for v in x]
   if hasattr(x, "tolist"):  # numpy / jax arrays and scalars
-    return _jsonable(np.asarray(x).tolist())
+    return jsonable(np.asarray(x).tolist())
   if isinstance(x, float) and not math.isfinite(x):
-    return str(x)  # JSON has no NaN/Inf
+    return None
+  if isinstance(x, (np.generic,)):
+    return jsonable(x.item())
   return x
 
 
@@ -34,7 +42,7 @@ def write_json(path: str, obj: Any) -> None:
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = path + ".tmp"
   with open(tmp, "w") as f:
-    json.dump(_jsonable(obj), f, indent=2, sort_keys=False)
+    json.dump(jsonable(obj), f, indent=2, sort_keys=False)
     f.write("\n")
   os.replace(tmp, path)
 

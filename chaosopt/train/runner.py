@@ -8,7 +8,7 @@ Gaussian-perturbed GD baseline) on a :class:`chaosopt.tasks.base.Task`:
 A run is a pure function of ``(config, key)``. Schemes are grouped by *structure* (kind and
 static options); inside a group the numeric hyper-parameters (learning rate, mu, sigma, gamma,
 Gaussian exponent) are a vmapped axis, seeds are a second vmapped axis, and the steps are one
-``lax.scan`` executed in chunks by :func:`chaosopt.train.loop.scan_chunks` (progress bar,
+``lax.scan`` executed in chunks by :func:`chaosopt.core.loop.scan_chunks` (progress bar,
 evaluation between chunks). A seed whose loss or parameters become non-finite is frozen at its
 last finite parameters (per-seed ``alive`` flag in the carry) and reported by scheme, seed and
 step; the other seeds run on.
@@ -18,13 +18,11 @@ one at a time (``first_seed=i, num_seeds=1``) gives the same numbers as running 
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import inspect
 import json
-import os
+import logging
 import time
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, Optional
 
 import jax
 import jax.flatten_util
@@ -35,35 +33,19 @@ import optax
 
 from chaosopt.tasks.base import Task
 from chaosopt.train import config as config_lib
-from chaosopt.train import report
-from chaosopt.train.loop import scan_chunks
+from chaosopt.train import ensemble
 
 
 # --------------------------------------------------------------------------- tasks
 
-def _task_registry() -> dict[str, Callable[..., Task]]:
-  from chaosopt.tasks.airfoil import airfoil_task
-  from chaosopt.tasks.widening_valley import widening_valley_task
-  return {"airfoil": airfoil_task, "widening_valley": widening_valley_task}
-
-
 def build_task(task_config: ml_collections.ConfigDict) -> Task:
-  """Instantiates ``config.task`` (``name`` plus keyword arguments of the task factory)."""
+  """Instantiates ``config.task`` (``name`` plus keyword arguments of the registered factory)."""
+  from chaosopt.tasks import registry as task_registry
   kwargs = dict(task_config)
   name = kwargs.pop("name")
-  registry = _task_registry()
-  if name not in registry:
-    raise config_lib.ConfigError(f"config.task.name must be one of {sorted(registry)}, "
-                                 f"got {name!r}")
-  factory = registry[name]
-  allowed = set(inspect.signature(factory).parameters)
-  unknown = sorted(set(kwargs) - allowed)
-  if unknown:
-    raise config_lib.ConfigError(f"config.task: unknown key(s) {unknown} for task {name!r}; "
-                                 f"allowed: {sorted(allowed)}")
   try:
-    return factory(**kwargs)
-  except ValueError as e:
+    return task_registry.make_task(name, **kwargs)
+  except (ValueError, TypeError) as e:
     raise config_lib.ConfigError(f"config.task: {e}") from None
 
 
@@ -86,23 +68,19 @@ class SchemeGroup:
 def group_schemes(schemes: list[dict], config: ml_collections.ConfigDict) -> list[SchemeGroup]:
   """Groups schemes by structure (kind + static options), in config order.
 
-  Plain GD is the Gaussian recursion with ``mu = sigma = 0`` (the noise enters multiplied by an
-  exact zero, so the iterates are bit-identical), so GD schemes join a Gaussian group when one
-  exists: one compiled program fewer.
+  Traced hyper-parameters (``learning_rate`` and the kind's registered ``traced`` keys) may
+  differ inside a group; every other option is static and part of the group's key.
   """
+  from chaosopt.transforms import registry
   groups: dict[tuple, list[tuple[str, str, dict]]] = {}
   for s in schemes:
+    spec = registry.get_noise(s["kind"])
     hp = config_lib.scheme_hparams(s, config)
-    traced = {k: float(v) for k, v in hp.items() if k in config_lib.TRACED_KEYS}
-    static = {k: v for k, v in hp.items() if k not in config_lib.TRACED_KEYS}
-    static.update({k: v for k, v in s.items() if k not in ("name", "kind") and k not in hp})
+    traced_keys = ("learning_rate",) + spec.traced
+    traced = {k: float(v) for k, v in hp.items() if k in traced_keys}
+    static = {k: v for k, v in hp.items() if k not in traced_keys}
     key = (s["kind"], tuple(sorted((k, _hashable(v)) for k, v in static.items())))
     groups.setdefault(key, []).append((s["name"], s["kind"], traced))
-  gd_key, gauss_key = ("gd", ()), ("gaussian", ())
-  if gd_key in groups and gauss_key in groups:
-    merged = [(n, k, {**h, "mu": 0.0, "sigma": 0.0, "exponent": 0.5})
-              for n, k, h in groups.pop(gd_key)]
-    groups[gauss_key] = merged + groups[gauss_key]
   out = []
   for (kind, static), members in groups.items():
     keys = members[0][2].keys()
@@ -117,57 +95,29 @@ def _hashable(v):
   return tuple(v) if isinstance(v, list) else v
 
 
+def prepare_hparams(kind: str, hparams: dict) -> dict:
+  """Host float64 arrays of traced hyper-parameters -> vmappable device values (float32, or
+  the kind's registered ``prepare``, e.g. γ -> ThalerConstants)."""
+  from chaosopt.transforms import registry
+  spec = registry.get_noise(kind)
+  out = {}
+  for k, v in hparams.items():
+    out[k] = spec.prepare[k](np.asarray(v)) if k in spec.prepare else jnp.asarray(v, jnp.float32)
+  return out
+
+
 def build_optimizer(kind: str, static: dict, hp: dict, key: jax.Array
                     ) -> optax.GradientTransformation:
-  """GD (``optax.sgd``) chained with the scheme's perturbation; ``hp`` values may be traced.
-
-  For MPGD ``hp["gamma"]`` is a float or :class:`chaosopt.dynamics.thaler.ThalerConstants`.
-  """
-  lr = hp["learning_rate"]
-  if kind == "gd":
-    return optax.sgd(lr)
-  import chaosopt
-  if kind == "gaussian":
-    perturb = chaosopt.gaussian_perturbation(lr, mu=hp["mu"], sigma=hp["sigma"], key=key,
-                                             exponent=hp["exponent"], **static)
-  elif kind in ("mpgd", "eq11"):
-    variant = "mpgd" if kind == "mpgd" else "eq11"
-    perturb = chaosopt.mpgd_perturbation(lr, gamma=hp["gamma"], mu=hp["mu"], sigma=hp["sigma"],
-                                         key=key, variant=variant, **static)
-  else:  # validated earlier
-    raise ValueError(f"unknown scheme kind {kind!r}")
-  return optax.chain(optax.sgd(lr), perturb)
+  """GD (``optax.sgd``) chained with the scheme's perturbation; ``hp`` values may be traced."""
+  from chaosopt.transforms import registry
+  hp = dict(hp)
+  lr = hp.pop("learning_rate")
+  return registry.get_noise(kind).build(lr, key, **static, **hp)
 
 
 # --------------------------------------------------------------------------- the run
 
-class Carry(NamedTuple):
-  """Per (scheme, seed) training state; ``params`` is the flat parameter vector."""
-  params: jax.Array
-  opt_state: Any
-  alive: jax.Array        # bool: False once loss or params became non-finite
-  diverged_at: jax.Array  # int32: the step whose update was non-finite, -1 if none
-
-
-def _is_key(x) -> bool:
-  return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
-
-
-def tree_select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
-  """``where(pred, a, b)`` leaf-wise for a scalar ``pred``; handles typed PRNG keys."""
-  def sel(a, b):
-    if _is_key(a):
-      return jax.random.wrap_key_data(
-          jnp.where(pred, jax.random.key_data(a), jax.random.key_data(b)),
-          impl=jax.random.key_impl(a))
-    return jnp.where(pred, a, b)
-  return jax.tree_util.tree_map(sel, on_true, on_false)
-
-
-def _all_finite(tree) -> jax.Array:
-  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)
-            if jnp.issubdtype(x.dtype, jnp.inexact)]
-  return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+tree_select = ensemble.tree_select
 
 
 @dataclasses.dataclass
@@ -197,8 +147,9 @@ class RunResult:
 
 
 def seed_keys(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None) -> jax.Array:
-  """Per-seed keys ``fold_in(key, first_seed + i)``."""
-  key = jax.random.key(config.seed) if key is None else key
+  """Per-seed keys ``fold_in(key, first_seed + i)`` (``key = jax.random.key(config.seed)``)."""
+  if key is None:
+    return ensemble.seed_keys(config.seed, config.num_seeds, config.first_seed)
   idx = jnp.arange(config.first_seed, config.first_seed + config.num_seeds)
   return jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
 
@@ -216,6 +167,7 @@ class _FlatTask:
     _, self.unravel = jax.flatten_util.ravel_pytree(
         jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template))
     self.loss = lambda x: task.loss(self.unravel(x))
+    self.task_loss_keyed = lambda x, key: task.loss(self.unravel(x), key)
     self.metrics = lambda x: task.metrics(self.unravel(x))
     self.final = lambda x: task.all_final_metrics(self.unravel(x))
     self.init = lambda key: jax.flatten_util.ravel_pytree(task.init(key))[0]
@@ -226,13 +178,15 @@ class _FlatTask:
 
 
 def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
-        task: Optional[Task] = None, progress: bool = False,
+        task: Optional[Task] = None, workdir: Any = None, progress: bool = False,
         on_eval: Optional[Callable[[str, int, dict], None]] = None,
-        log: Callable[[str], None] = print) -> RunResult:
+        log: Optional[Callable[[str], None]] = None) -> RunResult:
   """Runs every selected scheme of ``config`` for all seeds; returns host arrays.
 
-  ``on_eval(scheme_name, step, {metric: [N]})`` is called between chunks (for logging).
+  ``workdir`` (a :class:`chaosopt.train.workdir.Workdir`) enables checkpoints (resume after a
+  kill). ``on_eval(scheme_name, step, {metric: [seeds]})`` is called between chunks.
   """
+  log = log or logging.getLogger("chaosopt").warning
   config_lib.validate(config)
   task = build_task(config.task) if task is None else task
   flat = _FlatTask(task)
@@ -242,9 +196,10 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
   # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0))
   params0 = flat.v_init(jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys))
   results, timings, finals = {}, {}, []
-  for group in group_schemes(schemes, config):
+  groups = group_schemes(schemes, config)
+  for group in groups:
     t0 = time.perf_counter()
-    res, final_params = _run_group(config, flat, group, keys, params0, seeds,
+    res, final_params = _run_group(config, flat, group, keys, seeds, workdir=workdir,
                                    progress=progress, on_eval=on_eval)
     timings[group.label] = time.perf_counter() - t0
     finals.append(final_params)
@@ -253,17 +208,17 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
   # every run, as one batch: one compiled program
   t0 = time.perf_counter()
   n = len(seeds)
-  batch = jnp.concatenate([params0] + [f.reshape(-1, f.shape[-1]) for f in finals])
+  batch = jnp.concatenate([params0] + [jnp.asarray(f).reshape(-1, f.shape[-1]) for f in finals])
   fm = jax.device_get(flat.v_final(batch))
   timings["final_metrics"] = time.perf_counter() - t0
   initial = {k: np.asarray(v[:n]) for k, v in fm.items()}
   offset, messages = n, []
-  for group, f in zip(group_schemes(schemes, config), finals):
+  for group, f in zip(groups, finals):
     for i, name in enumerate(group.names):
       r = results[name]
       r.initial = initial
       r.final = {k: np.asarray(v[offset:offset + n]) for k, v in fm.items()}
-      r.final_params = jax.vmap(flat.unravel)(f[i])
+      r.final_params = jax.vmap(flat.unravel)(jnp.asarray(f[i]))
       offset += n
   ordered = {s["name"]: results[s["name"]] for s in schemes}
   for r in ordered.values():
@@ -274,90 +229,79 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
                    schemes=ordered, timings=timings, messages=messages)
 
 
-def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, params0, seeds, *,
-               progress, on_eval):
+def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, workdir, progress,
+               on_eval):
   static = dict(group.static)
-  hp = {k: jnp.asarray(v, jnp.float32) for k, v in group.hparams.items()}
-  if "gamma" in hp:  # host float64 -> vmappable per-gamma constants
-    from chaosopt.dynamics.thaler import thaler_constants
-    hp["gamma"] = thaler_constants(group.hparams["gamma"])
   num_steps, per_step_metrics = config.num_steps, config.per_step_metrics
   num_schemes, num_seeds = len(group.names), len(seeds)
+  # members = schemes x seeds, scheme-major; every scheme sees the same seed keys
+  member_hp = prepare_hparams(group.kind, {k: np.repeat(v, num_seeds)
+                                           for k, v in group.hparams.items()})
+  member_keys = jnp.concatenate([keys] * num_schemes)
+  loss_fn = flat.loss if not flat.task.stochastic else None
 
-  def init_one(h, params, seed_key):
-    tx = build_optimizer(group.kind, static, h, jax.random.fold_in(seed_key, 1))
-    return Carry(params=params, opt_state=tx.init(params), alive=jnp.array(True),
-                 diverged_at=jnp.array(-1, jnp.int32))
+  def init(key, h):
+    params = flat.init(jax.random.fold_in(key, 0))
+    tx = build_optimizer(group.kind, static, h, jax.random.fold_in(key, 1))
+    return (params, tx.init(params))
 
-  def step_one(carry: Carry, h, k):
+  def step(carry, k, key, h):
+    params, opt_state = carry
     # the factory key only seeds ``init``; the running key lives in opt_state
     tx = build_optimizer(group.kind, static, h, jax.random.key(0))
-    loss, grads = jax.value_and_grad(flat.loss)(carry.params)
-    updates, opt_state = tx.update(grads, carry.opt_state, carry.params)
-    params = optax.apply_updates(carry.params, updates)
-    ok = jnp.isfinite(loss) & _all_finite(params)
-    alive = carry.alive & ok
-    new = Carry(params=jnp.where(alive, params, carry.params),
-                opt_state=tree_select(alive, opt_state, carry.opt_state), alive=alive,
-                diverged_at=jnp.where(carry.alive & ~ok, k, carry.diverged_at))
-    nan = jnp.array(jnp.nan, jnp.float32)
-    out = {"train_loss": jnp.where(carry.alive, loss.astype(jnp.float32), nan)}
+    if loss_fn is None:
+      loss, grads = jax.value_and_grad(flat.task_loss_keyed)(params, key)
+    else:
+      loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    new_params = optax.apply_updates(params, updates)
+    out = {"train_loss": loss.astype(jnp.float32)}
     if per_step_metrics:  # metrics of x_{k+1}
-      for name, v in flat.metrics(new.params).items():
-        out[name] = jnp.where(alive, jnp.asarray(v, jnp.float32), nan)
-    return new, out
+      out.update({name: jnp.asarray(v, jnp.float32)
+                  for name, v in flat.metrics(new_params).items()})
+    return (new_params, opt_state), out
 
-  # vmap over schemes (axis 0 of carry and hparams), then over seeds (axis 1 of carry)
-  v_init = jax.jit(jax.vmap(jax.vmap(init_one, (None, 0, 0)), (0, None, None)))
-  v_step = jax.vmap(jax.vmap(step_one, (0, None, None)), (0, 0, None))
+  def is_finite(carry, metrics):
+    return jnp.isfinite(metrics["train_loss"]) & ensemble.all_finite(carry[0])
 
-  def evaluate(params):  # [S, N, P] -> {metric: [S, N]}
-    m = jax.device_get(flat.v_metrics(params.reshape(num_schemes * num_seeds, -1)))
-    return {k: np.asarray(v).reshape(num_schemes, num_seeds) for k, v in m.items()}
+  def evaluate(carry, h):
+    return flat.metrics(carry[0])
 
-  carry = v_init(hp, params0, keys)
-  eval_steps, evals = [0], [evaluate(carry.params)]
+  def on_member_eval(step_done, metrics, idx):
+    if on_eval is None:
+      return
+    for i, name in enumerate(group.names):
+      sel = (idx // num_seeds) == i
+      if sel.any():
+        on_eval(name, step_done, {k: v[sel] for k, v in metrics.items()})
 
-  def on_chunk(c: Carry, _, steps_done: int):
-    m = evaluate(c.params)
-    eval_steps.append(steps_done)
-    evals.append(m)
-    if on_eval is not None:
-      for i, name in enumerate(group.names):
-        on_eval(name, steps_done, {k: v[i] for k, v in m.items()})
-    return not bool(np.any(jax.device_get(c.alive)))  # stop when every run diverged
-
-  carry, hist = scan_chunks(lambda c, k: v_step(c, hp, k), carry, num_steps,
-                            chunk_size=min(config.chunk_size, num_steps), on_chunk=on_chunk,
-                            progress=progress, desc=group.label)
-  diverged_at = np.asarray(jax.device_get(carry.diverged_at))
-  alive = np.asarray(jax.device_get(carry.alive))
-  # hist: metric -> [T_done, S, N]; pad to num_steps with NaN if the run stopped early
-  history = {}
-  for name, v in hist.items():
-    v = np.moveaxis(np.asarray(v), 0, -1)
-    if v.shape[-1] < num_steps:
-      pad = np.full(v.shape[:-1] + (num_steps - v.shape[-1],), np.nan, v.dtype)
-      v = np.concatenate([v, pad], axis=-1)
-    history[name] = v
-  evals_arr = {k: np.stack([e[k] for e in evals], axis=-1) for k in evals[0]}
+  ck_dir = None if workdir is None else workdir.checkpoint_dir(group.label)
+  res = ensemble.run_ensemble(
+      init, step, num_steps, keys=member_keys, hparams=member_hp,
+      chunk_size=min(config.chunk_size, num_steps),
+      strategy=config.get("seed_strategy", "vmap"), evaluate=evaluate, is_finite=is_finite,
+      checkpoint_dir=ck_dir, checkpoint_every=config.get("checkpoint_every", 1),
+      on_eval=on_member_eval, progress=progress, desc=group.label)
+  shape = (num_schemes, num_seeds)
+  diverged_at = res.diverged_at.reshape(shape)
+  history = {k: v.reshape(shape + v.shape[1:]) for k, v in res.history.items()}
+  evals_arr = {k: v.reshape(shape + v.shape[1:]) for k, v in res.evals.items()}
+  final_params = np.asarray(res.carry[0]).reshape(shape + (-1,))
   out = []
   for i, name in enumerate(group.names):
     msgs = []
     for j, seed in enumerate(seeds):
-      if not alive[i, j]:
+      if diverged_at[i, j] >= 0:
         msgs.append(f"scheme {name!r} seed {seed}: non-finite loss or parameters at step "
                     f"{int(diverged_at[i, j])}; that seed was stopped and keeps its last finite "
-                    f"parameters (excluded from mean ± std)")
+                    f"parameters (excluded from the summary statistics)")
     hps = {k: float(v[i]) for k, v in group.hparams.items()}
-    if group.kinds[i] == "gd":
-      hps = {"learning_rate": hps["learning_rate"]}
     out.append(SchemeResult(
         name=name, kind=group.kinds[i], hparams={**hps, **static}, seeds=list(seeds),
         initial={}, final={}, history={k: v[i] for k, v in history.items()},
-        eval_steps=np.asarray(eval_steps), evals={k: v[i] for k, v in evals_arr.items()},
+        eval_steps=np.asarray(res.eval_steps), evals={k: v[i] for k, v in evals_arr.items()},
         diverged_at=diverged_at[i], messages=msgs))
-  return out, carry.params
+  return out, final_params
 
 
 # --------------------------------------------------------------------------- outputs
@@ -374,85 +318,13 @@ def summarize(result: RunResult) -> dict:
     for metric, vals in r.final.items():
       vals = np.asarray(vals, np.float64)
       good = vals[ok]
-      mean, std = report.mean_std(good) if good.size else (float("nan"), float("nan"))
+      mean, std = _mean_std(good) if good.size else (float("nan"), float("nan"))
       entry["metrics"][metric] = {"mean": mean, "std": std, "n": int(good.size),
                                   "values": vals.tolist()}
     out[name] = entry
   return out
 
 
-def write_outputs(result: RunResult, workdir: str, *, plots: bool = True) -> dict:
-  """Writes ``config.json``, ``metrics.jsonl`` (evaluations between chunks, one line per
-  scheme, seed and step), ``final_metrics.csv`` (one row per scheme and seed),
-  ``history.npz`` (per-step arrays), ``summary.json`` and PNG plots. Returns the summary."""
-  os.makedirs(workdir, exist_ok=True)
-  report.write_json(os.path.join(workdir, "config.json"),
-                    {"config": result.config, "task": result.task_info})
-  with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
-    for name, r in result.schemes.items():
-      for j, seed in enumerate(r.seeds):
-        for e, step in enumerate(r.eval_steps):
-          row = {"scheme": name, "seed": seed, "step": int(step)}
-          row.update({k: _float(v[j, e]) for k, v in r.evals.items()})
-          f.write(json.dumps(row) + "\n")
-  with open(os.path.join(workdir, "final_metrics.csv"), "w", newline="") as f:
-    first = next(iter(result.schemes.values()))
-    metrics = list(first.final)
-    w = csv.writer(f)
-    w.writerow(["scheme", "seed", "diverged_at"] + metrics)
-    for name, r in result.schemes.items():
-      for j, seed in enumerate(r.seeds):
-        w.writerow([name, seed, int(r.diverged_at[j])]
-                   + [repr(float(r.final[m][j])) for m in metrics])
-  np.savez_compressed(os.path.join(workdir, "history.npz"), **{
-      f"{name}/{k}": v for name, r in result.schemes.items() for k, v in r.history.items()})
-  summary = summarize(result)
-  report.write_json(os.path.join(workdir, "summary.json"), {
-      "schemes": summary, "timings_s": result.timings, "messages": result.messages,
-      "environment": report.environment()})
-  if plots:
-    for fname, fig in make_plots(result).items():
-      fig.savefig(os.path.join(workdir, fname), dpi=100, bbox_inches="tight")
-      import matplotlib.pyplot as plt
-      plt.close(fig)
-  return summary
-
-
-def _float(x) -> Any:
-  x = float(x)
-  return x if np.isfinite(x) else str(x)
-
-
-def make_plots(result: RunResult) -> dict:
-  """``train_loss.png`` (per-step loss, mean over seeds) and ``eval_metrics.png``."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  figs = {}
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for name, r in result.schemes.items():
-    loss = r.history["train_loss"]
-    with np.errstate(all="ignore"):
-      ax.plot(np.arange(loss.shape[-1]), np.nanmean(loss, axis=0), label=name, lw=1)
-  ax.set_yscale("log")
-  ax.set_xlabel("step")
-  ax.set_ylabel("training loss (mean over seeds)")
-  ax.legend(fontsize=7)
-  figs["train_loss.png"] = fig
-  first = next(iter(result.schemes.values()))
-  names = list(first.evals)
-  ncol = min(3, len(names))
-  nrow = -(-len(names) // ncol)
-  fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False)
-  for ax, metric in zip(axes.flat, names):
-    for name, r in result.schemes.items():
-      with np.errstate(all="ignore"):
-        ax.plot(r.eval_steps, np.nanmean(r.evals[metric], axis=0), label=name, lw=1)
-    ax.set_title(metric, fontsize=9)
-    ax.set_xlabel("step")
-  for ax in list(axes.flat)[len(names):]:
-    ax.axis("off")
-  axes.flat[0].legend(fontsize=6)
-  fig.tight_layout()
-  figs["eval_metrics.png"] = fig
-  return figs
+def _mean_std(x) -> tuple[float, float]:
+  x = np.asarray(x, np.float64)
+  return float(np.mean(x)), float(np.std(x, ddof=1)) if x.size > 1 else 0.0

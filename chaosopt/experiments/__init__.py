@@ -1,0 +1,68 @@
+"""The paper reproductions, one module each (top layer: imports everything below).
+
+Each module follows the contract of :mod:`chaosopt.train.experiment` (``get_config(arg)``,
+``run(config, workdir)``, ``report(config, results)``) and is runnable by name:
+
+  chaosopt --config airfoil_table1:quick --workdir runs/airfoil
+  python -m chaosopt list
+
+The name is the module name, the config's ``experiment`` field and the report folder. A user's
+own config file works too (``--config my_config.py[:arg]``): it either is an experiment module
+itself (it defines ``run`` and ``report``) or returns a config whose ``experiment`` field names
+the shipped experiment that runs it (the big_vision convention: the config names the code).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from types import ModuleType
+from typing import Sequence
+
+from chaosopt.train import config as config_lib
+
+
+def names() -> list[str]:
+  """Every shipped experiment, sorted."""
+  return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def get(name: str) -> ModuleType:
+  """The experiment module ``name`` (:class:`~chaosopt.train.config.ConfigError` if unknown)."""
+  if name not in names():
+    raise config_lib.ConfigError(
+        f"unknown experiment {name!r}; `chaosopt list` shows them: {', '.join(names())}")
+  return importlib.import_module(f"{__name__}.{name}")
+
+
+def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
+  """Resolves ``NAME[:variant]`` or ``path/to/config.py[:variant]``; applies the overrides and
+  validates. Returns ``(module, config, variant)``; errors are ``ConfigError`` naming the key.
+  """
+  target, _, arg = spec.partition(":")
+  if target.endswith(".py") or os.sep in target:
+    if not os.path.isfile(target):
+      raise config_lib.ConfigError(f"config file not found: {target!r}")
+    user = config_lib.load_module_from_path(target)
+    config = config_lib.call_get_config(user, arg, target)
+    if hasattr(user, "run") and hasattr(user, "report"):
+      module = user
+    else:
+      exp = config.get("experiment")
+      if not exp:
+        raise config_lib.ConfigError(
+            f"{target}: the config must name the experiment that runs it (config.experiment = "
+            f"one of {names()}), or the file must define run() and report()")
+      module = get(exp)
+  else:
+    module = get(target)
+    config = config_lib.call_get_config(module, arg, f"experiment {target!r}")
+  config_lib.apply_overrides(config, overrides)
+  if hasattr(module, "validate"):
+    try:
+      module.validate(config)
+    except ValueError as e:
+      if isinstance(e, config_lib.ConfigError):
+        raise
+      raise config_lib.ConfigError(str(e)) from None
+  return module, config, arg

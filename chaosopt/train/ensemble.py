@@ -1,0 +1,287 @@
+"""The ensemble driver: many independent runs (seeds × hyper-parameters) of one recursion.
+
+No new equation: it executes any per-run recursion ``carry_{k+1}, m_k = step(carry_k, k, key_k,
+hp)`` (e.g. P0 eq. 8 through an optax transform) for a set of *members* — one member per
+(seed, hyper-parameter) pair — and returns host arrays with a leading member axis.
+
+* **One seed rule.** Member ``i`` gets ``keys[i]``; :func:`seed_keys` gives
+  ``fold_in(key(seed), first + i)`` (typed keys). ``init(member_key, hp)`` builds the carry
+  (derive its keys with ``fold_in(member_key, 0)``, ``fold_in(member_key, 1)``), step ``k``
+  gets ``fold_in(fold_in(member_key, 2), k)``.
+* **Seed-axis strategy** (``strategy``): ``"vmap"`` (all members in one vmapped program),
+  ``"sequential"`` (one member at a time, one compiled program reused), or an int ``c``
+  (vmapped blocks of ``c`` members). XLA:CPU runs small vmapped programs (the airfoil MLP) much
+  faster than a loop of single ones and conv nets the other way round; ``BENCHMARKS.md`` has
+  the measured ratios. **Bit-identity:** with ``"sequential"`` a member's numbers are identical
+  whatever the other members are (same program, same inputs); with ``"vmap"``/blocks they may
+  differ by rounding (XLA may fuse a batched program differently), which a chaotic recursion
+  amplifies — tested in ``tests/test_ensemble.py``.
+* **Divergence.** ``is_finite(carry, metrics)`` (default: every inexact leaf of the new carry is
+  finite) false freezes that member at its last finite carry; ``diverged_at`` records the step.
+* **Evaluation** between chunks: ``evaluate(carry, hp) -> {metric: scalar}`` per member.
+* **Early stop**: ``done(carry) -> bool`` per member; the run ends when every member is done
+  (or diverged).
+* **Checkpoints**: with ``checkpoint_dir``, an orbax checkpoint of the carry and the metrics so
+  far every ``checkpoint_every`` chunks; a re-run restarts from it and gives bit-identical
+  results (the step is a pure function of ``(carry, k)``). A finished block is stored whole, so
+  a re-run skips it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable, Optional, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from chaosopt.core.loop import scan_chunks
+
+Strategy = Union[str, int]
+
+
+def seed_keys(seed: int, num: int, first: int = 0) -> jax.Array:
+  """Member keys ``fold_in(jax.random.key(seed), first + i)``, ``i < num`` (typed keys)."""
+  base = jax.random.key(int(seed))
+  return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(first, first + num))
+
+
+def _is_key(x) -> bool:
+  return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def tree_select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
+  """``where(pred, a, b)`` leaf-wise for a scalar ``pred``; handles typed PRNG keys."""
+  def sel(a, b):
+    if _is_key(a):
+      return jax.random.wrap_key_data(
+          jnp.where(pred, jax.random.key_data(a), jax.random.key_data(b)),
+          impl=jax.random.key_impl(a))
+    return jnp.where(pred, a, b)
+  return jax.tree_util.tree_map(sel, on_true, on_false)
+
+
+def host_tree(tree: Any) -> Any:
+  """Host (numpy) copy of ``tree``; typed PRNG keys become their ``key_data``."""
+  return jax.tree_util.tree_map(
+      lambda x: np.asarray(jax.random.key_data(x)) if _is_key(x) else np.asarray(x),
+      jax.device_get(tree) if not any(_is_key(x) for x in jax.tree_util.tree_leaves(tree))
+      else tree)
+
+
+def all_finite(tree: Any) -> jax.Array:
+  """True if every inexact leaf of ``tree`` is finite (keys and integers are ignored)."""
+  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)
+            if not _is_key(x) and jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+@dataclasses.dataclass
+class EnsembleResult:
+  """Host results; every array has a leading member axis ``[N, ...]``."""
+  carry: Any                  # final carry (last finite one for diverged members)
+  history: dict               # metric -> [N, T] per step (NaN after divergence / early stop)
+  eval_steps: np.ndarray      # [E]
+  evals: dict                 # metric -> [N, E]
+  diverged_at: np.ndarray     # [N] int, -1 if never diverged
+  steps_done: int
+
+
+def _member_blocks(n: int, strategy: Strategy) -> list[np.ndarray]:
+  if strategy == "vmap":
+    return [np.arange(n)]
+  if strategy == "sequential":
+    return [np.array([i]) for i in range(n)]
+  if isinstance(strategy, (int, np.integer)) and not isinstance(strategy, bool) and strategy >= 1:
+    return [np.arange(i, min(i + int(strategy), n)) for i in range(0, n, int(strategy))]
+  raise ValueError(f"strategy must be 'vmap', 'sequential' or a block size >= 1, got "
+                   f"{strategy!r}")
+
+
+def run_ensemble(init: Callable[[jax.Array, Any], Any],
+                 step: Callable[[Any, jax.Array, jax.Array, Any], tuple[Any, Any]],
+                 num_steps: int, *, keys: jax.Array, hparams: Any = None,
+                 chunk_size: int = 1000, strategy: Strategy = "vmap",
+                 evaluate: Optional[Callable[[Any, Any], dict]] = None,
+                 is_finite: Optional[Callable[[Any, Any], jax.Array]] = all_finite,
+                 done: Optional[Callable[[Any], jax.Array]] = None,
+                 checkpoint_dir: Optional[str] = None, checkpoint_every: int = 1,
+                 on_eval: Optional[Callable[[int, dict, np.ndarray], None]] = None,
+                 progress: bool = False, desc: str = "", host_steps: bool = False
+                 ) -> EnsembleResult:
+  """Runs every member for ``num_steps`` steps (see the module docstring).
+
+  Args:
+    init: ``init(key, hp) -> carry`` for one member.
+    step: ``step(carry, k, key_k, hp) -> (carry, metrics)``; ``metrics`` a dict of scalars
+      (may be empty) kept per step.
+    num_steps: number of steps.
+    keys: ``[N]`` member keys (:func:`seed_keys`).
+    hparams: pytree with a leading ``[N]`` axis (per-member hyper-parameters) or ``None``.
+    chunk_size: steps per jitted chunk (evaluation / checkpoint interval).
+    strategy: ``"vmap"``, ``"sequential"`` or a block size (see the module docstring).
+    evaluate: ``evaluate(carry, hp) -> {metric: scalar}``, at step 0 and after every chunk.
+    is_finite: ``is_finite(new_carry, metrics) -> bool``; ``None`` disables freezing.
+    done: ``done(carry) -> bool``; the loop stops when every member is done or diverged.
+    checkpoint_dir: orbax checkpoints of each block there (resume); ``None``: none.
+    checkpoint_every: checkpoint interval in chunks.
+    on_eval: ``on_eval(step, {metric: [n]}, member_indices)`` after each evaluation (logging).
+    progress: show a progress bar (TTY only).
+    host_steps: dispatch steps from the host (conv nets on XLA:CPU, see :mod:`chaosopt.core.loop`).
+  """
+  n = int(keys.shape[0])
+  if n < 1:
+    raise ValueError("run_ensemble needs at least one member key")
+  if num_steps < 0 or chunk_size < 1:
+    raise ValueError(f"num_steps must be >= 0 and chunk_size >= 1, got {num_steps}, "
+                     f"{chunk_size}")
+  results = []
+  for b, idx in enumerate(_member_blocks(n, strategy)):
+    sub_keys = keys[idx]
+    sub_hp = None if hparams is None else jax.tree_util.tree_map(lambda x: x[idx], hparams)
+    ck = None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"block{b}")
+    results.append(_run_block(init, step, num_steps, sub_keys, sub_hp, idx,
+                              chunk_size=chunk_size, evaluate=evaluate, is_finite=is_finite,
+                              done=done, checkpoint_dir=ck, checkpoint_every=checkpoint_every,
+                              on_eval=on_eval, progress=progress,
+                              desc=desc if len(results) == 0 else f"{desc} [{b}]",
+                              host_steps=host_steps))
+  if len(results) == 1:
+    return results[0]
+  cat = lambda *xs: np.concatenate(xs, axis=0)  # noqa: E731
+  eval_steps = results[0].eval_steps
+  if any(len(r.eval_steps) != len(eval_steps) for r in results):
+    # blocks stopped early at different steps: pad evaluations with NaN to the longest
+    longest = max(results, key=lambda r: len(r.eval_steps)).eval_steps
+    for r in results:
+      e = len(r.eval_steps)
+      r.evals = {k: np.concatenate([v, np.full(v.shape[:1] + (len(longest) - e,), np.nan)], 1)
+                 for k, v in r.evals.items()}
+    eval_steps = longest
+  return EnsembleResult(
+      carry=jax.tree_util.tree_map(cat, *[r.carry for r in results]),
+      history={k: cat(*[r.history[k] for r in results]) for k in results[0].history},
+      eval_steps=eval_steps,
+      evals={k: cat(*[r.evals[k] for r in results]) for k in results[0].evals},
+      diverged_at=cat(*[r.diverged_at for r in results]),
+      steps_done=max(r.steps_done for r in results))
+
+
+def _run_block(init, step, num_steps, keys, hparams, idx, *, chunk_size, evaluate, is_finite,
+               done, checkpoint_dir, checkpoint_every, on_eval, progress, desc, host_steps
+               ) -> EnsembleResult:
+  from chaosopt.train import checkpoint as ck_lib
+
+  final_path = None if checkpoint_dir is None else os.path.join(checkpoint_dir, "result.pkl")
+  if final_path is not None and os.path.exists(final_path):
+    import pickle
+    with open(final_path, "rb") as f:
+      return pickle.load(f)
+
+  def init_one(key, hp):
+    return {"state": init(key, hp), "alive": jnp.array(True),
+            "diverged_at": jnp.array(-1, jnp.int32)}
+
+  def step_one(c, k, key, hp):
+    new, metrics = step(c["state"], k, jax.random.fold_in(jax.random.fold_in(key, 2), k), hp)
+    metrics = dict(metrics or {})
+    if is_finite is None:
+      return {"state": new, "alive": c["alive"], "diverged_at": c["diverged_at"]}, metrics
+    ok = jnp.asarray(is_finite(new, metrics))
+    alive = c["alive"] & ok
+    out = {"state": tree_select(alive, new, c["state"]), "alive": alive,
+           "diverged_at": jnp.where(c["alive"] & ~ok, k, c["diverged_at"])}
+    nan = lambda v: jnp.where(c["alive"], v, jnp.nan) if jnp.issubdtype(  # noqa: E731
+        jnp.result_type(v), jnp.inexact) else v
+    return out, {m: nan(jnp.asarray(v)) for m, v in metrics.items()}
+
+  hp_axis = None if hparams is None else 0
+  v_init = jax.jit(jax.vmap(init_one, (0, hp_axis)))
+  v_step = jax.vmap(step_one, (0, None, 0, hp_axis))
+  carry = v_init(keys, hparams)
+  v_eval = None if evaluate is None else jax.jit(jax.vmap(evaluate, (0, hp_axis)))
+  v_done = None if done is None else jax.jit(jax.vmap(done))
+
+  def do_eval(c):
+    return {k: np.asarray(v, np.float64) for k, v in
+            jax.device_get(v_eval(c["state"], hparams)).items()}
+
+  start, eval_steps, evals, hist_chunks = 0, [], [], []
+  ckpt = None
+  if checkpoint_dir is not None:
+    ckpt = ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
+    if ckpt.latest_step() is not None:
+      start, carry, doc = ckpt.restore(carry)
+      eval_steps, evals = doc["eval_steps"], [{k: np.asarray(v) for k, v in e.items()}
+                                               for e in doc["evals"]]
+      hist_chunks = [{k: np.asarray(v, np.float32 if k not in doc["hist_dtypes"] else
+                                    doc["hist_dtypes"][k]) for k, v in h.items()}
+                     for h in doc["hist"]]
+  if not eval_steps and v_eval is not None:
+    eval_steps, evals = [0], [do_eval(carry)]
+    if on_eval is not None:
+      on_eval(0, evals[-1], idx)
+
+  chunks_done, last_step = [0], [start]
+
+  def on_chunk(c, metrics, steps_done):
+    last_step[0] = steps_done
+    if metrics is not None:
+      hist_chunks.append({k: np.asarray(v) for k, v in metrics.items()})
+    if v_eval is not None:
+      eval_steps.append(steps_done)
+      evals.append(do_eval(c))
+      if on_eval is not None:
+        on_eval(steps_done, evals[-1], idx)
+    alive = np.asarray(jax.device_get(c["alive"]))
+    stop = not alive.any()
+    if v_done is not None:
+      stop = stop or bool(np.all(np.asarray(jax.device_get(v_done(c["state"]))) | ~alive))
+    chunks_done[0] += 1
+    if ckpt is not None and (chunks_done[0] % checkpoint_every == 0 or stop
+                             or steps_done >= num_steps):
+      ckpt.save(steps_done, c, {
+          "eval_steps": list(eval_steps), "evals": [{k: v.tolist() for k, v in e.items()}
+                                                    for e in evals],
+          "hist": [{k: v.tolist() for k, v in h.items()} for h in hist_chunks],
+          "hist_dtypes": {k: str(v.dtype) for k, v in (hist_chunks[0] if hist_chunks
+                                                       else {}).items()}})
+    return stop
+
+  stopped = False
+  if start > 0 and v_done is not None:
+    alive = np.asarray(jax.device_get(carry["alive"]))
+    stopped = bool(np.all(np.asarray(jax.device_get(v_done(carry["state"]))) | ~alive))
+  if start < num_steps and not stopped:
+    carry, _ = scan_chunks(lambda c, k: v_step(c, k, keys, hparams), carry, num_steps,
+                           chunk_size=min(chunk_size, num_steps), start_step=start,
+                           on_chunk=on_chunk, progress=progress, desc=desc,
+                           host_steps=host_steps)
+  if ckpt is not None:
+    ckpt.close()
+  m = len(idx)
+  history = {}
+  if hist_chunks:
+    for k in hist_chunks[0]:
+      v = np.concatenate([h[k] for h in hist_chunks], axis=0)  # [T_done, m]
+      v = np.moveaxis(v, 0, -1)
+      if v.shape[-1] < num_steps:
+        pad = np.full(v.shape[:-1] + (num_steps - v.shape[-1],), np.nan,
+                      v.dtype if np.issubdtype(v.dtype, np.inexact) else np.float64)
+        v = np.concatenate([v.astype(pad.dtype), pad], axis=-1)
+      history[k] = v
+  evals_arr = ({k: np.stack([e[k] for e in evals], axis=-1) for k in evals[0]}
+               if evals else {})
+  result = EnsembleResult(carry=host_tree(carry["state"]), history=history,
+                          eval_steps=np.asarray(eval_steps, np.int64), evals=evals_arr,
+                          diverged_at=np.asarray(jax.device_get(carry["diverged_at"])),
+                          steps_done=int(last_step[0]))
+  assert result.diverged_at.shape == (m,)
+  if final_path is not None:
+    import pickle
+    tmp = final_path + ".tmp"
+    with open(tmp, "wb") as f:
+      pickle.dump(result, f)
+    os.replace(tmp, final_path)
+  return result

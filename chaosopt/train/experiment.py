@@ -1,0 +1,173 @@
+"""The experiment contract and its executor (execution layer, no paper equation).
+
+An experiment is a module with
+
+* ``get_config(arg: str = "") -> ml_collections.ConfigDict`` — ``arg`` names variants
+  (``"quick"``, ``"authors"``, ``"quick,authors"``), parsed with
+  :func:`chaosopt.train.config.parse_variants`;
+* ``run(config, workdir) -> dict`` — computes; returns plain JSON-able data. ``workdir`` is a
+  :class:`chaosopt.train.workdir.Workdir` (or a path: ``as_workdir``); long computations store
+  their units or checkpoints there, so a killed run resumes;
+* ``report(config, results) -> (markdown, figures)`` or ``(markdown, figures, verdicts)`` —
+  renders; ``figures`` maps a file stem to a matplotlib figure (saved as PNG and PDF),
+  ``verdicts`` is a list of ``{"claim", "verdict", "detail"}``;
+* optional ``INFO`` (``{"paper", "title", "cost", "gpu"}``), ``VARIANTS`` (``{name: help}``),
+  ``PAPER`` (the paper's numbers) and ``validate(config)``.
+
+:func:`execute` runs one: prepares the workdir (refusing a different config, resuming the same
+one, a no-op if finished), logs to ``<workdir>/log.txt``, and writes ``results.json`` in the
+one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``results`` (what
+``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
+dirty flag, package versions, backend and devices, x64, command line, wall time) and
+``status``; then ``report.md`` and the figures.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from typing import Any, Optional
+
+from chaosopt.train import report as report_lib
+from chaosopt.train import workdir as workdir_lib
+
+SCHEMA = "chaosopt.results/1"
+logger = logging.getLogger("chaosopt")
+
+_PACKAGES = ("jax", "jaxlib", "optax", "flax", "orbax-checkpoint", "numpy", "scipy",
+             "ml_collections", "matplotlib")
+
+
+def _git(root: str, *args: str) -> Optional[str]:
+  try:
+    out = subprocess.run(["git", "-C", root, *args], capture_output=True, text=True, timeout=10)
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return out.stdout.strip() if out.returncode == 0 else None
+
+
+def provenance(wall_s: Optional[float] = None) -> dict:
+  """Where a result comes from: code (version, git commit, dirty flag when run from a
+  checkout), packages, machine, JAX backend/devices/x64, command line, date."""
+  import jax
+
+  import chaosopt
+  root = os.path.dirname(os.path.dirname(os.path.abspath(chaosopt.__file__)))
+  git = None
+  if os.path.exists(os.path.join(root, ".git")):
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    git = {"commit": commit, "dirty": bool(status) if status is not None else None}
+  versions = {}
+  for name in _PACKAGES:
+    try:
+      versions[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      versions[name] = None
+  return {
+      "chaosopt": getattr(chaosopt, "__version__", None),
+      "git": git,
+      "packages": versions,
+      "python": platform.python_version(),
+      "platform": platform.platform(),
+      "cpu_count": os.cpu_count(),
+      "backend": jax.default_backend(),
+      "devices": [str(d) for d in jax.devices()],
+      "process_count": jax.process_count(),
+      "x64": bool(jax.config.jax_enable_x64),
+      "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]) if sys.argv else None,
+      "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+      "wall_s": None if wall_s is None else round(wall_s, 2),
+  }
+
+
+def name_of(module) -> str:
+  return module.__name__.rsplit(".", 1)[-1]
+
+
+class _LogFile:
+  """Adds a ``<workdir>/log.txt`` handler to the ``chaosopt`` logger while active."""
+
+  def __init__(self, path: str):
+    self.handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    self.handler.setLevel(logging.DEBUG)
+
+  def __enter__(self):
+    logger.addHandler(self.handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+      self._old = logger.level
+      logger.setLevel(logging.INFO)
+    else:
+      self._old = None
+    return self
+
+  def __exit__(self, *exc):
+    logger.removeHandler(self.handler)
+    self.handler.close()
+    if self._old is not None:
+      logger.setLevel(self._old)
+
+
+def execute(module, config, workdir: str, *, restart: bool = False, plots: bool = True,
+            variant: str = "") -> dict:
+  """Runs experiment ``module`` with ``config`` in ``workdir``; returns the results document.
+
+  A finished run of the same config is not repeated (its results are returned); a different
+  config in the same workdir raises :class:`chaosopt.train.workdir.WorkdirError`.
+  """
+  name = name_of(module)
+  wd = workdir_lib.Workdir(workdir, config.to_dict(), restart=restart)
+  if wd.finished:
+    logger.info("%s: %s already holds a finished run of this config (nothing to do; "
+                "--restart to run again)", name, wd.path)
+    from chaosopt.train import results as results_lib
+    return results_lib.load(wd.path)
+  with _LogFile(os.path.join(wd.path, "log.txt")):
+    logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
+    t0 = time.perf_counter()
+    out = module.run(config, wd)
+    wall = time.perf_counter() - t0
+    out = report_lib.jsonable(out if out is not None else {})
+    doc = {"schema": SCHEMA, "experiment": name, "variant": variant, "status": "computed",
+           "settings": report_lib.jsonable(config.to_dict()), "results": out,
+           "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
+           "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
+           "provenance": provenance(wall)}
+    results_path = os.path.join(wd.path, workdir_lib.RESULTS_FILE)
+    report_lib.write_json(results_path, doc)
+    logger.info("%s: computed in %.1f s", name, wall)
+    rendered = module.report(config, out)
+    markdown, figures = rendered[0], rendered[1]
+    verdicts = list(rendered[2]) if len(rendered) > 2 else []
+    doc["verdicts"] = report_lib.jsonable(verdicts)
+    written = []
+    if plots:
+      from chaosopt.train import plots as plots_lib
+      for stem, fig in (figures or {}).items():
+        stem = stem[:-4] if stem.endswith((".png", ".pdf")) else stem
+        written += [os.path.basename(p) for p in plots_lib.save(fig, wd.path, stem)]
+    else:
+      import matplotlib.pyplot as plt
+      for fig in (figures or {}).values():
+        plt.close(fig)
+    doc["figures"] = written
+    prov = doc["provenance"]
+    git = prov["git"] or {}
+    footer = (f"\n\n---\nGenerated by `{prov['command']}` (chaosopt {prov['chaosopt']}"
+              + (f", commit {str(git.get('commit'))[:10]}{' + local changes' if git.get('dirty') else ''}"
+                 if git else "")
+              + f", jax {prov['packages'].get('jax')}, {prov['backend']} backend, "
+              f"{prov['cpu_count']} CPU cores, {prov['date']}; wall time {wall:.0f} s). "
+              f"Machine-readable results: `results.json`.\n")
+    with open(os.path.join(wd.path, "report.md"), "w") as f:
+      f.write(markdown.rstrip() + footer)
+    doc["status"] = "finished"
+    report_lib.write_json(results_path, doc)
+    logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
+                len(written))
+  return doc

@@ -1,0 +1,108 @@
+"""Scheme-table experiments: the shared ``run`` of every config with a task and schemes
+(P0 Table 1, the widening valley, and any user config of that shape).
+
+No equation of its own: it runs :func:`chaosopt.train.runner.run` in the workdir (checkpoints,
+resume), logs the headline metrics between chunks, keeps the per-step history in
+``history.npz`` and returns the standard ``results["schemes"]`` block of the results schema:
+per scheme its kind, hyper-parameters, seeds, final and initial metrics per seed, evaluations
+between chunks, and the step at which each diverged seed was stopped.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from chaosopt.train import runner
+from chaosopt.train import workdir as workdir_lib
+
+logger = logging.getLogger("chaosopt")
+
+
+def headline(config) -> tuple:
+  """The metrics a table's summary shows first (``config.headline``, else all)."""
+  return tuple(config.get("headline", ()) or ())
+
+
+def run_table(config, workdir) -> dict:
+  """Runs the scheme table of ``config`` in ``workdir``; returns the results block."""
+  wd = workdir_lib.as_workdir(workdir, config.to_dict())
+  heads = headline(config)
+  num_chunks = max(1, -(-config.num_steps // config.chunk_size))
+  every = max(1, num_chunks // 4)
+
+  def on_eval(name, step, metrics):
+    shown = ", ".join(f"{k} {np.nanmedian(v):.4g}" for k, v in metrics.items()
+                      if not heads or k in heads)
+    chunk = -(-step // config.chunk_size)
+    level = logging.INFO if (chunk % every == 0 or step >= config.num_steps) and step > 0 \
+        else logging.DEBUG
+    logger.log(level, "[%s] step %d/%d: %s (median over seeds)", name, step, config.num_steps,
+               shown)
+
+  result = runner.run(config, workdir=wd, progress=True, on_eval=on_eval, log=logger.warning)
+  np.savez_compressed(os.path.join(wd.path, "history.npz"), **{
+      f"{name}/{k}": v for name, r in result.schemes.items() for k, v in r.history.items()})
+  schemes, diverged = {}, []
+  for name, r in result.schemes.items():
+    schemes[name] = {
+        "kind": r.kind, "hparams": r.hparams, "seeds": list(r.seeds),
+        "final": {k: np.asarray(v, np.float64) for k, v in r.final.items()},
+        "initial": {k: np.asarray(v, np.float64) for k, v in r.initial.items()},
+        "eval_steps": np.asarray(r.eval_steps), "evals": r.evals,
+        "diverged_at": np.asarray(r.diverged_at)}
+    diverged += [{"scheme": name, "seed": int(s), "step": int(d)}
+                 for s, d in zip(r.seeds, r.diverged_at) if d >= 0]
+  return {"schemes": schemes, "summary": summarize(schemes), "diverged": diverged,
+          "task": result.task_info, "timings_s": {k: round(v, 2) for k, v in
+                                                  result.timings.items()},
+          "messages": result.messages}
+
+
+def summarize(schemes: dict) -> dict:
+  """Per scheme and final metric: mean, std (ddof 1), median, n over non-diverged seeds."""
+  out = {}
+  for name, s in schemes.items():
+    ok = np.asarray(s["diverged_at"]) < 0
+    entry = {}
+    for metric, vals in s["final"].items():
+      good = np.asarray(vals, np.float64)[ok]
+      good = good[np.isfinite(good)]
+      entry[metric] = {
+          "mean": float(np.mean(good)) if good.size else None,
+          "std": float(np.std(good, ddof=1)) if good.size > 1 else None,
+          "median": float(np.median(good)) if good.size else None, "n": int(good.size)}
+    out[name] = entry
+  return out
+
+
+def values(results: dict, metric: str, *, drop_diverged: bool = True) -> dict:
+  """``{scheme: array over seeds}`` of a final metric from a results block."""
+  out = {}
+  for name, s in results["schemes"].items():
+    v = np.array([np.nan if x is None else x for x in np.asarray(s["final"][metric],
+                                                                 dtype=object)], np.float64)
+    if drop_diverged:
+      v = np.where(np.asarray(s["diverged_at"]) < 0, v, np.nan)
+    out[name] = v
+  return out
+
+
+def summary_lines(results: dict, metrics, paper: dict | None = None) -> list[str]:
+  """Text lines ``scheme: metric mean ± std (median m) [paper p]`` for logs and terminals."""
+  lines = []
+  for name, entry in results.get("summary", {}).items():
+    parts = []
+    for m in metrics:
+      e = entry.get(m)
+      if not e or e["mean"] is None:
+        continue
+      std = f" ± {e['std']:.4f}" if e["std"] is not None else ""
+      p = (paper or {}).get(name, {}).get(m) if isinstance((paper or {}).get(name), dict) \
+          else None
+      parts.append(f"{m} {e['mean']:.4f}{std} (median {e['median']:.4f})"
+                   + (f" [paper {p:.4f}]" if p is not None else ""))
+    n_div = sum(1 for d in results.get("diverged", []) if d["scheme"] == name)
+    lines.append(f"{name}: " + "; ".join(parts) + (f" [{n_div} diverged]" if n_div else ""))
+  return lines
