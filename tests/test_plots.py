@@ -99,10 +99,10 @@ def test_auto_yscale_and_robust_ylim():
   fig, ax = plots.subplots()
   heavy = np.concatenate([np.linspace(1, 2, 1000), [1e5]])
   assert plots.auto_yscale(ax, [heavy]) == "log"
-  lo, hi = plots.robust_ylim(ax, [heavy])
+  _, hi = plots.robust_ylim(ax, [heavy])
   assert hi < 1e3             # the single 1e5 spike is outside the 99% quantile
   assert plots.auto_yscale(ax, [np.linspace(-1, 1, 10)]) == "linear"
-  lo, hi = plots.robust_ylim(ax, [np.linspace(-1, 1, 10)], keep=[np.array([5.0])])
+  _, hi = plots.robust_ylim(ax, [np.linspace(-1, 1, 10)], keep=[np.array([5.0])])
   assert hi > 5.0
   plots.pyplot().close(fig)
 

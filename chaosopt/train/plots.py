@@ -22,29 +22,27 @@ All functions are pure apart from drawing on the axes / figure they are given.
 """
 from __future__ import annotations
 
-import builtins
 import colorsys
 import contextlib
 import math
 import os
 import re
+import sys
 import textwrap
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after selecting the backend)
-from matplotlib import colors as mcolors  # noqa: E402
-from matplotlib import ticker as mticker  # noqa: E402
-from matplotlib import transforms as mtransforms  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.legend import Legend  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib import colors as mcolors
+from matplotlib import ticker as mticker
+from matplotlib import transforms as mtransforms
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 
 __all__ = [
     "METRIC_LABELS", "HistogramInfo", "auto_yscale", "band_note", "curves", "curves_figure",
@@ -83,9 +81,11 @@ _RC = {
 
 
 def pyplot():
-  """Returns ``matplotlib.pyplot`` with the non-interactive Agg backend selected."""
-  if matplotlib.get_backend().lower() != "agg":
-    plt.switch_backend("Agg")
+  """Returns ``matplotlib.pyplot`` with the non-interactive Agg backend selected (this module
+  never imports pyplot any other way)."""
+  if "matplotlib.pyplot" not in sys.modules or matplotlib.get_backend().lower() != "agg":
+    matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
   return plt
 
 
@@ -128,7 +128,7 @@ def fmt_num(x: Any, sig: int = 3) -> str:
   a = abs(v)
   if 1e-3 <= a < 1e4:
     if a == round(a):
-      return f"{sign}{int(round(a))}"
+      return f"{sign}{round(a)}"
     e = math.floor(math.log10(a))
     decimals = max(0, sig - 1 - e)
     s = f"{a:.{decimals}f}"
