@@ -18,7 +18,7 @@ import pytest
 
 from chaosopt.estimators import msgd
 from chaosopt.estimators import sampling_noise as sn
-from chaosopt.train.loop import scan_chunks
+from chaosopt.core.loop import scan_chunks
 from estimator_helpers import assert_mean_cov, flat, logistic_problem_with_jacobian
 
 N, B, BIG, M = 8, 2, 4, 40_000

@@ -84,7 +84,6 @@ def run(config, workdir) -> dict:
 
 
 def report(config, results):
-  from chaosopt.train import plots
   summary = results["summary"]
   n_seeds = config.num_seeds
 
@@ -133,18 +132,9 @@ only be expected within the seed-to-seed spread. Per-seed values: `results.json`
 """
   if results.get("messages"):
     md += "\n## Diverged runs\n\n" + "\n".join(f"- {m}" for m in results["messages"]) + "\n"
-  colors = plots.scheme_colors([{"name": n, "kind": s["kind"], **s["hparams"]}
-                                for n, s in results["schemes"].items()]) \
-      if hasattr(plots, "scheme_colors") else None
-  figs = {}
-  if hasattr(plots, "table_figure"):
-    finals = {n: {m: np.asarray(table.values(results, m)[n]) for m in ("test_rmse", "gap")}
-              for n in results["schemes"]}
-    figs["final_metrics"] = plots.table_figure(
-        finals, ["test_rmse", "gap"], schemes=list(results["schemes"]),
-        paper={m: {n: v[m] for n, v in PAPER.items() if m in v} for m in ("test_rmse",)},
-        authors={"test_rmse": {n: a[0] for n, a in AUTHORS.items()}})
-  del colors
+  figs = table.figures(results, ("test_rmse", "gap"), paper=PAPER,
+                       authors={n: {"test_rmse": a[0]} for n, a in AUTHORS.items()},
+                       curves=("test_rmse", "train_rmse"))
   return md, figs, verdicts
 
 

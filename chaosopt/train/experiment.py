@@ -50,13 +50,20 @@ def _git(root: str, *args: str) -> Optional[str]:
   return out.stdout.strip() if out.returncode == 0 else None
 
 
+def _chaosopt_version() -> Optional[str]:
+  try:
+    return importlib.metadata.version("chaosopt")
+  except importlib.metadata.PackageNotFoundError:
+    return None
+
+
 def provenance(wall_s: Optional[float] = None) -> dict:
   """Where a result comes from: code (version, git commit, dirty flag when run from a
   checkout), packages, machine, JAX backend/devices/x64, command line, date."""
   import jax
 
-  import chaosopt
-  root = os.path.dirname(os.path.dirname(os.path.abspath(chaosopt.__file__)))
+  # the checkout root when run from one: chaosopt/train/experiment.py -> ../../..
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   git = None
   if os.path.exists(os.path.join(root, ".git")):
     commit = _git(root, "rev-parse", "HEAD")
@@ -69,7 +76,7 @@ def provenance(wall_s: Optional[float] = None) -> dict:
     except importlib.metadata.PackageNotFoundError:
       versions[name] = None
   return {
-      "chaosopt": getattr(chaosopt, "__version__", None),
+      "chaosopt": _chaosopt_version(),
       "git": git,
       "packages": versions,
       "python": platform.python_version(),

@@ -106,3 +106,37 @@ def summary_lines(results: dict, metrics, paper: dict | None = None) -> list[str
     n_div = sum(1 for d in results.get("diverged", []) if d["scheme"] == name)
     lines.append(f"{name}: " + "; ".join(parts) + (f" [{n_div} diverged]" if n_div else ""))
   return lines
+
+
+def scheme_dicts(results: dict) -> list[dict]:
+  """``[{"name", "kind", **hparams}]`` of a results block (for colours and order)."""
+  return [{"name": n, "kind": s["kind"], **{k: v for k, v in s["hparams"].items()
+                                            if isinstance(v, (int, float))}}
+          for n, s in results["schemes"].items()]
+
+
+def figures(results: dict, metrics, *, paper: dict | None = None,
+            authors: dict | None = None, curves: tuple = ()) -> dict:
+  """The standard figures of a table: ``final_metrics`` (one point per seed, box per scheme,
+  the paper's and the authors'-code values marked) and, for ``curves`` metrics, ``curves``
+  (median over seeds with the inter-quartile band at the evaluation steps).
+
+  ``paper`` / ``authors``: ``{scheme: {metric: value}}``.
+  """
+  from chaosopt.train import plots
+  schemes = scheme_dicts(results)
+  by_metric = lambda ref: {m: {n: v[m] for n, v in (ref or {}).items()  # noqa: E731
+                               if isinstance(v, dict) and m in v} for m in metrics}
+  finals = {n: {m: values(results, m)[n] for m in metrics} for n in results["schemes"]}
+  figs = {"final_metrics": plots.table_figure(
+      finals, list(metrics), schemes=schemes, paper=by_metric(paper),
+      authors=by_metric(authors),
+      title=f"final metrics: one point per seed, box = inter-quartile range "
+            f"({len(next(iter(results['schemes'].values()))['seeds'])} seeds)")}
+  if curves:
+    first = next(iter(results["schemes"].values()))
+    per = {n: {m: np.asarray(s["evals"][m], np.float64) for m in curves}
+           for n, s in results["schemes"].items()}
+    figs["curves"] = plots.curves_figure(np.asarray(first["eval_steps"]), per, list(curves),
+                                         schemes=schemes)
+  return figs
