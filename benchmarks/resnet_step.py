@@ -11,7 +11,7 @@ plus the perturbation on the first convolution):
   H100 SXM in bf16 dense, unknown for a CPU);
 * MPGD (eq. 8, gamma = 0.6, beta = 0.5, mu = 0.03, sigma = 0.01) step / GD step (goal <= 1.03);
 * on CPU: the micro-batch loop as a ``lax.scan`` vs unrolled (the CPU default, see
-  :mod:`chaosopt.train.loop`);
+  :mod:`chaosopt.core.loop`);
 * S seeds: one vmapped program vs one program that ``lax.map``s the seeds vs S sequential calls
   of the single-seed program (vs the seeds axis sharded over a mesh when there are several
   devices).
@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from chaosopt.tasks import models  # noqa: E402
 from chaosopt.train import fullbatch as fb  # noqa: E402
 from chaosopt.train import report, sharding  # noqa: E402
-from chaosopt.train.loop import host_steps_default  # noqa: E402
+from chaosopt.core.loop import host_steps_default  # noqa: E402
 
 GFLOP_PER_TRAIN_IMAGE_W64 = 3 * 2 * 0.5565  # 3 x forward (2 FLOP per MAC), 32x32, width 64
 

@@ -22,7 +22,7 @@ from scipy import stats
 
 from chaosopt.dynamics import tail_index as ti
 from chaosopt.dynamics.stable import sample_stable
-from chaosopt.train.loop import best_of
+from chaosopt.core.loop import best_of
 from chaosopt.train.report import environment
 
 

@@ -26,7 +26,7 @@ import optax  # noqa: E402
 
 import chaosopt  # noqa: E402
 from chaosopt.dynamics import observables, random_bits  # noqa: E402
-from chaosopt.train.loop import best_of  # noqa: E402
+from chaosopt.core.loop import best_of  # noqa: E402
 
 
 n, k = args.coords, args.steps

@@ -29,7 +29,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   # step holds one copy of the network per seed -- on XLA:CPU a vmapped conv over per-seed
   # kernels becomes a grouped convolution, 1.6-1.7x slower than the unrolled copies (measured with
   # 3 seeds, 1000 images); on CPU the steps are also dispatched from the host, not scanned
-  # (chaosopt.train.loop: XLA:CPU runs convolutions inside loop bodies several times slower).
+  # (chaosopt.core.loop: XLA:CPU runs convolutions inside loop bodies several times slower).
   c.seed_axis = "vmap"
   if arg == "quick":
     c.num_steps, c.eval_every, c.chunk_size, c.num_test, c.num_seeds = 20, 10, 10, 200, 2

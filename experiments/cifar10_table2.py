@@ -30,7 +30,7 @@ sys.path.insert(0, ROOT)
 from chaosopt.tasks import models  # noqa: E402
 from chaosopt.train import config as config_lib  # noqa: E402
 from chaosopt.train import fullbatch as fb  # noqa: E402
-from chaosopt.train import loop  # noqa: E402
+from chaosopt.core import loop  # noqa: E402
 from chaosopt.train import report  # noqa: E402
 from chaosopt.train import runner  # noqa: E402
 from chaosopt.train import sharding  # noqa: E402

@@ -36,7 +36,7 @@ def main(argv=None):
   import numpy as np
 
   from chaosopt.tasks.ackley import ackley
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
   from chaosopt.transforms.levy import levy_gd
 

@@ -33,7 +33,7 @@ def main(argv=None):
 
   from chaosopt.tasks.airfoil import load_split
   from chaosopt.tasks.mlp import MLP
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
 
   t_start = time.time()

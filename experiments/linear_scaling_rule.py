@@ -33,7 +33,7 @@ def main(argv=None):
   from chaosopt.analysis import equilibrium as eq
   from chaosopt.estimators import gradient_matrix, sgd_gradient
   from chaosopt.tasks.fashion_mnist import load_fashion_mnist
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
 
   t0 = time.time()

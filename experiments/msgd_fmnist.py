@@ -6,7 +6,7 @@ of the randomized loss 𝓛(θ)·(1/n + V)) with the sampling noise V of
 :mod:`chaosopt.estimators.sampling_noise`, scaled to batch-b SGD; SGD is a plain mini-batch
 gradient (:func:`chaosopt.estimators.sgd_gradient`, drawn without replacement as the authors'
 code does), GD is V = 0. The seeds are vmapped: one compiled program per method runs all seeds
-(each seed has its own initialization and noise), inside :func:`chaosopt.train.loop.scan_chunks`.
+(each seed has its own initialization and noise), inside :func:`chaosopt.core.loop.scan_chunks`.
 The 1000 images come from the official TRAINING split (the authors' script takes them from the
 test split by mistake; see PAPERS.md).
 
@@ -44,7 +44,7 @@ def main(argv=None):
                                    sgd_gradient)
   from chaosopt.tasks.fashion_mnist import load_fashion_mnist
   from chaosopt.tasks.models import SmallCNN, num_params
-  from chaosopt.train.loop import host_steps_default, scan_chunks
+  from chaosopt.core.loop import host_steps_default, scan_chunks
   from chaosopt.train.report import fmt_mean_std, markdown_table, write_report
 
   t0 = time.time()

@@ -30,7 +30,7 @@ def main(argv=None):
   import optax
 
   from chaosopt.estimators import full_batch_gradient, make_sampling_noise, msgd_gradient
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
 
   t0 = time.time()

@@ -28,7 +28,7 @@ def main(argv=None):
   import numpy as np
 
   from chaosopt.tasks.airfoil import airfoil_task
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
 
   t0 = time.time()

@@ -27,7 +27,7 @@ def main(argv=None):
   import numpy as np
 
   from chaosopt.analysis import distributions as di
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
 
   t0 = time.time()

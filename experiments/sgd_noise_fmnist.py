@@ -48,7 +48,7 @@ def main(argv=None):
   from chaosopt.analysis import sgd_noise
   from chaosopt.tasks.fashion_mnist import load_fashion_mnist
   from chaosopt.tasks.models import SmallCNN
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import fmt_mean_std, markdown_table, write_report
 
   t_start = time.time()

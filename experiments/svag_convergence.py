@@ -32,7 +32,7 @@ def main(argv=None):
 
   from chaosopt.estimators import svag
   from chaosopt.tasks.mlp import MLP
-  from chaosopt.train.loop import scan_chunks
+  from chaosopt.core.loop import scan_chunks
   from chaosopt.train.report import markdown_table, write_report
 
   t0 = time.time()
