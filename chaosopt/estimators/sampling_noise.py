@@ -67,7 +67,7 @@ def _check_sizes(n: int, b: int, *, b_name: str = "batch_size", b_le_n: bool = T
 # ------------------------------------------------------------------------ mini-batch sampling
 
 def sample_indices(key: jax.Array, n: int, batch_size: int, *, replacement: bool = True):
-  """``batch_size`` indices into ``range(n)``: i.i.d. uniform, or distinct if not ``replacement``."""
+  """``batch_size`` indices in ``range(n)``: i.i.d. uniform, or distinct if not ``replacement``."""
   _check_sizes(n, batch_size, b_le_n=not replacement)
   if replacement:
     return jax.random.randint(key, (batch_size,), 0, n)
