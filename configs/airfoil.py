@@ -1,7 +1,7 @@
 """P0 Table 1: airfoil self-noise, MLP 5-16-1 ReLU, full-batch GD, MSE, lr 0.1, 3000 epochs.
 
 Schemes: baseline GD; Gaussian-perturbed GD (mu = 0.01, sigma = 0.02, noise scaled by
-eta**0.5 -- the paper does not state the exponent, see PAPERS.md); MPGD (eq. 8) with
+eta**0.5 -- the paper does not state the exponent, see docs/errata.md); MPGD (eq. 8) with
 gamma in {0.55, 0.6, 0.65, 0.7}, beta = 0.5, mu = 0.01, sigma = 0.02; the eq. 11 variant with
 the same gammas and mu = sigma = 0.01. 5 seeds. ``get_config("quick")`` is a 50-step smoke run.
 """

@@ -4,7 +4,7 @@ Full batch of 50000 training images as 100 micro-batches of 500 (gradient accumu
 BatchNorm statistics per micro-batch), random crop (pad 4) + flip augmentation drawn fresh every
 step, eta = 0.1 constant, no momentum, no weight decay, 1000 steps. Schemes: GD; Gaussian
 (mu = 0.03, sigma = 0.01, noise scaled by eta**0.5 -- the paper does not state the exponent, see
-PAPERS.md); MPGD eq. 8 with gamma in {0.55, 0.6, 0.65, 0.7}, beta = 0.5, mu = 0.03,
+docs/errata.md); MPGD eq. 8 with gamma in {0.55, 0.6, 0.65, 0.7}, beta = 0.5, mu = 0.03,
 sigma = 0.01; the eq. 11 variant with the same gammas, mu, sigma. 5 seeds. Validation = the
 official 10000-image test split. Evaluation (train and val accuracy/loss, gap) every
 ``chunk_size`` steps; an orbax checkpoint every ``checkpoint_every`` chunks. Compiled programs

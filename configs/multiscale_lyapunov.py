@@ -1,7 +1,7 @@
 """P1 (Kong & Tao 2020) App. D.3, Figs. 13-17: Lyapunov exponent (eq. 4) vs m + ln(eta/eps).
 
 Figs. 13/14: (x^2-1)^2 + eps sin(x/eps) (m = -ln 2); Fig. 15: quasi-periodic micro-scale
-eps(sin(x/eps) + sin(sqrt2 x/eps)) (paper m = -0.0117, exact torus average 0 -- PAPERS.md
+eps(sin(x/eps) + sin(sqrt2 x/eps)) (paper m = -0.0117, exact torus average 0 -- docs/errata.md
 erratum); with f0 = x^4/4 as in Fig. 4; Figs. 16/17: Matyas + eps sin(x/eps) + eps cos(y/eps)
 (paper m = -0.2669), eps = 1e-5 (vs eta) and eta = 0.1 (vs eps). The paper does not give the
 eta/eps grids of Figs. 13-15; we use eta in [1e-3, 0.1] at eps = 1e-6 and eps in [1e-7, 1e-4]

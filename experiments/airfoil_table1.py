@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "reports", "airfoil_table1")
 
-# P0 Table 1: (test RMSE, "RMSE gap" as coded = test RMSE - train MSE, see PAPERS.md erratum)
+# P0 Table 1: (test RMSE, "RMSE gap" as coded = test RMSE - train MSE, see docs/errata.md)
 PAPER = {
     "baseline": (0.4309, 0.2411), "gaussian": (0.4279, 0.2354),
     "mpgd_0.55": (0.3916, 0.2256), "mpgd_0.6": (0.3810, 0.2298),
@@ -30,7 +30,7 @@ PAPER = {
     "eq11_0.55": (0.3865, 0.2305), "eq11_0.6": (0.4092, 0.2206),
     "eq11_0.65": (0.3891, 0.2307), "eq11_0.7": (0.3754, 0.2311),
 }
-# the authors' script re-run (PAPERS.md): test RMSE mean ± std over 5 seeds
+# the authors' script re-run (docs/errata.md): test RMSE mean ± std over 5 seeds
 RERUN = {"baseline": "0.4344 ± 0.057", "gaussian": "0.4273 ± 0.097", "mpgd_0.6": "0.4076 ± 0.084"}
 
 
@@ -109,11 +109,11 @@ def main(argv=None):
       f"disturbs the optimization itself rather than closing a generalization gap. Our chains "
       f"use the sign rule that reproduces β and an exact invariant-measure start; the authors' "
       f"code uses the literal sign product with a re-seeded δ and a T^10000 warm-up "
-      f"(PAPERS.md), so their perturbation is not the same random process.")
+      f"(docs/errata.md), so their perturbation is not the same random process.")
   verdict.append(
       f"- Seed-to-seed spread of test RMSE (std ≈ {np.mean([np.std(v, ddof=1) for v in test.values()]):.3f}) "
       f"is of the size of the differences the paper reports between schemes, as the authors' "
-      f"script re-run in PAPERS.md also shows.")
+      f"script re-run in docs/errata.md also shows.")
 
   md = f"""# P0 Table 1 — airfoil self-noise (MLP 5-16-1 ReLU, full-batch GD)
 

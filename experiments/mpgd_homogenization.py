@@ -181,7 +181,7 @@ def main(argv=None):
       f"(E[v²] = {ev2:.3f}): "
       + ", ".join(f"{v:.3f} at η = {e}" for e, v in bias.items())
       + " — a bias ∝ η^{2γ−1} = η^" + f"{2 * cfg.gamma - 1:.1f}. (ii) The Thaler Birkhoff sums "
-      "reach the stable law slowly (PAPERS.md: a few % off in scale at k = 4000) and a bounded "
+      "reach the stable law slowly (docs/papers.md: scale a few % off at k = 4000) and a bounded "
       "observable truncates the stable tail at ≈ t η^{γ−1} max|v|: the mass beyond it "
       "(∝ η^{(1−γ)α}) is what W1 feels, so W1 (tail-sensitive) barely moves while KS "
       "(body) shrinks.\n")

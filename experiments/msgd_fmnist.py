@@ -8,7 +8,7 @@ gradient (:func:`chaosopt.estimators.sgd_gradient`, drawn without replacement as
 code does), GD is V = 0. The seeds are vmapped: one compiled program per method runs all seeds
 (each seed has its own initialization and noise), inside :func:`chaosopt.core.loop.scan_chunks`.
 The 1000 images come from the official TRAINING split (the authors' script takes them from the
-test split by mistake; see PAPERS.md).
+test split by mistake; see docs/errata.md).
 
   python experiments/msgd_fmnist.py [--quick] [--out DIR] [--steps N]
 """

@@ -131,7 +131,7 @@ def main(argv=None):
     vrows.append(row)
   md.append(markdown_table(["figure", "paper m", "exact m", "m_hat (eq. 4)",
                             "m Monte Carlo (Cond. 2)", "m_hat (top exponent)"], vrows))
-  md.append("\n- Quasi-periodic case (Fig. 15): PAPERS.md erratum -- the printed m = -0.0117 "
+  md.append("\n- Quasi-periodic case (Fig. 15): docs/errata.md -- the printed m = -0.0117 "
             "is not the torus average, which is exactly 0 (quadrature above); compare the "
             "measured m_hat and Monte Carlo values with both.\n"
             "- 2-D (Figs. 16-17): eq. 4 (norm of the one-step Jacobian) gives the paper's "

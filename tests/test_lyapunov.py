@@ -45,7 +45,7 @@ def test_measure_m_and_torus_average():
   assert abs(m + math.log(2)) < 5 * se
   assert ly.torus_average(lambda a: np.log(np.abs(np.sin(a))), 1, 100000) == pytest.approx(
       -math.log(2), abs=1e-3)
-  # PAPERS.md erratum: the quasi-periodic m is 0, not the printed -0.0117.
+  # docs/errata.md: the quasi-periodic m is 0, not the printed -0.0117.
   m_q = ly.torus_average(lambda a, b: np.log(np.abs(np.sin(a) + 2 * np.sin(b))), 2, 2000)
   assert abs(m_q) < 2e-3
 

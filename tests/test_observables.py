@@ -27,8 +27,8 @@ def _cf_errors(gamma, beta, sign_rule, seed=0):
 
 # The empirical characteristic function of N independent chains has standard error <= 1/sqrt(N)
 # (= 0.007) per point, so a decrease of the sup-error by more than 4/sqrt(N) between k = 250 and
-# k = 4000 is not sampling noise. Convergence in k is slow (PAPERS.md: k = 4000 is still a few %
-# off in scale at γ = 0.6), so at k = 4000 we only bound the error by 0.1 (measured: 0.04-0.08)
+# k = 4000 is not sampling noise. Convergence in k is slow (docs/papers.md: k = 4000 is still a few
+# % off in scale at γ = 0.6), so at k = 4000 we only bound the error by 0.1 (measured: 0.04-0.08)
 # and the imaginary part (the skewness) by 0.05 (measured: <= 0.03).
 @pytest.mark.parametrize("gamma,beta", [(0.7, 0.5), (0.7, 0.0), (0.6, 0.5), (0.6, 0.0)])
 def test_birkhoff_sums_converge_to_stable_law(gamma, beta):
@@ -44,7 +44,7 @@ def test_birkhoff_sums_converge_to_stable_law(gamma, beta):
 
 
 def test_literal_sign_rule_loses_the_skewness():
-  """PAPERS.md erratum: the printed cumulative product χ^{(k)} gives a symmetric limit."""
+  """docs/errata.md: the printed cumulative product χ^{(k)} gives a symmetric limit."""
   emp, theory = _cf_errors(0.7, 0.5, "literal")
   t_half = list(T_GRID).index(0.5)
   assert theory[t_half].imag < -0.15                  # X_{α,β}: Im E e^{itX} ≈ -0.159 at t = 0.5

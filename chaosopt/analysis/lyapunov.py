@@ -1,4 +1,4 @@
-"""Lyapunov exponents along orbits, and the constant m of Kong & Tao (2020), P1 of PAPERS.md.
+"""Lyapunov exponents along orbits, and the constant m of Kong & Tao (2020), P1 of docs/papers.md.
 
 * P1 eq. 4: ``lambda(x0) = lim (1/n) sum_{i<n} ln ||D phi(x_i)||_2`` with the Jacobian
   ``D phi`` from JAX autodiff (``method="norm"``). In 1-D this is the Lyapunov exponent; in

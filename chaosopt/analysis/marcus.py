@@ -1,6 +1,6 @@
 """The Marcus SDE limit of MPGD (P0 Thm. 4.1, Sec. 4.1) and MPGD ensembles to compare with it.
 
-Thm. 4.1 (specialized to eq. 8, with the η^γ erratum of PAPERS.md): as η = 1/m → 0,
+Thm. 4.1 (specialized to eq. 8, with the η^γ erratum of docs/errata.md): as η = 1/m → 0,
 ``x_{⌊t/η⌋}`` of MPGD converges in law to X_t solving
 
     dX = -∇R(X) dt - μ diag(X) ◇ dL1 + σ dL2,        X_0 = x_0,

@@ -1,4 +1,4 @@
-"""Deterministic gradient-descent maps studied by Kong & Tao (2020, P1 of PAPERS.md).
+"""Deterministic gradient-descent maps studied by Kong & Tao (2020, P1 of docs/papers.md).
 
 * GD, P1 Sec. 1: ``phi(x) = x - eta * grad f(x)``.
 * Heavy ball, P1 App. D.4.1 [Polyak 1964]: ``v_{n+1} = gamma v_n - eta grad f(x_n)``,

@@ -3,7 +3,7 @@
 With α = 1/γ,
 
     d_α = α^α (1-γ) Γ(1-α) cos(απ/2) / (2^{1-γ} - 1)        (erratum: the paper prints the
-                                                              denominator garbled; PAPERS.md)
+                                                              denominator garbled; docs/errata.md)
     v(y) = d_α^{-γ} (1 - 2^{γ-1})^{-γ} ṽ(y),   ṽ = 1 on [0, y*],  ṽ = (1 - 2^{1-γ})^{-1} on (y*, 1],
 
 so ∫ v dν = 0, and ``k^{-γ} Σ_{j<k} v^{(j)} → X_{α,β}`` with
@@ -17,7 +17,7 @@ totally skewed (β = 1). Skewness β ∈ [-1, 1] comes from random signs, ``sign
   reproduces X_{α,β} (tests/test_observables.py measures Im E e^{itS}).
 - ``"literal"``: the paper's formula v^{(k)} = χ_{k-1}…χ_0 v(T^k y), χ_j = δ_j on visits to
   (y*, 1] and 1 otherwise: the cumulative product forgets its sign after a few visits, so the
-  limit is symmetric for every |β| < 1 (PAPERS.md erratum). Offered to reproduce the paper's code.
+  limit is symmetric for every |β| < 1 (docs/errata.md). Offered to reproduce the paper's code.
 - ``"none"``: χ ≡ 1, the totally skewed observable; the eq. 11 variant uses v(y1) - v(y2) of two
   such chains, which is symmetric.
 

@@ -1,7 +1,7 @@
 """alpha-stable random variables: Chambers-Mallows-Stuck sampling and characteristic function.
 
 Implements the stable law X_{alpha,beta} that is the limit of the Thaler Birkhoff sums of P0
-(Section 3, Gottwald & Melbourne 2021) and the SaS noise model of SGD in P2 (eq. 1 and 3):
+(Section 3, Gottwald & Melbourne 2021) and the SaS noise model of SGD in P2 (eq. 1 and 3)::
 
     E exp(i t X) = exp(-|s t|^alpha (1 - i beta sign(t) tan(pi alpha / 2)))        alpha != 1
     E exp(i t X) = exp(-s |t| (1 + i beta (2/pi) sign(t) log|t|))                     alpha == 1

@@ -133,7 +133,7 @@ def cf_fit(x, axis: int = -1, t0: float = 0.25, num_t: int = 8) -> tuple[jax.Arr
   with slope alpha and intercept alpha log s. The grid is ``t_k = k t0 / s0``, k = 1..num_t, with
   s0 the log-moment scale estimate (cos/sin of k*theta by the rotation recurrence: one sin and one
   cos per sample); the regression is weighted by the inverse delta-method variance
-  ``phi^2 log^2 phi / (1 - phi^2)`` of y. |phi_hat| uses both the cosine and sine means, so it
+  ``phi^2 log^2 phi / (1 - phi^2)`` of y. ``|phi_hat|`` uses both the cosine and sine means, so it
   does not depend on the location. Returns alpha clipped to (0, 2].
   """
   if num_t < 2:

@@ -162,7 +162,7 @@ def thaler_map(y, gamma):
 
 
 def ulp(x):
-  """Spacing of floating-point numbers at |x| (for normal x), computed from the exponent bits."""
+  """Spacing of floating-point numbers at ``|x|`` (normal x), computed from the exponent bits."""
   x = jnp.asarray(x)
   info = jnp.finfo(x.dtype)
   uint = {2: jnp.uint16, 4: jnp.uint32, 8: jnp.uint64}[x.dtype.itemsize]

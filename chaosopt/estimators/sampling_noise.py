@@ -5,16 +5,16 @@ per training example) and ``W = 1/n + V`` the *sampling vector*; ``V`` is the *s
 Every ``V`` here has ``E V = 0``; the exact ``Var V`` (an ``n×n`` matrix) is
 :func:`sampling_noise_covariance`, with ``P = I - 11ᵀ/n`` the centring projector:
 
-=========================  ==============================================  =====================
-kind                       construction                                    Var V
-=========================  ==============================================  =====================
-``sgd``                    b indices i.i.d. uniform, ``W_i = count_i/b``   ``P/(bn)``  (Prop. 1)
-``sgd_without_replacement``  b distinct indices, ``W_i = 1/b`` on them     ``(n-b)/(bn(n-1)) P``
-``gaussian_cov``           ``V = P ε/√(bn)``, ε ~ N(0, I_n) (Sec. 4.2)     ``P/(bn)``
-``gaussian_fisher``        ``V = ε/√(bn)`` (Sec. 4.2)                      ``I/(bn)``
-``bernoulli``              ``v_i = 1/b - 1/n`` w.p. b/n else ``-1/n``      ``(n-b)/(bn²) I``
-``sparse_fisher``          ``V = √(B/b) W_sgd(B) ⊙ ε`` (Sec. 4.4)          ``I/(bn)``
-=========================  ==============================================  =====================
+=============================  ==============================================  =====================
+kind                           construction                                    Var V
+=============================  ==============================================  =====================
+``sgd``                        b indices i.i.d. uniform, ``W_i = count_i/b``   ``P/(bn)``  (Prop. 1)
+``sgd_without_replacement``    b distinct indices, ``W_i = 1/b`` on them       ``(n-b)/(bn(n-1)) P``
+``gaussian_cov``               ``V = P ε/√(bn)``, ε ~ N(0, I_n) (Sec. 4.2)     ``P/(bn)``
+``gaussian_fisher``            ``V = ε/√(bn)`` (Sec. 4.2)                      ``I/(bn)``
+``bernoulli``                  ``v_i = 1/b - 1/n`` w.p. b/n else ``-1/n``      ``(n-b)/(bn²) I``
+``sparse_fisher``              ``V = √(B/b) W_sgd(B) ⊙ ε`` (Sec. 4.4)          ``I/(bn)``
+=============================  ==============================================  =====================
 
 ``gaussian_cov`` with ``replacement=False`` matches the without-replacement covariance (scaled by
 ``(n-b)/(n-1)``). ``sparse_fisher`` draws its size-``B`` batch without replacement by default
@@ -67,7 +67,7 @@ def _check_sizes(n: int, b: int, *, b_name: str = "batch_size", b_le_n: bool = T
 # ------------------------------------------------------------------------ mini-batch sampling
 
 def sample_indices(key: jax.Array, n: int, batch_size: int, *, replacement: bool = True):
-  """``batch_size`` indices into ``range(n)``: i.i.d. uniform, or distinct if not ``replacement``."""
+  """``batch_size`` indices in ``range(n)``: i.i.d. uniform, or distinct if not ``replacement``."""
   _check_sizes(n, batch_size, b_le_n=not replacement)
   if replacement:
     return jax.random.randint(key, (batch_size,), 0, n)

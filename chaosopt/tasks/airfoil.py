@@ -9,7 +9,7 @@ authors' one, ``sklearn.model_selection.train_test_split(test_size=0.2, random_s
 (:mod:`chaosopt.tasks.mlp`), full-batch MSE loss. RMSEs are on the standardized target.
 
 P0's "RMSE gap" is defined as test RMSE - train RMSE, but the authors' code computes
-test RMSE - train *MSE* (see PAPERS.md erratum); both are reported (``gap`` and ``coded_gap``).
+test RMSE - train *MSE* (see docs/errata.md); both are reported (``gap`` and ``coded_gap``).
 """
 from __future__ import annotations
 

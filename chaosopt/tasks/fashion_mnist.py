@@ -7,7 +7,7 @@ Reads the four official IDX gz files (``train-images-idx3-ubyte.gz`` etc.). Sear
 ``<cache>/fashion-mnist/``; offline, a ``FileNotFoundError`` says where to put them.
 
 P4 (and its authors' code) trains on 1000 FashionMNIST images; their script takes them from the
-*test* split by mistake (see ``PAPERS.md``): use ``split="train"`` and take a subset.
+*test* split by mistake (see ``docs/errata.md``): use ``split="train"`` and take a subset.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Multiscale objectives ``f = f0 + f_{1,eps}`` of Kong & Tao (2020), P1 of PAPERS.md.
+"""Multiscale objectives ``f = f0 + f_{1,eps}`` of Kong & Tao (2020), P1 of docs/papers.md.
 
 Each objective carries what P1's theory needs:
 
@@ -11,7 +11,7 @@ Each objective carries what P1's theory needs:
 * ``m_paper`` / ``m_theory``: the constant of Cond. 2, ``m = E ln ||eps Hess f_{1,eps}(U)||_2``,
   which gives the Lyapunov exponent ``lambda ~ m + ln(eta/eps)`` (Thm. 9). ``m_theory`` is our
   exact value where one is known in closed form; ``chaosopt.analysis.lyapunov.measure_m``
-  measures it numerically. Erratum (PAPERS.md): for ``eps(sin(x/eps) + sin(sqrt2 x/eps))`` the
+  measures it numerically. Erratum (docs/errata.md): for ``eps(sin(x/eps) + sin(sqrt2 x/eps))`` the
   paper prints ``m = -0.0117`` but the torus average of ``ln|sin a + 2 sin b|`` is exactly 0.
 
 Points are arrays of shape ``(dim,)`` (also in 1-D), so Jacobians are ``dim x dim``.
@@ -162,7 +162,7 @@ def quartic_quasiperiodic(eps: float = 1e-6, *,
                           allow_float32: bool = False) -> MultiscaleObjective:
   """``x^4/4 + eps(sin(x/eps) + sin(sqrt2 x/eps))`` (P1 Fig. 4 / Ex. 2 / Fig. 15).
 
-  ``m_paper = -0.0117`` as printed; ``m_theory = 0`` (PAPERS.md erratum: the torus average of
+  ``m_paper = -0.0117`` as printed; ``m_theory = 0`` (docs/errata.md: the torus average of
   ``ln|sin a + 2 sin b|`` vanishes because ``(1/2pi) int ln|c + 2 sin t| dt = 0`` for |c| <= 2).
   """
   return _make("quartic_quasiperiodic", 1, eps, lambda x: jnp.sum(x ** 4) / 4.0, _quasi_micro,

@@ -133,7 +133,7 @@ def gaussian_perturbation(learning_rate: _base.ScalarOrSchedule, *, mu=0.0, sigm
   """The Gaussian baseline of P0: ``-μ η_k^p ξ1 ⊙ x + σ η_k^p ξ2`` with ξ i.i.d. N(0, 1).
 
   ``exponent`` p defaults to 1/2 (Brownian increments); the paper leaves it unspecified
-  (PAPERS.md), so reports state the value used.
+  (docs/errata.md), so reports state the value used.
   """
   _check_common(learning_rate, mu, sigma)
   _validation.check_nonnegative("exponent", exponent)
