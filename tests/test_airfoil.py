@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from chaosopt import run as cli
+from chaosopt import cli
+from chaosopt.train import results as results_lib
 from chaosopt.tasks import airfoil
 from chaosopt.tasks.mlp import MLP
 
@@ -66,23 +67,27 @@ def test_metrics_definitions():
   np.testing.assert_allclose(m["hessian_trace"], jnp.trace(hess), rtol=1e-4)
 
 
-def test_cli_end_to_end(tmp_path, monkeypatch):
-  monkeypatch.chdir(ROOT)
+def test_cli_end_to_end(tmp_path, monkeypatch, capsys):
+  monkeypatch.chdir(tmp_path)
   workdir = tmp_path / "airfoil"
-  status = cli.main(["--config", "configs/airfoil.py:quick", "--workdir", str(workdir),
+  status = cli.main(["--config", "airfoil_table1:quick", "--workdir", str(workdir),
                      "--config.only=baseline,gaussian,mpgd_0.6", "--config.num_steps=20",
-                     "--config.chunk_size=10", "--config.task.hessian_trace=false",
-                     "--no-progress"])
+                     "--config.chunk_size=10", "--config.task.hessian_trace=false"])
   assert status == 0
-  assert {"config.json", "metrics.jsonl", "final_metrics.csv", "history.npz", "summary.json",
-          "train_loss.png", "eval_metrics.png"} <= set(os.listdir(workdir))
-  summary = json.load(open(workdir / "summary.json"))
-  schemes = summary["schemes"]
+  assert {"config.json", "results.json", "report.md", "log.txt", "history.npz",
+          "final_metrics.png", "final_metrics.pdf"} <= set(os.listdir(workdir))
+  doc = results_lib.load(str(workdir))
+  schemes = doc["results"]["schemes"]
   assert list(schemes) == ["baseline", "gaussian", "mpgd_0.6"]
   assert schemes["mpgd_0.6"]["hparams"] == {"learning_rate": 0.1, "mu": 0.01, "sigma": 0.02,
-                                            "gamma": 0.6, "beta": 0.5}
-  for s in schemes.values():
-    assert {"test_rmse", "train_rmse", "gap", "coded_gap"} <= set(s["metrics"])
+                                            "gamma": 0.6, "beta": 0.5, "init": "invariant",
+                                            "sign_rule": "excursion"}
+  summary = doc["results"]["summary"]
+  for s in summary.values():
+    assert {"test_rmse", "train_rmse", "gap", "coded_gap"} <= set(s)
     # 20 full-batch GD steps at lr 0.1 reduce the training loss from its initial value
-    assert s["metrics"]["train_mse"]["mean"] < 1.0
-  assert "gaussian[baseline,gaussian]" in summary["timings_s"]
+    assert s["train_mse"]["mean"] < 1.0
+  rows = results_lib.final_table(doc)
+  assert len(rows) == 3 * 2 and {"scheme", "seed", "test_rmse"} <= set(rows[0])
+  out = capsys.readouterr().out
+  assert "test_rmse" in out and "[paper 0.4309]" in out

@@ -8,12 +8,17 @@ import ml_collections
 import numpy as np
 import pytest
 
-from chaosopt import run as cli
+from chaosopt import cli, experiments
 from chaosopt.tasks.base import Task
 from chaosopt.train import config as config_lib
 from chaosopt.train import runner
 
-VALLEY = "configs/widening_valley.py"
+VALLEY = "widening_valley"
+
+
+def load(spec, overrides=()):
+  """A shipped experiment's config by name, overridden and validated."""
+  return experiments.load(spec, overrides)[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -23,7 +28,7 @@ def _chdir(monkeypatch):
 
 
 def valley_config(**overrides):
-  cfg = config_lib.load_config(VALLEY + ":quick")
+  cfg = load(VALLEY + ":quick")
   with cfg.unlocked():
     for k, v in overrides.items():
       setattr(cfg, k, v)
@@ -39,8 +44,8 @@ def valley_config(**overrides):
     (("num_seeds", "0"), "num_seeds must be >= 1"),
     (("num_seeds", "two"), "expected int"),
     (("learning_rate", "-0.1"), "learning_rate must be > 0"),
-    (("schemes.3.gamma", "0.4"), "gamma must be in (0.5, 1)"),
-    (("schemes.3.beta", "1.5"), "beta must be in [-1, 1]"),
+    (("schemes.3.gamma", "0.4"), "gamma must be in (0.5, 1.0)"),
+    (("schemes.3.beta", "1.5"), "beta must be in [-1.0, 1.0]"),
     (("schemes.1.sigma", "-1.0"), "sigma must be >= 0"),
     (("schemes.1.exponent", "-0.5"), "exponent must be >= 0"),
     (("schemes.9.mu", "0.1"), "no list element '9'"),
@@ -50,18 +55,18 @@ def valley_config(**overrides):
 ])
 def test_config_errors_name_the_key(override, message):
   with pytest.raises(config_lib.ConfigError) as e:
-    config_lib.load_config(VALLEY, [override])
+    load(VALLEY, [override])
   assert message in str(e.value)
 
 
 def test_scheme_errors():
-  cfg = config_lib.load_config(VALLEY)
+  cfg = load(VALLEY)
   bad = [
       ({"name": "x", "kind": "sgdm"}, "kind must be one of"),
-      ({"name": "x", "kind": "mpgd", "mu": 0.1}, "needs 'gamma'"),
-      ({"name": "x", "kind": "gaussian", "gamma": 0.6}, "unknown key(s) ['gamma']"),
+      ({"name": "x", "kind": "mpgd", "mu": 0.1}, "needs ['gamma']"),
+      ({"name": "x", "kind": "gaussian", "gamma": 0.6}, "unknown hyper-parameter(s) ['gamma']"),
       ({"name": "gd", "kind": "gd"}, "duplicate scheme names ['gd']"),
-      ({"name": "x", "kind": "mpgd", "gamma": 0.6, "sign_rul": "x"}, "unknown key(s)"),
+      ({"name": "x", "kind": "mpgd", "gamma": 0.6, "sign_rul": "x"}, "unknown hyper-parameter(s)"),
   ]
   for scheme, message in bad:
     c = ml_collections.ConfigDict(cfg)
@@ -73,7 +78,7 @@ def test_scheme_errors():
 
 
 def test_overrides_are_typed():
-  cfg = config_lib.load_config(VALLEY, [("num_seeds", "3"), ("schemes.3.mu", "0.05"),
+  cfg = load(VALLEY, [("num_seeds", "3"), ("schemes.3.mu", "0.05"),
                                         ("per_step_metrics", "false"), ("task.init_scale", "2")])
   assert cfg.num_seeds == 3 and cfg.schemes[3]["mu"] == 0.05
   assert cfg.per_step_metrics is False and cfg.task.init_scale == 2.0
@@ -84,7 +89,7 @@ def test_cli_config_error_exits_before_running(tmp_path, capsys):
   status = cli.main(["--config", VALLEY, "--config.schemes.3.gamma=1.2",
                      "--workdir", str(workdir)])
   assert status == 2
-  assert "gamma must be in (0.5, 1)" in capsys.readouterr().err
+  assert "gamma must be in (0.5, 1.0)" in capsys.readouterr().err
   assert not workdir.exists()
   status = cli.main(["--config", VALLEY, "--config.task.dim=0", "--workdir", str(workdir)])
   assert status == 2 and "dim must be a positive int" in capsys.readouterr().err
@@ -93,16 +98,17 @@ def test_cli_config_error_exits_before_running(tmp_path, capsys):
 # ----------------------------------------------------------------------------- grouping
 
 def test_grouping_by_structure():
-  cfg = config_lib.load_config("configs/airfoil.py")
+  cfg = load("airfoil_table1")
   groups = runner.group_schemes(config_lib.selected_schemes(cfg), cfg)
   labels = {g.kind: g.names for g in groups}
-  # GD rides in the Gaussian program; the 4 gammas of each MPGD variant are one program each
-  assert labels == {"gaussian": ("baseline", "gaussian"),
+  # the Gaussian exponent is traced (one program for both rows); the 4 gammas of each MPGD
+  # variant are one program each
+  assert labels == {"gd": ("baseline",), "gaussian": ("gaussian", "gaussian_eta1"),
                     "mpgd": ("mpgd_0.55", "mpgd_0.6", "mpgd_0.65", "mpgd_0.7"),
                     "eq11": ("eq11_0.55", "eq11_0.6", "eq11_0.65", "eq11_0.7")}
   mpgd = next(g for g in groups if g.kind == "mpgd")
   np.testing.assert_array_equal(mpgd.hparams["gamma"], [0.55, 0.6, 0.65, 0.7])
-  assert dict(mpgd.static) == {"beta": 0.5}
+  assert dict(mpgd.static) == {"beta": 0.5, "init": "invariant", "sign_rule": "excursion"}
 
 
 def _final_params(result, name):
@@ -173,26 +179,29 @@ def test_nonfinite_seed_is_frozen_and_reported():
   # the other seeds ran to the end and converge towards 0 (GD on x^4/4)
   assert np.all(np.abs(r.final_params["x"][~blow]) < np.abs(x0[~blow]))
   assert np.all(np.isfinite(r.history["train_loss"][~blow]))
-  summary = runner.summarize(res)["gd"]
+  summary = runner.summarize(res)["gd"]  # noqa
   assert summary["num_diverged"] == blow.sum()
   assert summary["metrics"]["loss"]["n"] == (~blow).sum()
   np.testing.assert_allclose(summary["metrics"]["loss"]["mean"],
                              np.mean(r.final["loss"][~blow]), rtol=1e-6)
 
 
-def test_gd_inside_gaussian_group_is_plain_gd():
-  # GD rides in the Gaussian program with mu = sigma = 0: its iterates must be plain GD,
-  # x <- x - lr x^3 on x^4/4 (compared with the same recursion run eagerly, float32 tolerance).
+def test_gd_is_plain_gd_and_gaussian_with_zero_noise_equals_it():
+  # GD is x <- x - lr x^3 on x^4/4 (compared with the same recursion run eagerly, float32
+  # tolerance); the Gaussian recursion with mu = sigma = 0 adds an exact zero, so it is
+  # bit-identical to GD.
   task = _quartic_task()
   schemes = [{"name": "gd", "kind": "gd"},
+             {"name": "g0", "kind": "gaussian", "mu": 0.0, "sigma": 0.0},
              {"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05}]
   cfg = valley_config(num_steps=30, chunk_size=30, num_seeds=3, schemes=schemes,
                       learning_rate=0.1, per_step_metrics=False)
   res = runner.run(cfg, task=task, log=lambda m: None)
-  assert list(res.timings)[0] == "gaussian[gd,g]"
   x = jnp.stack([task.init(jax.random.fold_in(k, 0))["x"] for k in runner.seed_keys(cfg)])
   for _ in range(30):
     x = x - 0.1 * x ** 3
   np.testing.assert_allclose(res.schemes["gd"].final_params["x"], x, rtol=1e-6)
+  np.testing.assert_array_equal(res.schemes["g0"].final_params["x"],
+                                res.schemes["gd"].final_params["x"])
   assert not np.allclose(res.schemes["g"].final_params["x"], x)
   assert res.schemes["gd"].hparams == {"learning_rate": 0.1}

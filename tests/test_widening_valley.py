@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from chaosopt import run as cli
+from chaosopt import cli
+from chaosopt.train import results as results_lib
 from chaosopt.tasks import widening_valley as wv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,28 +44,21 @@ def test_bad_arguments():
 
 
 def test_cli_end_to_end(tmp_path, monkeypatch, capsys):
-  monkeypatch.chdir(ROOT)
+  monkeypatch.chdir(tmp_path)
   workdir = tmp_path / "valley"
-  status = cli.main(["--config", "configs/widening_valley.py:quick", "--workdir", str(workdir),
+  status = cli.main(["--config", "widening_valley:quick", "--workdir", str(workdir),
                      "--config.only=gd,gaussian,mpgd", "--config.num_steps=40",
-                     "--config.chunk_size", "20", "--config.num_seeds=2", "--no-progress"])
+                     "--config.chunk_size", "20", "--config.num_seeds=2"])
   assert status == 0
-  files = set(os.listdir(workdir))
-  assert {"config.json", "metrics.jsonl", "final_metrics.csv", "history.npz", "summary.json",
-          "train_loss.png", "eval_metrics.png"} <= files
-  cfg = json.load(open(workdir / "config.json"))
-  assert cfg["config"]["num_steps"] == 40 and cfg["task"]["dim"] == 10
-  summary = json.load(open(workdir / "summary.json"))["schemes"]
-  assert list(summary) == ["gd", "gaussian", "mpgd"]
-  for s in summary.values():
-    assert s["num_seeds"] == 2 and s["num_diverged"] == 0
-    assert set(s["metrics"]) == {"loss", "v", "u_norm2", "hessian_trace"}
-  assert summary["gd"]["metrics"]["loss"]["mean"] == 0.0  # GD never leaves the valley floor
-  rows = [json.loads(l) for l in open(workdir / "metrics.jsonl")]
-  assert len(rows) == 3 * 2 * 3  # schemes x seeds x evaluations (steps 0, 20, 40)
-  assert {r["step"] for r in rows} == {0, 20, 40}
-  final = list(csv.DictReader(open(workdir / "final_metrics.csv")))
-  assert len(final) == 6 and final[0]["diverged_at"] == "-1"
-  hist = np.load(workdir / "history.npz")
+  doc = results_lib.load(str(workdir))
+  assert doc["settings"]["num_steps"] == 40 and doc["results"]["task"]["dim"] == 10
+  schemes = doc["results"]["schemes"]
+  assert list(schemes) == ["gd", "gaussian", "mpgd"]
+  for s in schemes.values():
+    assert s["seeds"] == [0, 1] and s["diverged_at"] == [-1, -1]
+    assert set(s["final"]) == {"loss", "v", "u_norm2", "hessian_trace"}
+    assert s["eval_steps"] == [0, 20, 40]
+  assert doc["results"]["summary"]["gd"]["loss"]["mean"] == 0.0  # GD never leaves the floor
+  hist = results_lib.history(str(workdir))
   assert hist["mpgd/hessian_trace"].shape == (2, 40)
-  assert "final metrics" in capsys.readouterr().out
+  assert "hessian_trace" in capsys.readouterr().out

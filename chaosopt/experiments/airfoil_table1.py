@@ -75,8 +75,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   return c
 
 
-def validate(config) -> None:
-  config_lib.validate(config)
+validate = table.validate
 
 
 def run(config, workdir) -> dict:

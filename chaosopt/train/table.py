@@ -45,6 +45,7 @@ def run_table(config, workdir) -> dict:
   np.savez_compressed(os.path.join(wd.path, "history.npz"), **{
       f"{name}/{k}": v for name, r in result.schemes.items() for k, v in r.history.items()})
   schemes, diverged = {}, []
+  points = int(config.get("history_points", 0) or 0)
   for name, r in result.schemes.items():
     schemes[name] = {
         "kind": r.kind, "hparams": r.hparams, "seeds": list(r.seeds),
@@ -52,6 +53,13 @@ def run_table(config, workdir) -> dict:
         "initial": {k: np.asarray(v, np.float64) for k, v in r.initial.items()},
         "eval_steps": np.asarray(r.eval_steps), "evals": r.evals,
         "diverged_at": np.asarray(r.diverged_at)}
+    if points and r.history:
+      # per-step history subsampled to ``history_points`` steps (x_1 ... x_T); full arrays are
+      # in history.npz
+      t = next(iter(r.history.values())).shape[-1]
+      idx = np.unique(np.linspace(0, t - 1, min(points, t)).round().astype(int))
+      schemes[name]["history_steps"] = idx + 1
+      schemes[name]["history"] = {k: v[:, idx] for k, v in r.history.items()}
     diverged += [{"scheme": name, "seed": int(s), "step": int(d)}
                  for s, d in zip(r.seeds, r.diverged_at) if d >= 0]
   return {"schemes": schemes, "summary": summarize(schemes), "diverged": diverged,
@@ -140,3 +148,11 @@ def figures(results: dict, metrics, *, paper: dict | None = None,
     figs["curves"] = plots.curves_figure(np.asarray(first["eval_steps"]), per, list(curves),
                                          schemes=schemes)
   return figs
+
+
+def validate(config) -> None:
+  """Checks a scheme-table config before anything is compiled: keys, ranges, every scheme
+  against its registered kind, and the task's arguments (by building the task)."""
+  from chaosopt.train import config as config_lib
+  config_lib.validate(config)
+  runner.build_task(config.task)
