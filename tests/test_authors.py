@@ -111,7 +111,8 @@ def test_float32_storage():
   raw = authors.authors_raw_table(G, BETA, T, 1, 4)
   assert raw.dtype == np.float32
   base = [authors.SEED_BASE + 1 + i for i in range(4)]
-  np.testing.assert_array_equal(raw, authors.authors_chains(base, base, G, BETA, T).astype(np.float32))
+  v64 = authors.authors_chains(base, base, G, BETA, T)
+  np.testing.assert_array_equal(raw, v64.astype(np.float32))
   vl, vr = authors.authors_observable_values(G)
   allowed = np.float32([vl, -vl, vr, -vr])
   assert np.all(np.isin(raw, allowed))
@@ -253,9 +254,8 @@ KINDS = ("mpgd_authors", "eq11_authors", "mpgd_authors_time", "eq11_authors_time
 @pytest.mark.parametrize("kind", KINDS)
 def test_registered_kinds_run_under_jit(kind):
   spec = registry.get_noise(kind)
-  hp = {"gamma": 0.6, "num_steps": 20} if "authors" in kind and kind != "gaussian_authors" else {}
-  if kind == "iid_observable":
-    hp = {"gamma": 0.6}
+  hp = {"gaussian_authors": {}, "iid_observable": {"gamma": 0.6}}.get(
+      kind, {"gamma": 0.6, "num_steps": 20})
   spec.check(0.1, hp)
   params = {"Dense_0": {"kernel": jnp.ones((5, 16)), "bias": jnp.ones((16,))},
             "Dense_1": {"kernel": jnp.ones((16, 1)), "bias": jnp.ones((1,))}}

@@ -50,7 +50,6 @@ randomness is the integer seed); it seeds the i.i.d. and Gaussian controls.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, Literal, Optional, Sequence
 
 import jax
