@@ -157,3 +157,6 @@ register_noise("eq11", mpgd_perturbation, traced=("mu", "sigma", "gamma"),
                description="P0 eq. 11: differences of two unsigned Thaler observables")
 register_noise("levy", levy_perturbation, traced=("mu", "sigma"),
                description="P2 eq. 3: S_alpha(1, beta, 0) noise, eta^(1/alpha) scaling")
+
+# kinds registered by other modules of chaosopt (imported last: they call register_noise)
+from chaosopt.transforms import authors as _authors  # noqa: E402,F401  (registers its kinds)
