@@ -20,7 +20,16 @@ from chaosopt.train import table
 
 INFO = {"paper": "P0 (MPGD) Table 1", "title": "airfoil self-noise regression, MLP 5-16-1",
         "cost": "≈ 60 s CPU (5 seeds)", "gpu": False}
-VARIANTS = {"quick": "50 steps, 2 seeds (smoke run)"}
+VARIANTS = {
+    "quick": "50 steps, 2 seeds (smoke run)",
+    "authors": "the authors' process (shoelim/mpgd): their chain table with its scrambled read, "
+               "shared/shifted chain seeds, constant signs, -sigma, one table for both terms, "
+               "sigma = mu = 0.01; their Gaussian baseline (eta^1, shared draw per feature)",
+    "controls": "controls at gamma = 0.6: the authors' table read in time order (scramble "
+                "fixed), i.i.d. draws of its two-point law (white-noise surrogate), Gaussian "
+                "eta^0.5 / eta^1 / authors' form, beside the authors' process and ours",
+    "seeds200": "200 seeds (what paired tests need to decide the claims)",
+}
 GAMMAS = (0.55, 0.6, 0.65, 0.7)
 # P0 Table 1: test RMSE and the printed "RMSE gap" (as coded: test RMSE - train MSE, erratum)
 PAPER = {
@@ -37,6 +46,38 @@ PAPER = {
 }
 # the authors' script re-run (5 seeds): test RMSE mean ± std
 AUTHORS = {"baseline": (0.4344, 0.057), "gaussian": (0.4273, 0.097), "mpgd_0.6": (0.4076, 0.084)}
+
+
+def authors_schemes() -> list:
+  """The authors' airfoil process (docs/authors_code.md)."""
+  out = [{"name": "baseline", "kind": "gd"},
+         {"name": "gaussian_authors", "kind": "gaussian_authors", "mu": 0.01, "sigma": 0.02,
+          "exponent": 1.0}]
+  out += [{"name": f"mpgd_authors_{g}", "kind": "mpgd_authors", "gamma": g, "beta": 0.5,
+           "mu": 0.01, "sigma": 0.01} for g in GAMMAS]
+  out += [{"name": f"eq11_authors_{g}", "kind": "eq11_authors", "gamma": g, "beta": 0.5,
+           "mu": 0.01, "sigma": 0.01} for g in GAMMAS]
+  return out
+
+
+def control_schemes(gamma: float = 0.6) -> list:
+  """Which ingredient of the authors' process matters: read order, chaos, Gaussian form."""
+  g = gamma
+  return [
+      {"name": "baseline", "kind": "gd"},
+      {"name": f"mpgd_{g}", "kind": "mpgd", "gamma": g, "beta": 0.5, "mu": 0.01, "sigma": 0.02},
+      {"name": f"mpgd_authors_{g}", "kind": "mpgd_authors", "gamma": g, "beta": 0.5,
+       "mu": 0.01, "sigma": 0.01},
+      {"name": f"mpgd_authors_time_{g}", "kind": "mpgd_authors_time", "gamma": g,
+       "beta": 0.5, "mu": 0.01, "sigma": 0.01},
+      {"name": f"iid_observable_{g}", "kind": "iid_observable", "gamma": g, "beta": 0.5,
+       "mu": 0.01, "sigma": 0.01},
+      {"name": "gaussian", "kind": "gaussian", "mu": 0.01, "sigma": 0.02, "exponent": 0.5},
+      {"name": "gaussian_eta1", "kind": "gaussian", "mu": 0.01, "sigma": 0.02,
+       "exponent": 1.0},
+      {"name": "gaussian_authors", "kind": "gaussian_authors", "mu": 0.01, "sigma": 0.02,
+       "exponent": 1.0},
+  ]
 
 
 def schemes() -> list:
@@ -69,7 +110,16 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.per_step_metrics = False
   c.only = ""  # comma-separated scheme names; empty = all
   c.headline = ("test_rmse", "gap")
+  c.process = "paper"
   c.schemes = schemes()
+  if "authors" in variants and "controls" in variants:
+    raise config_lib.ConfigError("variants 'authors' and 'controls' exclude each other")
+  if "authors" in variants:
+    c.process, c.schemes = "authors", authors_schemes()
+  if "controls" in variants:
+    c.process, c.schemes = "controls", control_schemes()
+  if "seeds200" in variants:
+    c.num_seeds = 200
   if "quick" in variants:
     c.num_steps, c.chunk_size, c.num_seeds = 50, 25, 2
   return c
@@ -82,13 +132,34 @@ def run(config, workdir) -> dict:
   return table.run_table(config, workdir)
 
 
+REFERENCES = {"paper": ("baseline", "gaussian"), "authors": ("baseline", "gaussian_authors"),
+              "controls": ("baseline", "mpgd_authors_0.6")}
+PROCESS_TEXT = {
+    "paper": "**Process: the paper's (chaosopt's default).** MPGD (eq. 8): one Thaler chain per "
+             "parameter coordinate started from the invariant measure, signs by the excursion rule "
+             "(reproduces β), μ = 0.01, σ = 0.02; eq. 11: μ = σ = 0.01; Gaussian: μ = 0.01, "
+             "σ = 0.02 with noise η^0.5 (`gaussian`) or η^1 (`gaussian_eta1`).",
+    "authors": "**Process: the authors' code (shoelim/mpgd, docs/authors_code.md).** Their chain "
+               "table (chain of coordinate i seeded 123456 + s + i, shared by every tensor; uniform "
+               "start and 10⁴ warm-up steps; one constant sign per chain; float32 storage) read "
+               "with their row-major re-read (the *scramble*), one table for both terms, the "
+               "additive term with −σ, σ = μ = 0.01; their Gaussian baseline: η^1 and one draw per "
+               "input feature shared by all hidden units of the first layer.",
+    "controls": "**Controls at γ = 0.6.** `mpgd_authors_time`: the authors' table read in time "
+                "order (scramble fixed); `iid_observable`: i.i.d. draws of the table's two-point "
+                "law (white-noise surrogate, no chaos, no correlation); Gaussian baselines with "
+                "η^0.5, η^1 and the authors' shared-draw form; `mpgd_0.6`: the paper's process.",
+}
+
+
 def report(config, results):
   summary = results["summary"]
   n_seeds = config.num_seeds
+  process = config.get("process", "paper")
 
   def ms(name, metric, digits=4):
-    e = summary[name][metric]
-    if e["mean"] is None:
+    e = summary[name].get(metric)
+    if not e or e["mean"] is None:
       return "–"
     return f"{e['mean']:.{digits}f} ± {e['std'] or 0:.{digits}f}"
 
@@ -97,37 +168,41 @@ def report(config, results):
     p = PAPER.get(name, {})
     a = AUTHORS.get(name)
     n_div = sum(1 for d in results["diverged"] if d["scheme"] == name)
+    med = summary[name]["test_rmse"]["median"]
     rows.append([name, f"{p['test_rmse']:.4f}" if p else "–",
                  f"{a[0]:.4f} ± {a[1]:.3f}" if a else "–", ms(name, "test_rmse"),
-                 f"{summary[name]['test_rmse']['median']:.4f}", ms(name, "train_rmse"),
+                 "–" if med is None else f"{med:.4f}", ms(name, "train_rmse"),
                  ms(name, "gap"), f"{p['coded_gap']:.4f}" if p else "–", ms(name, "coded_gap"),
-                 ms(name, "hessian_trace", 2) if "hessian_trace" in summary[name] else "–",
-                 f"{n_div}/{n_seeds}"])
+                 ms(name, "hessian_trace", 2), f"{n_div}/{n_seeds}"])
   tab = report_lib.markdown_table(
-      ["scheme", "paper test RMSE", "authors' script re-run", "ours test RMSE (mean ± std)",
-       "median", "ours train RMSE", "true gap (test − train RMSE)", "paper 'gap'",
-       "coded gap (test RMSE − train MSE)", "tr ∇²R (final)", "diverged"], rows)
-  test = table.values(results, "test_rmse")
-  verdicts = _verdicts(test, results)
+      ["scheme", "paper test RMSE", "authors' script re-run (5 seeds)",
+       "ours test RMSE (mean ± std)", "median", "ours train RMSE",
+       "true gap (test − train RMSE)", "paper 'gap'", "coded gap (test RMSE − train MSE)",
+       "tr ∇²R (final)", "diverged"], rows)
+  refs = REFERENCES.get(process, ("baseline",))
+  comps = table.paired_comparisons(results, "test_rmse", refs)
+  verdicts = _verdicts(process, comps, results)
   md = f"""# P0 Table 1 — airfoil self-noise (MLP 5-16-1 ReLU, full-batch GD)
 
 {n_seeds} seeds × {config.num_steps} full-batch epochs × {len(summary)} schemes; η = {config.learning_rate}.
 Setup (as in the paper and the authors' code): the authors' split (`RandomState(0).permutation(1503)`:
 first 301 rows test, next 1202 train), features and target standardized with training statistics,
-PyTorch-default initialization, MSE loss, β = 0.5, all parameters perturbed. Gaussian: μ = 0.01,
-σ = 0.02 with noise η^0.5 (`gaussian`) or η^1 (`gaussian_eta1`, the authors' script); MPGD (eq. 8):
-μ = 0.01, σ = 0.02; eq. 11: μ = σ = 0.01. Seed i starts every scheme from the same parameters.
-RMSEs are on the standardized target (dimensionless); mean ± std (ddof = 1) and median over seeds
-that did not diverge.
+PyTorch-default initialization, MSE loss, β = 0.5, all parameters perturbed. Seed i starts every
+scheme from the same parameters, so schemes are compared **paired by seed**. RMSEs are on the
+standardized target (dimensionless); mean ± std (ddof = 1) and median over seeds that did not diverge.
+
+{PROCESS_TEXT.get(process, "")}
 
 {tab}
+## Paired comparisons
+{table.paired_markdown(comps, "test_rmse")}
 ## Verdicts
 
 """ + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + """
 
 The paper's numbers are means over 5 seeds of another random stream (PyTorch): agreement can
 only be expected within the seed-to-seed spread. Per-seed values: `results.json`
-(`results.schemes.<name>.final`).
+(`results.schemes.<name>.final`); `chaosopt.train.results.final_table` loads them as rows.
 """
   if results.get("messages"):
     md += "\n## Diverged runs\n\n" + "\n".join(f"- {m}" for m in results["messages"]) + "\n"
@@ -137,18 +212,51 @@ only be expected within the seed-to-seed spread. Per-seed values: `results.json`
   return md, figs, verdicts
 
 
-def _verdicts(test: dict, results: dict) -> list:
-  base = test["baseline"]
-  rows = [n for n in test if n.startswith(("mpgd", "eq11"))]
-  better = [n for n in rows if np.nanmean(test[n]) < np.nanmean(base)]
-  # paired by seed: every scheme of seed i starts from the same parameters
+def _claim(rows, names, what):
+  better = [r["scheme"] for r in rows if r["scheme"] in names and r["verdict"] == "better"]
+  worse = [r["scheme"] for r in rows if r["scheme"] in names and r["verdict"] == "worse"]
+  n = min((r["n"] for r in rows), default=0)
+  if not names:
+    return None
+  if better:
+    verdict = f"holds for {', '.join(better)}"
+  elif worse:
+    verdict = f"does not hold: {', '.join(worse)} significantly worse"
+  else:
+    verdict = "not shown"
+  detail = (f"{len(better)}/{len(names)} rows significantly better than {what}, {len(worse)} "
+            f"worse, the rest no significant difference (paired t-test, Holm-corrected, "
+            f"α = 0.05, n = {n} paired seeds" + (" — too few seeds to decide; run the "
+                                                  "`seeds200` variant" if n < 30 else "") + ")")
+  return verdict, detail
+
+
+def _verdicts(process: str, comps: dict, results: dict) -> list:
   out = []
-  diffs = {n: test[n] - base for n in rows}
-  detail = "; ".join(f"`{n}` {np.nanmean(d):+.4f}" for n, d in diffs.items())
-  out.append({"claim": "MPGD gives lower test RMSE than GD.",
-              "verdict": f"{len(better)}/{len(rows)} MPGD/eq. 11 rows have a lower mean",
-              "detail": f"mean paired difference to the baseline (negative = MPGD better): "
-                        f"{detail}. Significance: see the paired tests (issue: ≥ 200 seeds)."})
+  mpgd_rows = [n for n in results["schemes"] if n.startswith(("mpgd", "eq11", "iid"))]
+  for ref, label in (("baseline", "GD"), ("gaussian", "Gaussian-perturbed GD"),
+                     ("gaussian_authors", "the authors' Gaussian GD")):
+    if ref not in comps:
+      continue
+    c = _claim(comps[ref], mpgd_rows, label)
+    if c:
+      out.append({"claim": f"MPGD gives lower test RMSE than {label} ({process} process).",
+                  "verdict": c[0], "detail": c[1]})
+  if process == "controls" and "mpgd_authors_0.6" in comps:
+    rows = {r["scheme"]: r for r in comps["mpgd_authors_0.6"]}
+    for name, what in (("mpgd_authors_time_0.6", "reading the authors' table in time order "
+                        "(fixing the scramble)"),
+                       ("iid_observable_0.6", "replacing it by i.i.d. draws of its two-point law")):
+      if name in rows:
+        r = rows[name]
+        out.append({"claim": f"The authors' process gains from its chaotic noise: {what} "
+                             f"changes the test RMSE.",
+                    "verdict": {"better": "yes, the control is better",
+                                "worse": "yes, the control is worse"}.get(
+                                    r["verdict"], "no significant difference"),
+                    "detail": f"mean paired difference {r['mean_diff']:+.4f} ± "
+                              f"{r['se_diff'] or 0:.4f} (control − authors' process), Holm p = "
+                              f"{r['p_ttest_holm']}, n = {r['n']}"})
   gaps = {n: results["summary"][n]["gap"]["mean"] for n in results["summary"]}
   vals = [g for g in gaps.values() if g is not None]
   if vals:
@@ -156,5 +264,5 @@ def _verdicts(test: dict, results: dict) -> list:
                 "verdict": "not decidable from the printed gap",
                 "detail": f"the paper's 'gap' is test RMSE − train MSE (erratum), ≈ 0.22–0.24 for "
                           f"every row; the true test − train RMSE gap spans "
-                          f"{min(vals):+.4f} … {max(vals):+.4f} here."})
+                          f"{min(vals):+.4f} … {max(vals):+.4f} here"})
   return out

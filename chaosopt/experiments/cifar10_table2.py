@@ -176,13 +176,17 @@ def train_all(config, wd: workdir_lib.Workdir, *, stop_after_chunks=None) -> dic
     else:
       batches = [np.array([i]) for i in range(n_s * n_r)]
     for idx in batches:
-      hp = runner.prepare_hparams(group.kind, {k: v[idx] for k, v in hp_all.items()})
+      host_hp = {k: v[idx] for k, v in hp_all.items()}
+      static = dict(group.static)
+      static.update(runner.run_context(group.kind, config, [seeds[r % n_r] for r in idx],
+                                       host_hp))
+      hp = runner.prepare_hparams(group.kind, host_hp)
       tag = group.label if len(idx) > 1 else \
           f"{group.names[idx[0] // n_r]}_seed{seeds[idx[0] % n_r]}"
       t0 = time.perf_counter()
       with Checkpointer(wd.checkpoint_dir(tag)) as ck:
         res = fb.train_runs(
-            classifier=clf, kind=group.kind, static=dict(group.static), hparams=hp,
+            classifier=clf, kind=group.kind, static=static, hparams=hp,
             run_keys=run_keys_all[idx], train=train, evals={"train": train, "val": val},
             num_steps=config.num_steps, chunk_size=config.chunk_size,
             mask_fn=models.first_conv_mask, example_shape=example_shape, mesh=mesh,

@@ -106,6 +106,22 @@ def prepare_hparams(kind: str, hparams: dict) -> dict:
   return out
 
 
+def run_context(kind: str, config, seeds: list, host_hp: dict) -> dict:
+  """Fills the kind's registered run-context arguments: ``seed`` (per member, added to the
+  traced ``host_hp`` in place), ``seed_range`` and ``num_steps`` (returned as static)."""
+  from chaosopt.transforms import registry
+  spec = registry.get_noise(kind)
+  static = {}
+  if "seed" in spec.context:
+    n = len(next(iter(host_hp.values())))
+    host_hp["seed"] = np.tile(np.asarray(seeds, np.float64), n // len(seeds))
+  if "seed_range" in spec.context:
+    static["seed_range"] = (int(min(seeds)), int(max(seeds)))
+  if "num_steps" in spec.context:
+    static["num_steps"] = int(config.num_steps)
+  return static
+
+
 def build_optimizer(kind: str, static: dict, hp: dict, key: jax.Array
                     ) -> optax.GradientTransformation:
   """GD (``optax.sgd``) chained with the scheme's perturbation; ``hp`` values may be traced."""
@@ -155,11 +171,9 @@ def seed_keys(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None
 
 
 class _FlatTask:
-  """The task on one flat parameter vector, with jitted batched init/metrics shared by groups.
-
-  The optimizer sees one flat float vector (the perturbations act per coordinate, so this is the
-  same recursion); with a single leaf the noise program is small and compiles fast.
-  """
+  """The task on flat parameter vectors (batched initial parameters and final metrics, one
+  compiled program for every group). The optimizer itself sees the task's parameter pytree,
+  as a user's optax chain would (per-tensor noise processes depend on the leaves)."""
 
   def __init__(self, task: Task):
     self.task = task
@@ -167,7 +181,6 @@ class _FlatTask:
     _, self.unravel = jax.flatten_util.ravel_pytree(
         jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template))
     self.loss = lambda x: task.loss(self.unravel(x))
-    self.task_loss_keyed = lambda x, key: task.loss(self.unravel(x), key)
     self.metrics = lambda x: task.metrics(self.unravel(x))
     self.final = lambda x: task.all_final_metrics(self.unravel(x))
     self.init = lambda key: jax.flatten_util.ravel_pytree(task.init(key))[0]
@@ -235,13 +248,14 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
   num_steps, per_step_metrics = config.num_steps, config.per_step_metrics
   num_schemes, num_seeds = len(group.names), len(seeds)
   # members = schemes x seeds, scheme-major; every scheme sees the same seed keys
-  member_hp = prepare_hparams(group.kind, {k: np.repeat(v, num_seeds)
-                                           for k, v in group.hparams.items()})
+  host_hp = {k: np.repeat(v, num_seeds) for k, v in group.hparams.items()}
+  static.update(run_context(group.kind, config, seeds, host_hp))
+  member_hp = prepare_hparams(group.kind, host_hp)
   member_keys = jnp.concatenate([keys] * num_schemes)
-  loss_fn = flat.loss if not flat.task.stochastic else None
+  task = flat.task
 
   def init(key, h):
-    params = flat.init(jax.random.fold_in(key, 0))
+    params = task.init(jax.random.fold_in(key, 0))
     tx = build_optimizer(group.kind, static, h, jax.random.fold_in(key, 1))
     return (params, tx.init(params))
 
@@ -249,23 +263,23 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
     params, opt_state = carry
     # the factory key only seeds ``init``; the running key lives in opt_state
     tx = build_optimizer(group.kind, static, h, jax.random.key(0))
-    if loss_fn is None:
-      loss, grads = jax.value_and_grad(flat.task_loss_keyed)(params, key)
+    if task.stochastic:
+      loss, grads = jax.value_and_grad(task.loss)(params, key)
     else:
-      loss, grads = jax.value_and_grad(loss_fn)(params)
+      loss, grads = jax.value_and_grad(task.loss)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     new_params = optax.apply_updates(params, updates)
     out = {"train_loss": loss.astype(jnp.float32)}
     if per_step_metrics:  # metrics of x_{k+1}
       out.update({name: jnp.asarray(v, jnp.float32)
-                  for name, v in flat.metrics(new_params).items()})
+                  for name, v in task.metrics(new_params).items()})
     return (new_params, opt_state), out
 
   def is_finite(carry, metrics):
     return jnp.isfinite(metrics["train_loss"]) & ensemble.all_finite(carry[0])
 
   def evaluate(carry, h):
-    return flat.metrics(carry[0])
+    return task.metrics(carry[0])
 
   def on_member_eval(step_done, metrics, idx):
     if on_eval is None:
@@ -286,7 +300,10 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
   diverged_at = res.diverged_at.reshape(shape)
   history = {k: v.reshape(shape + v.shape[1:]) for k, v in res.history.items()}
   evals_arr = {k: v.reshape(shape + v.shape[1:]) for k, v in res.evals.items()}
-  final_params = np.asarray(res.carry[0]).reshape(shape + (-1,))
+  # the task's own parameter pytree (what the optimizer saw) -> flat vectors, ravel order
+  leaves = jax.tree_util.tree_leaves(res.carry[0])
+  final_params = np.concatenate([np.asarray(x).reshape(len(x), -1) for x in leaves], axis=1
+                                ).reshape(shape + (-1,))
   out = []
   for i, name in enumerate(group.names):
     msgs = []

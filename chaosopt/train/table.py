@@ -156,3 +156,38 @@ def validate(config) -> None:
   from chaosopt.train import config as config_lib
   config_lib.validate(config)
   runner.build_task(config.task)
+
+
+def paired_comparisons(results: dict, metric: str, references, *, lower_is_better: bool = True,
+                       alpha: float = 0.05) -> dict:
+  """Paired-by-seed comparisons of every scheme with each reference scheme
+  (:func:`chaosopt.analysis.stats.compare_paired`: paired t and Wilcoxon tests, Holm-corrected
+  across the rows compared with one reference, mean ± SE of the difference, bootstrap CI,
+  seeds improved). Diverged seeds count as non-finite and are excluded pairwise.
+  Returns ``{reference: [row, ...]}``."""
+  from chaosopt.analysis import stats
+  vals = values(results, metric)
+  out = {}
+  for ref in references:
+    if ref in vals:
+      out[ref] = stats.compare_paired(vals, ref, lower_is_better=lower_is_better, alpha=alpha)
+  return out
+
+
+def paired_markdown(comparisons: dict, metric: str) -> str:
+  """Markdown tables of :func:`paired_comparisons` (one per reference)."""
+  from chaosopt.train import report as report_lib
+  parts = []
+  fmt = lambda x, d=4: "–" if x is None else f"{x:.{d}g}" if abs(x) < 1e-3 else f"{x:.{d}f}"  # noqa
+  for ref, rows in comparisons.items():
+    parts.append(f"\nPaired by seed against `{ref}` ({metric}; difference = scheme − {ref}; "
+                 f"p-values Holm-corrected over the {len(rows)} rows):\n")
+    parts.append(report_lib.markdown_table(
+        ["scheme", "n", "mean diff ± SE", f"{int(100 * rows[0]['ci_level']) if rows else 95}% "
+         "bootstrap CI", "seeds improved", "p (paired t, Holm)", "p (Wilcoxon, Holm)",
+         "verdict"],
+        [[r["scheme"], r["n"], f"{fmt(r['mean_diff'])} ± {fmt(r['se_diff'])}",
+          f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", f"{r['n_improved']}/{r['n']}",
+          fmt(r["p_ttest_holm"], 3), fmt(r["p_wilcoxon_holm"], 3), r["verdict"]]
+         for r in rows]))
+  return "".join(parts)

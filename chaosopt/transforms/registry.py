@@ -37,6 +37,12 @@ from chaosopt.transforms.mpgd import gaussian_perturbation, mpgd_perturbation
 Factory = Callable[..., optax.GradientTransformation]
 # arguments a config never sets: the runner supplies them
 RESERVED = ("learning_rate", "key")
+# run-context values a kind may ask the runner for (``register_noise(..., context=...)``):
+# "seed" the member's integer seed (traced: one program for all seeds), "seed_range" the
+# (first, last) seeds of the run (static), "num_steps" the run's length (static). Processes
+# that are functions of an integer seed rather than a PRNG key (host-built tables such as the
+# authors' MPGD process) use them.
+CONTEXT = ("seed", "seed_range", "num_steps")
 
 
 class NoiseSpec(NamedTuple):
@@ -47,6 +53,7 @@ class NoiseSpec(NamedTuple):
   prepare: Mapping[str, Callable[[Any], Any]]
   fixed: Mapping[str, Any]        # keyword arguments this kind binds (e.g. variant="eq11")
   description: str
+  context: tuple = ()             # arguments the runner supplies from the run (CONTEXT)
 
   @property
   def parameters(self) -> dict[str, inspect.Parameter]:
@@ -55,7 +62,7 @@ class NoiseSpec(NamedTuple):
       return {}
     params = inspect.signature(self.factory).parameters
     return {k: p for k, p in params.items()
-            if k not in RESERVED and k not in self.fixed
+            if k not in RESERVED and k not in self.fixed and k not in self.context
             and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
   @property
@@ -95,7 +102,7 @@ _REGISTRY: dict[str, NoiseSpec] = {}
 def register_noise(kind: str, factory: Optional[Factory], *, traced: tuple = (),
                    prepare: Optional[Mapping[str, Callable[[Any], Any]]] = None,
                    fixed: Optional[Mapping[str, Any]] = None, description: str = "",
-                   overwrite: bool = False) -> NoiseSpec:
+                   context: tuple = (), overwrite: bool = False) -> NoiseSpec:
   """Registers a scheme kind; returns its :class:`NoiseSpec`.
 
   Args:
@@ -108,15 +115,19 @@ def register_noise(kind: str, factory: Optional[Factory], *, traced: tuple = (),
     prepare: host-side preparation of traced values (float64 array -> factory argument).
     fixed: keyword arguments bound by this kind (not settable from configs).
     description: one line shown by ``chaosopt list --kinds``.
+    context: factory arguments the runner fills from the run (a subset of :data:`CONTEXT`).
     overwrite: allow replacing an existing kind (otherwise a ``ValueError``).
   """
   if not isinstance(kind, str) or not kind:
     raise ValueError(f"kind must be a non-empty string, got {kind!r}")
   if kind in _REGISTRY and not overwrite:
     raise ValueError(f"noise kind {kind!r} is already registered (pass overwrite=True)")
+  bad_ctx = [c for c in context if c not in CONTEXT]
+  if bad_ctx:
+    raise ValueError(f"context {bad_ctx} not supported; one of {CONTEXT}")
   spec = NoiseSpec(kind=kind, factory=factory, traced=tuple(traced),
                    prepare=dict(prepare or {}), fixed=dict(fixed or {}),
-                   description=description)
+                   description=description, context=tuple(context))
   bad = [k for k in spec.traced if k not in spec.parameters]
   if bad:
     raise ValueError(f"traced hyper-parameter(s) {bad} are not arguments of {factory!r}")
