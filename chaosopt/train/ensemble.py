@@ -77,6 +77,11 @@ def all_finite(tree: Any) -> jax.Array:
   return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
+def carry_finite(carry: Any, metrics: Any = None) -> jax.Array:
+  """The default divergence test: every inexact leaf of the new carry is finite."""
+  return all_finite(carry)
+
+
 @dataclasses.dataclass
 class EnsembleResult:
   """Host results; every array has a leading member axis ``[N, ...]``."""
@@ -104,7 +109,7 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
                  num_steps: int, *, keys: jax.Array, hparams: Any = None,
                  chunk_size: int = 1000, strategy: Strategy = "vmap",
                  evaluate: Optional[Callable[[Any, Any], dict]] = None,
-                 is_finite: Optional[Callable[[Any, Any], jax.Array]] = all_finite,
+                 is_finite: Optional[Callable[[Any, Any], jax.Array]] = carry_finite,
                  done: Optional[Callable[[Any], jax.Array]] = None,
                  checkpoint_dir: Optional[str] = None, checkpoint_every: int = 1,
                  on_eval: Optional[Callable[[int, dict, np.ndarray], None]] = None,
