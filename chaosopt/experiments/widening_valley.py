@@ -84,7 +84,8 @@ def report(config, results):
   tab = report_lib.markdown_table(
       ["scheme", "final loss", "final tr ∇²ℓ", "final ‖u‖²", "final v",
        "trace ratio final/initial (median)", "seeds with lower trace", "diverged"], rows)
-  init_tr = np.asarray(results["schemes"]["gd"]["initial"]["hessian_trace"], np.float64)
+  init_tr = np.asarray(next(iter(results["schemes"].values()))["initial"]["hessian_trace"],
+                       np.float64)
   verdicts = []
   if "gd" in summary:
     r = _ratio(results, "gd")
