@@ -115,3 +115,22 @@ def test_cpu_loops_take_the_same_steps_as_the_scanned_loops():
                     jax.tree_util.tree_leaves(b["carry"].params)):
     np.testing.assert_allclose(pa, pb, rtol=1e-4, atol=1e-6)
   np.testing.assert_array_equal(a["eval_steps"], b["eval_steps"])
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "mpgd", "eq11"])
+def test_perturbed_sgd_is_the_runner_optimizer(kind):
+  """The trainer builds its perturbed GD without the config layer; it must be the runner's."""
+  from chaosopt.dynamics.thaler import thaler_constants
+  from chaosopt.train.runner import build_optimizer
+  hp = {"learning_rate": 0.1, "mu": 0.03, "sigma": 0.01, "exponent": 0.5,
+        "gamma": thaler_constants(0.6)}
+  static = {"beta": 0.5} if kind == "mpgd" else {}
+  p = {"w": jnp.linspace(-1.0, 1.0, 7)}
+  g = {"w": jnp.cos(p["w"])}
+  for tx_a, tx_b in [(fb.perturbed_sgd(kind, static, hp, jax.random.key(3)),
+                      build_optimizer(kind, static, hp, jax.random.key(3)))]:
+    sa, sb = tx_a.init(p), tx_b.init(p)
+    for _ in range(3):
+      ua, sa = tx_a.update(g, sa, p)
+      ub, sb = tx_b.update(g, sb, p)
+      np.testing.assert_array_equal(ua["w"], ub["w"])
