@@ -32,14 +32,18 @@ ENV_COORDINATOR = "CHAOSOPT_COORDINATOR"      # host:port of process 0's coordin
 ENV_NUM_PROCESSES = "CHAOSOPT_NUM_PROCESSES"
 ENV_PROCESS_ID = "CHAOSOPT_PROCESS_ID"
 ENV_LOCAL_DEVICE_IDS = "CHAOSOPT_LOCAL_DEVICE_IDS"  # optional, comma-separated
+ENV_DISABLE = "CHAOSOPT_DISTRIBUTED"  # "0": never start jax.distributed (e.g. SLURM, 1 process)
 
 
 def _slurm_step() -> bool:
-  """Inside a multi-task ``srun`` step (jax's SLURM auto-detection reads the same variables)."""
+  """Inside a multi-task ``srun`` step (jax's SLURM auto-detection reads the same variables;
+  the step's own task count wins over the allocation's)."""
   env = os.environ
   needed = ("SLURM_JOB_ID", "SLURM_STEP_NODELIST", "SLURM_NTASKS", "SLURM_PROCID",
             "SLURM_LOCALID")
-  return all(k in env for k in needed) and int(env["SLURM_NTASKS"]) > 1
+  if not all(k in env for k in needed):
+    return False
+  return int(env.get("SLURM_STEP_NUM_TASKS", env["SLURM_NTASKS"])) > 1
 
 
 def initialize_distributed(*, coordinator: Optional[str] = None,
@@ -51,7 +55,7 @@ def initialize_distributed(*, coordinator: Optional[str] = None,
   (``host:port``), ``CHAOSOPT_NUM_PROCESSES``, ``CHAOSOPT_PROCESS_ID`` and optionally
   ``CHAOSOPT_LOCAL_DEVICE_IDS``) win; otherwise, inside a multi-task SLURM ``srun`` step, jax
   detects coordinator, process count and id itself. Anything else is a single-process run and
-  nothing happens. Must be called before any other jax call touches a device. Cross-process
+  nothing happens; ``CHAOSOPT_DISTRIBUTED=0`` forces that (one process inside a SLURM step). Must be called before any other jax call touches a device. Cross-process
   collectives on the CPU backend use gloo (set here; it does not affect GPUs). Returns True
   when this process is part of a multi-process run.
   """
@@ -63,6 +67,8 @@ def initialize_distributed(*, coordinator: Optional[str] = None,
     process_id = int(env[ENV_PROCESS_ID])
   if jax.distributed.is_initialized():
     return jax.process_count() > 1
+  if env.get(ENV_DISABLE, "").strip().lower() in ("0", "false", "no", "off"):
+    return False
   explicit = coordinator is not None or num_processes is not None or process_id is not None
   if explicit:
     if coordinator is None or num_processes is None or process_id is None:
@@ -104,9 +110,16 @@ def make_mesh(num_data: Optional[int] = None, num_seeds: int = 1,
   if num_data < 1 or num_data * num_seeds > len(devices):
     raise ValueError(f"mesh seeds={num_seeds} x data={num_data} needs "
                      f"{num_seeds * max(num_data, 1)} devices, {len(devices)} available")
+  used = devices[:num_seeds * num_data]
+  if jax.process_count() > 1:
+    missing = sorted(set(range(jax.process_count())) - {d.process_index for d in used})
+    if missing:  # every process runs the same program, so every one needs devices in it
+      raise ValueError(f"mesh seeds={num_seeds} x data={num_data} leaves out the devices of "
+                       f"process(es) {missing}; in a multi-process run the mesh must span "
+                       "every process")
   auto = jax.sharding.AxisType.Auto
   return jax.make_mesh((num_seeds, num_data), (SEEDS, DATA), (auto, auto),
-                       devices=devices[:num_seeds * num_data])
+                       devices=used)
 
 
 def microbatch_sharding(mesh: Mesh) -> NamedSharding:
