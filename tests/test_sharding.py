@@ -68,3 +68,28 @@ def test_make_mesh_validation():
   with pytest.raises(ValueError, match="num_seeds"):
     sharding.make_mesh(num_data=1, num_seeds=0)
   sharding.check_divisible(sharding.make_mesh(1, 1), 4, 3)  # one device divides everything
+
+
+def test_initialize_distributed_is_a_no_op_without_a_multi_process_environment(monkeypatch):
+  from chaosopt.train import sharding
+  for k in list(os.environ):
+    if k.startswith(("CHAOSOPT_", "SLURM_")):
+      monkeypatch.delenv(k)
+  assert sharding.initialize_distributed() is False
+  monkeypatch.setenv("SLURM_JOB_ID", "1")  # an sbatch shell, not a multi-task srun step
+  monkeypatch.setenv("SLURM_NTASKS", "1")
+  assert sharding.initialize_distributed() is False
+  for k, v in [("SLURM_STEP_NODELIST", "n1"), ("SLURM_PROCID", "0"), ("SLURM_LOCALID", "0"),
+               ("SLURM_NTASKS", "4"), ("SLURM_STEP_NUM_TASKS", "1")]:
+    monkeypatch.setenv(k, v)  # a one-task step inside a 4-task allocation
+  assert sharding.initialize_distributed() is False
+  monkeypatch.setenv("SLURM_STEP_NUM_TASKS", "4")
+  monkeypatch.setenv("CHAOSOPT_DISTRIBUTED", "0")  # opt-out wins over SLURM detection
+  assert sharding.initialize_distributed() is False
+  monkeypatch.delenv("CHAOSOPT_DISTRIBUTED")
+  for k in ("SLURM_JOB_ID", "SLURM_STEP_NODELIST", "SLURM_STEP_NUM_TASKS"):
+    monkeypatch.delenv(k)
+  assert sharding.is_writer()
+  monkeypatch.setenv("CHAOSOPT_NUM_PROCESSES", "2")  # incomplete explicit settings
+  with pytest.raises(ValueError, match="CHAOSOPT_COORDINATOR"):
+    sharding.initialize_distributed()

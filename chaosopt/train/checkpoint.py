@@ -9,6 +9,11 @@ restored from step ``k`` continues exactly as the uninterrupted run did: on CPU 
 metrics are bit-identical (tested in ``tests/test_checkpoint.py``).
 
 Typed PRNG keys are stored as their raw ``key_data`` and re-wrapped on restore.
+
+Several processes (``jax.distributed``, :mod:`.sharding`): every process must call
+:meth:`Checkpointer.save` and :meth:`Checkpointer.restore` with the same directory on a file
+system all of them see; each writes and reads its own shards of the global arrays, the JSON
+document is written once (tested with two CPU processes in ``tests/test_distributed.py``).
 """
 from __future__ import annotations
 

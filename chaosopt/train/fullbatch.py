@@ -16,13 +16,15 @@ evaluation. The micro-batch composition is fixed across steps (the data are spli
 
 **Runs.** Each training step is ``x_{k+1} = x_k - eta grad R(x_k) + perturbation_k`` with the
 perturbation (``chaosopt.gaussian_perturbation`` / ``chaosopt.mpgd_perturbation``, built by
-:func:`chaosopt.train.runner.build_optimizer`) applied to the first convolution only (the other
+:func:`perturbed_sgd`, the runner's optimizer) applied to the first convolution only (the other
 leaves get plain ``optax.sgd``; ``optax.multi_transform``, i.e. two ``optax.masked``).
 Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
 ``fold_in(fold_in(run_key, step), micro_batch)``, so step ``k`` is a pure function of the carry
 and ``k``; that is what makes checkpoint/resume bit-identical. Runs (schemes of one kind x
 seeds) are vmapped ("vmap") or executed one after another ("sequential"); data are sharded over
-a mesh's ``"data"`` axis and vmapped runs over its ``"seeds"`` axis (:mod:`.sharding`).
+a mesh's ``"data"`` axis and vmapped runs over its ``"seeds"`` axis (:mod:`.sharding`); the
+mesh may span several processes (``jax.distributed``): every process then calls
+:func:`train_runs` with the same arguments and gets the same host results.
 The loop is :func:`chaosopt.core.loop.scan_chunks`; chunks are the evaluation intervals, and a
 checkpoint (:mod:`.checkpoint`) is written every ``checkpoint_every`` chunks. On the CPU backend
 the micro-batch loops are unrolled and the steps dispatched from the host (``cpu_loops``):
@@ -166,13 +168,20 @@ class Classifier(NamedTuple):
 def perturbed_gd(kind: str, static: dict, hp: dict, key: jax.Array, mask: Any
                  ) -> optax.GradientTransformation:
   """GD on every leaf, plus the scheme's perturbation on the leaves where ``mask`` is True."""
-  from chaosopt.train.runner import build_optimizer
   if kind == "gd":
     return optax.sgd(hp["learning_rate"])
   labels = jax.tree_util.tree_map(lambda m: "perturbed" if m else "plain", mask)
   return optax.multi_transform(
-      {"perturbed": build_optimizer(kind, static, hp, key),
+      {"perturbed": perturbed_sgd(kind, static, hp, key),
        "plain": optax.sgd(hp["learning_rate"])}, labels)
+
+
+def perturbed_sgd(kind: str, static: dict, hp: dict, key: jax.Array
+                  ) -> optax.GradientTransformation:
+  """``optax.sgd(eta)`` chained with the scheme's registered perturbation
+  (:meth:`chaosopt.transforms.registry.NoiseSpec.build`); ``hp`` values may be traced."""
+  from chaosopt.transforms import registry
+  return registry.build(kind, static, hp, key)
 
 
 # --------------------------------------------------------------------------- training
@@ -238,13 +247,16 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   ``cpu_loops`` (default: on the CPU backend) unrolls the micro-batch loops and dispatches
   the steps from the host (:mod:`.loop`: XLA:CPU runs convolutions inside loops several times
   slower); it changes where the loops run, not the steps.
-  Returns host arrays: ``eval_steps [E]``, ``evals[split][metric] [E, R]``,
+  ``mesh`` may span several processes (:func:`.sharding.initialize_distributed`): all of them
+  must call this with the same host data and arguments (and, with a ``checkpointer``, the same
+  directory on a shared file system: every process saves its shards); each gets the same host
+  results. Returns host arrays: ``eval_steps [E]``, ``evals[split][metric] [E, R]``,
   ``history[metric] [T, R]`` (per-step training loss/accuracy on the augmented micro-batches),
   ``steps_done``, ``carry`` (device) and ``timings``.
   """
   t_start = time.perf_counter()
   model = classifier.model
-  hp = dict(hparams)
+  hp_local = dict(hparams)
   num_runs = int(np.shape(run_keys)[0])
   if mesh is not None:
     sharding_lib.check_divisible(mesh, train.labels.shape[1], num_runs)
@@ -259,10 +271,16 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
                                     unroll=cpu_loops)
 
   v_step = jax.vmap(step_one, (0, 0, None, None))
+  # several processes: hyper-parameters replicated over the global mesh, metrics replicated so
+  # every process can read them (scan_chunks fetches them to the host)
+  multi = sharding_lib.multiprocess(mesh)
+  hp = sharding_lib.put_replicated(hp_local, mesh)
 
   def step_fn(carry, k):
     runs, data = carry
     runs, m = v_step(runs, hp, data, k)
+    if multi:
+      m = jax.lax.with_sharding_constraint(m, sharding_lib.replicated(mesh))
     return (runs, data), m
 
   v_eval = jax.jit(jax.vmap(functools.partial(classifier.evaluate, unroll=cpu_loops),
@@ -271,10 +289,10 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   def evaluate(runs) -> dict:
     out = {}
     for split, data in evals.items():
-      out[split] = jax.device_get(v_eval(runs.params, runs.batch_stats, data))
+      out[split] = sharding_lib.to_host(v_eval(runs.params, runs.batch_stats, data))
     return out
 
-  runs = _compile_fast(jax.vmap(init_one), hp, run_keys)
+  runs = _compile_fast(jax.vmap(init_one), hp_local, run_keys)
   runs = sharding_lib.put_seeded(runs, mesh)
   t_init = time.perf_counter() - t_start
 

@@ -126,9 +126,7 @@ def build_optimizer(kind: str, static: dict, hp: dict, key: jax.Array
                     ) -> optax.GradientTransformation:
   """GD (``optax.sgd``) chained with the scheme's perturbation; ``hp`` values may be traced."""
   from chaosopt.transforms import registry
-  hp = dict(hp)
-  lr = hp.pop("learning_rate")
-  return registry.get_noise(kind).build(lr, key, **static, **hp)
+  return registry.build(kind, static, hp, key)
 
 
 # --------------------------------------------------------------------------- the run

@@ -153,6 +153,16 @@ def noise_kinds() -> tuple:
   return tuple(_REGISTRY)
 
 
+def build(kind: str, static: Mapping[str, Any], hparams: Mapping[str, Any], key
+          ) -> optax.GradientTransformation:
+  """``optax.sgd(hparams["learning_rate"])`` chained with ``kind``'s perturbation built from
+  ``static`` and the (possibly traced) other ``hparams``: the one optimizer builder of the
+  scheme-table runner and the full-batch trainer."""
+  hp = dict(hparams)
+  lr = hp.pop("learning_rate")
+  return get_noise(kind).build(lr, key, **dict(static), **hp)
+
+
 def _gamma_constants(values):
   return thaler.thaler_constants(values)
 
