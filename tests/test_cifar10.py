@@ -14,16 +14,6 @@ from chaosopt.tasks.augment import random_crop_flip
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _table2_script():
-  """experiments/cifar10_table2.py as a module (the script is not part of the package)."""
-  import importlib.util
-  spec = importlib.util.spec_from_file_location(
-      "_exp_cifar10_table2", os.path.join(ROOT, "experiments", "cifar10_table2.py"))
-  exp = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(exp)
-  return exp
-
-
 @pytest.fixture(scope="module")
 def fixture_tarball(tmp_path_factory):
   d = tmp_path_factory.mktemp("cifar")
@@ -107,10 +97,10 @@ def test_augmentation_is_a_flipped_window_of_the_padded_image():
 
 
 def test_table2_config_matches_protocol_and_validates():
-  exp = _table2_script()
+  from chaosopt import experiments
+  from chaosopt.experiments import cifar10_table2 as exp
   from chaosopt.train import config as config_lib
-  c = config_lib.load_config(os.path.join(ROOT, "configs", "cifar10_table2.py"))
-  exp.validate(c)
+  _, c, _ = experiments.load("cifar10_table2")
   assert (c.learning_rate, c.num_steps, c.num_seeds) == (0.1, 1000, 5)
   names = [s["name"] for s in c.schemes]
   assert names == list(exp.PAPER)  # every Table 2 row, paper numbers beside ours
@@ -119,24 +109,23 @@ def test_table2_config_matches_protocol_and_validates():
       assert (s["mu"], s["sigma"]) == (0.03, 0.01)
     if s["kind"] == "mpgd":
       assert s["beta"] == 0.5
-  cpu = config_lib.load_config(os.path.join(ROOT, "configs", "fmnist_fullbatch.py"))
-  exp.validate(cpu)
-  bad = config_lib.load_config(os.path.join(ROOT, "configs", "fmnist_fullbatch.py"),
-                               [("seed_mode", "threads")])
+  experiments.load("fmnist_fullbatch")
   with pytest.raises(config_lib.ConfigError, match="seed_mode"):
-    exp.validate(bad)
+    experiments.load("fmnist_fullbatch", [("seed_mode", "threads")])
   with pytest.raises(config_lib.ConfigError, match="gamma"):
-    config_lib.load_config(os.path.join(ROOT, "configs", "cifar10_table2.py"),
-                           [("schemes.2.gamma", "0.4")])
+    experiments.load("cifar10_table2", [("schemes.2.gamma", "0.4")])
 
 
-def test_table2_script_end_to_end_on_official_format_data(tmp_path, monkeypatch):
-  """The GPU experiment (experiments/cifar10_table2.py with configs/cifar10_table2.py) on a
-  generated tarball in the official format: loader -> micro-batches -> every scheme kind
-  (GD/Gaussian share a program, MPGD eq. 8, eq. 11) -> report beside the paper's numbers; a
-  second invocation finds the checkpoints and reproduces the metrics exactly (CPU)."""
-  exp = _table2_script()
-  from chaosopt.train import config as config_lib
+def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
+  """The GPU experiment (``chaosopt --config cifar10_table2``) on a generated tarball in the
+  official format, through the command: loader -> micro-batches -> every scheme kind ->
+  report beside the paper's numbers; a second invocation after a simulated kill resumes from
+  the checkpoints and reproduces the metrics exactly (CPU); a changed config is refused (the
+  old checkpoints are never reused for another config)."""
+  from chaosopt import cli
+  from chaosopt.experiments import cifar10_table2 as exp
+  from chaosopt.train import results as results_lib
+  from chaosopt.train import workdir as workdir_lib
 
   rng = np.random.default_rng(1)
   sizes = {n: 4 for n in cifar10.TRAIN_BATCHES}  # 20 training images
@@ -148,25 +137,33 @@ def test_table2_script_end_to_end_on_official_format_data(tmp_path, monkeypatch)
   monkeypatch.setattr(cifar10, "load_cifar10",
                       lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
                                                                download=False))
-  config = config_lib.load_config(
-      os.path.join(ROOT, "configs", "cifar10_table2.py"),
-      [("task.data_dir", str(tmp_path)), ("task.microbatch_size", "10"), ("model.width", "2"),
-       ("num_steps", "2"), ("chunk_size", "1"), ("num_seeds", "2"), ("seed_mode", "vmap"),
-       ("only", "gd,gaussian,mpgd_0.6,eq11_0.7"), ("workdir", str(tmp_path / "run"))])
-  config.unlock()
-  config.model.stage_sizes = (1,)
-  config.lock()
-  res = exp.run(config, progress=False, log=lambda s: None)
+  args = ["--config", "cifar10_table2", f"--config.task.data_dir={tmp_path}",
+          "--config.task.microbatch_size=10", "--config.model.width=2",
+          "--config.model.stage_sizes=(1,)", "--config.num_steps=2", "--config.chunk_size=1",
+          "--config.num_seeds=2", "--config.seed_mode=vmap",
+          "--config.only=gd,gaussian,mpgd_0.6,eq11_0.7", "-q", "--no-plots"]
+  wd = tmp_path / "run"
+  assert cli.main(args + ["--workdir", str(wd)]) == 0
+  doc = results_lib.load(str(wd))
+  res = doc["results"]["schemes"]
   assert list(res) == ["gd", "gaussian", "mpgd_0.6", "eq11_0.7"]
   for name, e in res.items():
     assert e["seeds"] == [0, 1]
-    assert e["evals"]["val_accuracy"].shape == (3, 2)  # steps 0, 1, 2 x seeds
-    assert np.all(np.isfinite(e["history"]["train_loss_aug"]))
-  md, out, figs = exp.make_report(config, res, 1.0)
+    assert np.asarray(e["evals"]["val_accuracy"]).shape == (2, 3)  # seeds x steps 0, 1, 2
+  md = (wd / "report.md").read_text()
   assert "| mpgd_0.6 |" in md and "75.78" in md and "This is not the Table 2 run" in md
-  assert not out["is_paper_protocol"] and "curves.png" in figs
-  again = exp.run(config, progress=False, log=lambda s: None)  # resumes from the checkpoints
+  assert not doc["results"]["is_paper_protocol"]
+  # simulate a kill after the training: drop the results, keep the checkpoints -> resume
+  os.remove(wd / "results.json")
+  assert cli.main(args + ["--workdir", str(wd)]) == 0
+  again = results_lib.load(str(wd))["results"]["schemes"]
   for name in res:
-    assert again[name]["timings"][0]["resumed_from"] == 2
-    for k in res[name]["evals"]:
-      np.testing.assert_array_equal(res[name]["evals"][k], again[name]["evals"][k])
+    assert {t["resumed_from"] for t in again[name]["timings"]} == {2}
+    assert again[name]["evals"] == res[name]["evals"]
+  # the wrong-results bug: a re-run with another config must not reuse these checkpoints
+  assert cli.main(args + ["--workdir", str(wd), "--config.learning_rate=0.05"]) == 2
+  with pytest.raises(workdir_lib.WorkdirError, match="learning_rate"):
+    from chaosopt import experiments
+    _, cfg, _ = experiments.load("cifar10_table2", [("learning_rate", "0.05")])
+    workdir_lib.Workdir(str(wd), cfg.to_dict())
+  del exp

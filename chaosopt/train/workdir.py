@@ -74,7 +74,9 @@ class Workdir:
     self.config = _normalize(config)
     self._check_writable()
     cfg_path = os.path.join(self.path, CONFIG_FILE)
-    if os.path.exists(cfg_path):
+    if restart:
+      self.clear()
+    elif os.path.exists(cfg_path):
       with open(cfg_path) as f:
         try:
           old = json.load(f)
@@ -82,16 +84,12 @@ class Workdir:
           old = None
       old_cfg = old.get("config") if isinstance(old, dict) else None
       if old_cfg != self.config:
-        if not restart:
-          diff = config_diff(old_cfg or {}, self.config) if old_cfg is not None else [
-              "config.json is unreadable"]
-          shown = "\n  ".join(diff[:20]) + ("\n  ..." if len(diff) > 20 else "")
-          raise WorkdirError(
-              f"workdir {self.path} holds a run of a different config:\n  {shown}\n"
-              f"Use another --workdir, or --restart to delete that run and start clean.")
-        self.clear()
-    elif restart:
-      self.clear()
+        diff = config_diff(old_cfg or {}, self.config) if old_cfg is not None else [
+            "config.json is unreadable"]
+        shown = "\n  ".join(diff[:20]) + ("\n  ..." if len(diff) > 20 else "")
+        raise WorkdirError(
+            f"workdir {self.path} holds a run of a different config:\n  {shown}\n"
+            f"Use another --workdir, or --restart to delete that run and start clean.")
     elif any(os.path.exists(os.path.join(self.path, n)) for n in (RESULTS_FILE, "units",
                                                                    "checkpoints")):
       raise WorkdirError(f"workdir {self.path} holds outputs without a config.json; use "
