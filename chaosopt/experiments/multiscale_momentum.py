@@ -25,7 +25,7 @@ from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P1 Figs. 18-19", "title": "heavy ball and NAG-SC on a multiscale quadratic",
         "cost": "≈ 70 s CPU", "gpu": False}
-VARIANTS = {"quick": "500 orbits, 1000 steps, orbit of 5000 steps (smoke run)"}
+VARIANTS = {"quick": "500 orbits, 500 steps, orbit of 2000 steps (smoke run)"}
 METHODS = ("GD", "heavy ball", "NAG-SC")
 
 
@@ -47,7 +47,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.orbit_x0 = 0.3
   c.bins = 60
   if "quick" in variants:
-    c.num_orbits, c.num_steps, c.orbit_steps = 500, 1000, 5000
+    c.num_orbits, c.num_steps, c.chunk_size, c.orbit_steps = 500, 500, 500, 2000
   return c
 
 
