@@ -17,6 +17,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from matplotlib import ticker
 
 from chaosopt.experiments import _multiscale as common
 from chaosopt.train import config as config_lib
@@ -193,4 +194,6 @@ def _figure(config, results):
                          f"({plots.band_note('seeds', config.num_seeds)})")
   ax.title.set_fontsize(8.5)
   plots.legend(ax)
+  for a in axes:  # plain step numbers, no "×10⁴" offset
+    a.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
   return fig
