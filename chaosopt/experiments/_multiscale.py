@@ -1,0 +1,80 @@
+"""Shared pieces of the P1 (Kong & Tao 2020) multiscale experiments (not an experiment itself).
+
+No new equation: the objectives ``f = f0 + f_{1,eps}`` (P1 eq. 1), the stochastic map
+``phi_hat`` (Thm. 4) and the rescaled Gibbs law (eq. 2) live in
+:mod:`chaosopt.tasks.multiscale` and :mod:`chaosopt.analysis.distributions`. Here:
+
+* :func:`precision` — the ``config.x64`` switch as a scope: float64 is on only while ``run``
+  computes (the test suite runs every quick variant in one process, so nothing is left
+  switched on globally);
+* :func:`check_x64` — refuses float32 for ``eps <= 1e-4`` before anything is compiled (the
+  objective constructors refuse it too, see :func:`chaosopt.tasks.multiscale.require_x64`);
+* :func:`keys` — one base seed, a distinct ``fold_in`` per purpose;
+* :func:`density_panel` / :func:`reference_curve` — binned laws drawn as densities (the mass
+  outside the box is stated on the panel, never dropped).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+
+import jax
+import numpy as np
+
+from chaosopt.tasks import multiscale as ms
+from chaosopt.train import config as config_lib
+from chaosopt.train import plots
+
+
+@contextlib.contextmanager
+def precision(config) -> Iterator[bool]:
+  """float64 on inside the block iff ``config.x64`` (``jax.enable_x64`` scope, restored on
+  exit); yields whether float64 is in effect (recorded in the results)."""
+  with ms.x64_scope(bool(config.x64)):
+    yield ms.x64_enabled()
+
+
+def check_x64(config, eps_values: Iterable[float]) -> None:
+  """``ConfigError`` if some ``eps <= 1e-4`` while ``config.x64`` is False (float32 cannot
+  resolve the phase ``x/eps``; the old scripts refused this too)."""
+  small = [float(e) for e in eps_values if float(e) <= ms.X64_EPS_THRESHOLD]
+  if small and not bool(config.x64):
+    raise config_lib.ConfigError(
+        f"eps = {min(small):g} <= {ms.X64_EPS_THRESHOLD:g} needs float64: keep x64 = True "
+        f"(float32 cannot resolve the phase x/eps)")
+
+
+def key(config, purpose: int) -> jax.Array:
+  """``fold_in(key(config.seed), purpose)``: a distinct typed key per purpose."""
+  return jax.random.fold_in(jax.random.key(int(config.seed)), int(purpose))
+
+
+def density_panel(ax, probs, edges, *, label: str, color=None, outside: float = 0.0,
+                  filled: bool = True, lw: float = 1.5):
+  """Draws bin probabilities ``probs`` on ``edges`` as a density (probability / bin width).
+  The mass outside the box (``outside``, a fraction) cannot be drawn: it is stated on the
+  panel, never dropped silently (the :func:`chaosopt.train.plots.histogram` rule)."""
+  edges = np.asarray(edges, float)
+  dens = np.asarray(probs, float) / np.diff(edges)
+  if filled:
+    ax.stairs(dens, edges, fill=True, alpha=0.4, color=color, label=label)
+  else:
+    ax.stairs(dens, edges, color=color, lw=lw, label=label)
+  if outside and outside > 0:
+    prior = sum(1 for t in ax.texts if getattr(t, "_outside_note", False))
+    t = ax.text(0.02, 0.97 - 0.08 * prior, f"{label}: {plots.fmt_num(100 * outside)}% of the "
+                f"mass outside [{plots.fmt_num(edges[0])}, {plots.fmt_num(edges[-1])}]",
+                transform=ax.transAxes, fontsize=7.5, va="top", ha="left",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.7", "alpha": 0.9})
+    t._outside_note = True
+
+
+def reference_curve(ax, probs, edges, *, label: str, color="black"):
+  """Reference bin probabilities (e.g. the rescaled Gibbs law) as a density line."""
+  edges = np.asarray(edges, float)
+  cen = 0.5 * (edges[1:] + edges[:-1])
+  ax.plot(cen, np.asarray(probs, float) / np.diff(edges), color=color, lw=1.4, label=label)
+
+
+def verdict_word(ok: bool) -> str:
+  return "reproduced" if ok else "not reproduced"
