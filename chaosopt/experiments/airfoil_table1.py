@@ -23,7 +23,7 @@ INFO = {"paper": "P0 (MPGD) Table 1", "title": "airfoil self-noise regression, M
 VARIANTS = {
     "quick": "50 steps, 2 seeds (smoke run)",
     "authors": "the authors' process (shoelim/mpgd): their chain table with its scrambled read, "
-               "shared/shifted chain seeds, constant signs, -sigma, one table for both terms, "
+               "shared and shifted chain seeds, constant signs, -sigma, one table for both terms, "
                "sigma = mu = 0.01; their Gaussian baseline (eta^1, shared draw per feature)",
     "controls": "controls at gamma = 0.6: the authors' table read in time order (scramble "
                 "fixed), i.i.d. draws of its two-point law (white-noise surrogate), Gaussian "

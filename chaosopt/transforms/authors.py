@@ -438,7 +438,7 @@ def _gamma_constants(values):
 
 def _register() -> None:
   from chaosopt.transforms.registry import register_noise
-  table_doc = ("authors' airfoil table process (shoelim/mpgd): shared/shifted chain seeds, "
+  table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
   register_noise("mpgd_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
                  context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "mpgd", "order": "scrambled"},
