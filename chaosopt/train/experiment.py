@@ -128,6 +128,13 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
   config in the same workdir raises :class:`chaosopt.train.workdir.WorkdirError`.
   """
   name = name_of(module)
+  from chaosopt.train import sharding
+  if not sharding.is_writer():
+    # multi-process run (jax.distributed): every process computes, process 0 writes
+    wd = workdir_lib.Workdir.__new__(workdir_lib.Workdir)
+    wd.path, wd.config = os.path.abspath(workdir), config.to_dict()
+    module.run(config, wd)
+    return {"status": "computed", "results": {}, "verdicts": []}
   wd = workdir_lib.Workdir(workdir, config.to_dict(), restart=restart)
   if wd.finished:
     logger.info("%s: %s already holds a finished run of this config (nothing to do; "

@@ -1,0 +1,42 @@
+"""An installed (non-editable) chaosopt runs an experiment by name from a directory outside
+the checkout: the wheel ships every experiment, config and data file it needs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
+  wheels = tmp_path / "wheels"
+  subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+                  ROOT], check=True, capture_output=True, timeout=600)
+  (wheel,) = list(wheels.glob("chaosopt-*.whl"))
+  names = zipfile.ZipFile(wheel).namelist()
+  assert "chaosopt/py.typed" in names and "chaosopt/tasks/data/airfoil_self_noise.csv" in names
+  assert any(n.endswith("licenses/LICENSE") for n in names)
+  assert "chaosopt/experiments/widening_valley.py" in names
+  assert not any(n.startswith(("tests/", "experiments/", "configs/")) for n in names)
+  site = tmp_path / "site"
+  subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                  str(site), str(wheel)], check=True, capture_output=True, timeout=600)
+  elsewhere = tmp_path / "elsewhere"
+  elsewhere.mkdir()
+  # the installed copy, not the checkout: PYTHONPATH first, cwd outside the repository
+  env = dict(os.environ, PYTHONPATH=str(site))
+  probe = subprocess.run([sys.executable, "-c", "import chaosopt; print(chaosopt.__file__)"],
+                         cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
+  assert probe.stdout.strip().startswith(str(site))
+  out = subprocess.run([sys.executable, "-m", "chaosopt", "--config", "widening_valley:quick",
+                        "--config.num_steps=20", "--config.chunk_size=10", "-q"],
+                       cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+  assert out.returncode == 0, out.stderr
+  doc = json.loads((elsewhere / "runs" / "widening_valley_quick" / "results.json").read_text())
+  assert doc["status"] == "finished" and doc["provenance"]["chaosopt"]
+  listed = subprocess.run([sys.executable, "-m", "chaosopt", "list"], cwd=elsewhere, env=env,
+                          capture_output=True, text=True, check=True).stdout
+  assert "airfoil_table1" in listed
