@@ -82,7 +82,9 @@ def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
   bar = None
   if progress:
     from tqdm.auto import tqdm
-    bar = tqdm(total=num_steps, initial=start_step, desc=desc, unit="step", dynamic_ncols=True)
+    # disable=None: no bar unless stderr is a terminal (logs and pipes get metric lines only)
+    bar = tqdm(total=num_steps, initial=start_step, desc=desc, unit="step", dynamic_ncols=True,
+               disable=None, leave=False)
   all_metrics = []
   step = start_step
   try:

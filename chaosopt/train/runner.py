@@ -185,7 +185,22 @@ class _FlatTask:
     # batched over a leading axis; one compile per distinct batch size
     self.v_init = jax.jit(jax.vmap(self.init))
     self.v_metrics = jax.jit(jax.vmap(self.metrics))
-    self.v_final = jax.jit(jax.vmap(self.final))
+    self._v_final = jax.jit(jax.vmap(self.final))
+
+  def v_final(self, batch, block: int = 32) -> dict:
+    """Final metrics of a batch of flat parameter vectors, ``block`` at a time (bounded
+    memory: an exact Hessian trace of every member at once needs gigabytes at 200 seeds);
+    the last block is padded so one program serves every block."""
+    n = batch.shape[0]
+    out = []
+    for i in range(0, n, block):
+      part = batch[i:i + block]
+      m = part.shape[0]
+      if m < block and n > block:
+        part = jnp.concatenate([part, jnp.repeat(part[-1:], block - m, axis=0)])
+      res = jax.device_get(self._v_final(part))
+      out.append({k: np.asarray(v)[:m] for k, v in res.items()})
+    return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
 
 
 def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
@@ -220,7 +235,7 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
   t0 = time.perf_counter()
   n = len(seeds)
   batch = jnp.concatenate([params0] + [jnp.asarray(f).reshape(-1, f.shape[-1]) for f in finals])
-  fm = jax.device_get(flat.v_final(batch))
+  fm = flat.v_final(batch)
   timings["final_metrics"] = time.perf_counter() - t0
   initial = {k: np.asarray(v[:n]) for k, v in fm.items()}
   offset, messages = n, []

@@ -139,7 +139,7 @@ def figures(results: dict, metrics, *, paper: dict | None = None,
   figs = {"final_metrics": plots.table_figure(
       finals, list(metrics), schemes=schemes, paper=by_metric(paper),
       authors=by_metric(authors),
-      title=f"final metrics: one point per seed, box = inter-quartile range "
+      title=f"one point per seed; box: inter-quartile range "
             f"({len(next(iter(results['schemes'].values()))['seeds'])} seeds)")}
   if curves:
     first = next(iter(results["schemes"].values()))
