@@ -181,7 +181,7 @@ def paired_markdown(comparisons: dict, metric: str) -> str:
   fmt = lambda x, d=4: "–" if x is None else f"{x:.{d}g}" if abs(x) < 1e-3 else f"{x:.{d}f}"  # noqa
   for ref, rows in comparisons.items():
     parts.append(f"\nPaired by seed against `{ref}` ({metric}; difference = scheme − {ref}; "
-                 f"p-values Holm-corrected over the {len(rows)} rows):\n")
+                 f"p-values Holm-corrected over the {len(rows)} rows):\n\n")
     parts.append(report_lib.markdown_table(
         ["scheme", "n", "mean diff ± SE", f"{int(100 * rows[0]['ci_level']) if rows else 95}% "
          "bootstrap CI", "seeds improved", "p (paired t, Holm)", "p (Wilcoxon, Holm)",
