@@ -18,7 +18,7 @@ import argparse
 import os
 import time
 
-from chaosopt.train import config as config_lib
+from chaosopt import experiments
 from chaosopt.train import report, runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,8 +27,7 @@ AUTHORS_TABLE_S = 55 * 60.0
 
 
 def timed_run(overrides):
-  cfg = config_lib.load_config(os.path.join(ROOT, "configs", "airfoil.py"),
-                               [("task.hessian_trace", "false")] + overrides)
+  _, cfg, _ = experiments.load("airfoil_table1", [("task.hessian_trace", "false")] + overrides)
   t0, c0 = time.perf_counter(), time.process_time()
   res = runner.run(cfg, log=lambda m: None)
   return time.perf_counter() - t0, time.process_time() - c0, res

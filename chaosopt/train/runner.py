@@ -255,6 +255,11 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
                    schemes=ordered, timings=timings, messages=messages)
 
 
+def _strategy(value):
+  """``config.seed_strategy``: "vmap", "sequential" or a block size (int or digit string)."""
+  return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
 def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, workdir, progress,
                on_eval):
   static = dict(group.static)
@@ -306,7 +311,7 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
   res = ensemble.run_ensemble(
       init, step, num_steps, keys=member_keys, hparams=member_hp,
       chunk_size=min(config.chunk_size, num_steps),
-      strategy=config.get("seed_strategy", "vmap"), evaluate=evaluate, is_finite=is_finite,
+      strategy=_strategy(config.get("seed_strategy", "vmap")), evaluate=evaluate, is_finite=is_finite,
       checkpoint_dir=ck_dir, checkpoint_every=config.get("checkpoint_every", 1),
       on_eval=on_member_eval, progress=progress, desc=group.label)
   shape = (num_schemes, num_seeds)
