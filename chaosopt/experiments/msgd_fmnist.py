@@ -37,6 +37,8 @@ VARIANTS = {"quick": "GD, SGD, MSGD-Cov only; 200 images, 4 steps, 2 seeds, 100 
 METHODS = ("gd", "sgd", "msgd_cov", "msgd_fisher", "msgd_bernoulli", "msgd_fisher_b")
 LABELS = {"gd": "GD", "sgd": "SGD", "msgd_cov": "MSGD-Cov", "msgd_fisher": "MSGD-Fisher",
           "msgd_bernoulli": "MSGD-Bernoulli", "msgd_fisher_b": "MSGD-[Fisher-B]"}
+COLOR_FAMILY = {"gd": "gd", "sgd": "gaussian", "msgd_cov": "mpgd", "msgd_fisher": "eq11",
+                "msgd_bernoulli": "levy", "msgd_fisher_b": "fisher_b"}
 logger = logging.getLogger("chaosopt")
 
 
@@ -224,14 +226,15 @@ def report(config, results):
   per = {LABELS[m]: {"test_acc": 100 * np.asarray(r["test_acc"], float),
                      "train_loss": np.asarray(r["train_loss_window"], float)}
          for m, r in ms.items()}
-  schemes = [{"name": LABELS[m], "kind": m} for m in ms]
+  # "kind" only picks the colour family (plots.scheme_colors): one distinct family per method
+  schemes = [{"name": LABELS[m], "kind": COLOR_FAMILY[m]} for m in ms]
   fig = plots.curves_figure(
       {"test_acc": steps, "train_loss": win_steps}, per, ["test_acc", "train_loss"],
       schemes=schemes, xlabel="iteration",
       labels={"test_acc": f"test accuracy (%) on {config.num_test} test images",
-              "train_loss": f"training loss (cross-entropy, mean over {e} iterations)"},
+              "train_loss": "training loss (cross-entropy)"},
       title=f"P4 Fig. 1a: FashionMNIST {config.num_train} images, SmallCNN, "
-            f"{config.num_steps} iterations")
+            f"{config.num_steps} iterations; training loss averaged over windows of {e}")
 
   s = _summary(config, results)
   rows = [[LABELS[m], report_lib.fmt_mean_std(100 * np.asarray(r["final_test_acc"]), 2),
