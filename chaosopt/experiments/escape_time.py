@@ -29,7 +29,7 @@ from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P2 Figs. 3-4", "title": "escape time of SGD from a minimum (airfoil MLP)",
-        "cost": "≈ 200 s CPU", "gpu": False}
+        "cost": "≈ 120 s CPU", "gpu": False}
 VARIANTS = {"quick": "200-step minimum, 2 learning rates × 8 seeds, 1 batch size × 16 seeds, "
                      "≤ 400 steps (smoke run)"}
 logger = logging.getLogger("chaosopt")

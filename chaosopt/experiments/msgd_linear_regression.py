@@ -30,7 +30,7 @@ from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P4 Thm 1", "title": "online linear regression: large-batch MSGD vs SGD",
-        "cost": "≈ 200 s CPU", "gpu": False}
+        "cost": "≈ 110 s CPU", "gpu": False}
 VARIANTS = {"quick": "200 steps, 16 seeds (smoke run)"}
 logger = logging.getLogger("chaosopt")
 # the same full config run by the earlier script (other seed rule): final averaged excess risk
