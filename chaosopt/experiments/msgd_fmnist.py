@@ -29,7 +29,7 @@ from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P4 Fig. 1a", "title": "FashionMNIST 1000 images, SmallCNN: GD / SGD / MSGD "
-        "noise classes", "cost": "≈ 1600 s CPU for the cpu variant (200 steps); GPU for 10⁴",
+        "noise classes", "cost": "cpu variant (200 steps) ≈ 1600 s CPU; 1000 steps: GPU",
         "gpu": True}
 VARIANTS = {"quick": "GD, SGD, MSGD-Cov only; 200 images, 4 steps, 2 seeds, 100 test images "
                      "(smoke run)",
