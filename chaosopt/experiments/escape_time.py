@@ -357,7 +357,8 @@ rate is too large for this minimum; the rest leave by a slow drift of ‖w − w
     now = _findings(lr_rows, fits, surv_stats)
     same = [k for k in now if now[k] == EARLIER["findings"][k]]
     diff = [k for k in now if now[k] != EARLIER["findings"][k]]
-    md += f"""**Against the earlier script's run** (same config): the seed rule changed with the port to the
+    md += f"""
+**Against the earlier script's run** (same config): the seed rule changed with the port to the
 ensemble driver (initialization `fold_in(key(seed), 0)`, the run to the minimum
 `fold_in(key(seed), 1)`, escape member i `fold_in(fold_in(key(seed), 2), i)`), so the network is
 trained to *another minimum* (earlier: train MSE {EARLIER['train_mse']}, radius
