@@ -123,3 +123,16 @@ def test_bad_strategy_is_rejected():
   init, step = _noisy_walk()
   with pytest.raises(ValueError, match="strategy"):
     ensemble.run_ensemble(init, step, 5, keys=ensemble.seed_keys(0, 2), strategy="threads")
+
+
+def test_sequential_members_share_one_compiled_program():
+  traces = []
+  init, step = _noisy_walk()
+
+  def counted(c, k, key, hp):
+    traces.append(1)  # runs once per trace, not per step
+    return step(c, k, key, hp)
+
+  ensemble.run_ensemble(init, counted, 20, keys=ensemble.seed_keys(0, 5), chunk_size=10,
+                        strategy="sequential")
+  assert len(traces) == 1

@@ -68,17 +68,20 @@ def make_chunk_fn(step_fn: StepFn, *, donate: bool = True, host_steps: bool = Fa
 def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
                 start_step: int = 0, on_chunk: Optional[ChunkCallback] = None,
                 progress: bool = False, desc: str = "", donate: bool = True,
-                host_steps: bool = False):
+                host_steps: bool = False, chunk_fn: Optional[Callable] = None):
   """Runs ``step_fn`` from ``start_step`` to ``num_steps`` in jitted chunks.
 
   All chunks have the same length (the last one is shorter only if ``num_steps - start_step``
   is not a multiple of ``chunk_size``, which compiles one extra program). Returns the final
   carry and the concatenated host metrics (``None`` if ``step_fn`` returns ``None`` metrics).
-  ``host_steps``: see :func:`make_chunk_fn` and the module docstring.
+  ``host_steps``: see :func:`make_chunk_fn` and the module docstring. ``chunk_fn``: a chunk
+  function made once by :func:`make_chunk_fn` (then ``step_fn`` is unused), so several loops
+  of the same shapes share one compiled program.
   """
   if chunk_size <= 0:
     raise ValueError(f"chunk_size must be > 0, got {chunk_size}")
-  chunk_fn = make_chunk_fn(step_fn, donate=donate, host_steps=host_steps)
+  if chunk_fn is None:
+    chunk_fn = make_chunk_fn(step_fn, donate=donate, host_steps=host_steps)
   bar = None
   if progress:
     from tqdm.auto import tqdm

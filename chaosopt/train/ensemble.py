@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosopt.core.loop import scan_chunks
+from chaosopt.core.loop import make_chunk_fn, scan_chunks
 
 Strategy = Union[str, int]
 
@@ -141,17 +141,21 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
   if num_steps < 0 or chunk_size < 1:
     raise ValueError(f"num_steps must be >= 0 and chunk_size >= 1, got {num_steps}, "
                      f"{chunk_size}")
+  # the compiled programs are built once and shared by every block: keys and
+  # hyper-parameters travel in the carry (arguments, not constants), so blocks of equal size
+  # reuse one compilation ("sequential": one program for every member)
+  progs = _programs(init, step, hparams is not None, evaluate=evaluate, is_finite=is_finite,
+                    done=done, host_steps=host_steps)
   results = []
   for b, idx in enumerate(_member_blocks(n, strategy)):
     sub_keys = keys[idx]
     sub_hp = None if hparams is None else jax.tree_util.tree_map(lambda x: x[idx], hparams)
     ck = None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"block{b}")
-    results.append(_run_block(init, step, num_steps, sub_keys, sub_hp, idx,
-                              chunk_size=chunk_size, evaluate=evaluate, is_finite=is_finite,
-                              done=done, checkpoint_dir=ck, checkpoint_every=checkpoint_every,
-                              on_eval=on_eval, progress=progress,
-                              desc=desc if len(results) == 0 else f"{desc} [{b}]",
-                              host_steps=host_steps))
+    results.append(_run_block(progs, num_steps, sub_keys, sub_hp, idx,
+                              chunk_size=chunk_size, checkpoint_dir=ck,
+                              checkpoint_every=checkpoint_every, on_eval=on_eval,
+                              progress=progress,
+                              desc=desc if len(results) == 0 else f"{desc} [{b}]"))
   if len(results) == 1:
     return results[0]
   cat = lambda *xs: np.concatenate(xs, axis=0)  # noqa: E731
@@ -173,9 +177,44 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
       steps_done=max(r.steps_done for r in results))
 
 
-def _run_block(init, step, num_steps, keys, hparams, idx, *, chunk_size, evaluate, is_finite,
-               done, checkpoint_dir, checkpoint_every, on_eval, progress, desc, host_steps
-               ) -> EnsembleResult:
+class _Programs(NamedTuple):
+  init: Callable
+  chunk: Callable
+  eval: Optional[Callable]
+  done: Optional[Callable]
+
+
+def _programs(init, step, has_hp, *, evaluate, is_finite, done, host_steps) -> _Programs:
+  def init_one(key, hp):
+    return {"state": init(key, hp), "alive": jnp.array(True),
+            "diverged_at": jnp.array(-1, jnp.int32), "key": key, "hp": hp}
+
+  def step_one(c, k):
+    key, hp = c["key"], c["hp"]
+    new, metrics = step(c["state"], k, jax.random.fold_in(jax.random.fold_in(key, 2), k), hp)
+    metrics = dict(metrics or {})
+    if is_finite is None:
+      return dict(c, state=new), metrics
+    ok = jnp.asarray(is_finite(new, metrics))
+    alive = c["alive"] & ok
+    out = dict(c, state=tree_select(alive, new, c["state"]), alive=alive,
+               diverged_at=jnp.where(c["alive"] & ~ok, k, c["diverged_at"]))
+    nan = lambda v: jnp.where(c["alive"], v, jnp.nan) if jnp.issubdtype(  # noqa: E731
+        jnp.result_type(v), jnp.inexact) else v
+    return out, {m: nan(jnp.asarray(v)) for m, v in metrics.items()}
+
+  hp_axis = 0 if has_hp else None
+  v_step = jax.vmap(step_one, (0, None))
+  return _Programs(
+      init=jax.jit(jax.vmap(init_one, (0, hp_axis))),
+      chunk=make_chunk_fn(v_step, host_steps=host_steps),
+      eval=None if evaluate is None else jax.jit(jax.vmap(lambda c: evaluate(c["state"],
+                                                                            c["hp"]))),
+      done=None if done is None else jax.jit(jax.vmap(lambda c: done(c["state"]))))
+
+
+def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, checkpoint_dir,
+               checkpoint_every, on_eval, progress, desc) -> EnsembleResult:
   from chaosopt.train import checkpoint as ck_lib
 
   final_path = None if checkpoint_dir is None else os.path.join(checkpoint_dir, "result.pkl")
@@ -184,33 +223,11 @@ def _run_block(init, step, num_steps, keys, hparams, idx, *, chunk_size, evaluat
     with open(final_path, "rb") as f:
       return pickle.load(f)
 
-  def init_one(key, hp):
-    return {"state": init(key, hp), "alive": jnp.array(True),
-            "diverged_at": jnp.array(-1, jnp.int32)}
-
-  def step_one(c, k, key, hp):
-    new, metrics = step(c["state"], k, jax.random.fold_in(jax.random.fold_in(key, 2), k), hp)
-    metrics = dict(metrics or {})
-    if is_finite is None:
-      return {"state": new, "alive": c["alive"], "diverged_at": c["diverged_at"]}, metrics
-    ok = jnp.asarray(is_finite(new, metrics))
-    alive = c["alive"] & ok
-    out = {"state": tree_select(alive, new, c["state"]), "alive": alive,
-           "diverged_at": jnp.where(c["alive"] & ~ok, k, c["diverged_at"])}
-    nan = lambda v: jnp.where(c["alive"], v, jnp.nan) if jnp.issubdtype(  # noqa: E731
-        jnp.result_type(v), jnp.inexact) else v
-    return out, {m: nan(jnp.asarray(v)) for m, v in metrics.items()}
-
-  hp_axis = None if hparams is None else 0
-  v_init = jax.jit(jax.vmap(init_one, (0, hp_axis)))
-  v_step = jax.vmap(step_one, (0, None, 0, hp_axis))
-  carry = v_init(keys, hparams)
-  v_eval = None if evaluate is None else jax.jit(jax.vmap(evaluate, (0, hp_axis)))
-  v_done = None if done is None else jax.jit(jax.vmap(done))
+  carry = progs.init(keys, hparams)
+  v_eval, v_done = progs.eval, progs.done
 
   def do_eval(c):
-    return {k: np.asarray(v, np.float64) for k, v in
-            jax.device_get(v_eval(c["state"], hparams)).items()}
+    return {k: np.asarray(v, np.float64) for k, v in jax.device_get(v_eval(c)).items()}
 
   start, eval_steps, evals, hist_chunks = 0, [], [], []
   ckpt = None
@@ -242,7 +259,7 @@ def _run_block(init, step, num_steps, keys, hparams, idx, *, chunk_size, evaluat
     alive = np.asarray(jax.device_get(c["alive"]))
     stop = not alive.any()
     if v_done is not None:
-      stop = stop or bool(np.all(np.asarray(jax.device_get(v_done(c["state"]))) | ~alive))
+      stop = stop or bool(np.all(np.asarray(jax.device_get(v_done(c))) | ~alive))
     chunks_done[0] += 1
     if ckpt is not None and (chunks_done[0] % checkpoint_every == 0 or stop
                              or steps_done >= num_steps):
@@ -257,12 +274,11 @@ def _run_block(init, step, num_steps, keys, hparams, idx, *, chunk_size, evaluat
   stopped = False
   if start > 0 and v_done is not None:
     alive = np.asarray(jax.device_get(carry["alive"]))
-    stopped = bool(np.all(np.asarray(jax.device_get(v_done(carry["state"]))) | ~alive))
+    stopped = bool(np.all(np.asarray(jax.device_get(v_done(carry))) | ~alive))
   if start < num_steps and not stopped:
-    carry, _ = scan_chunks(lambda c, k: v_step(c, k, keys, hparams), carry, num_steps,
-                           chunk_size=min(chunk_size, num_steps), start_step=start,
-                           on_chunk=on_chunk, progress=progress, desc=desc,
-                           host_steps=host_steps)
+    carry, _ = scan_chunks(None, carry, num_steps, chunk_size=min(chunk_size, num_steps),
+                           start_step=start, on_chunk=on_chunk, progress=progress, desc=desc,
+                           chunk_fn=progs.chunk)
   if ckpt is not None:
     ckpt.close()
   m = len(idx)
