@@ -90,6 +90,8 @@ class Workdir:
               f"workdir {self.path} holds a run of a different config:\n  {shown}\n"
               f"Use another --workdir, or --restart to delete that run and start clean.")
         self.clear()
+      elif restart:  # same config: --restart still means "start clean"
+        self.clear()
     elif restart:
       self.clear()
     elif any(os.path.exists(os.path.join(self.path, n)) for n in (RESULTS_FILE, "units",
