@@ -1,4 +1,4 @@
-"""P3 (Li, Malladi & Arora 2021) Sec. 6, Thm. 6.6, App. E.2, Fig. 6: the LSR test G/N at equilibrium.
+"""P3 (Li, Malladi & Arora 2021) Sec. 6, Thm. 6.6, App. E.2, Fig. 6: LSR and G/N at equilibrium.
 
 For each batch size B, SGD + weight decay with LR ∝ B (linear scaling rule) trains a small
 scale-invariant network for ``epochs_phase1`` epochs (phase 1), then LR / 10 (phase 2). During
