@@ -36,7 +36,7 @@ INFO = {"paper": "P0 Thm. 4.1", "title": "MPGD iterates → Marcus SDE in law (h
         "cost": "≈ 45 s CPU", "gpu": False}
 VARIANTS = {"quick": "β = 1 only, η ∈ {0.1, 0.05}, 300 paths, SDE dt = 0.02 (smoke run)"}
 logger = logging.getLogger("chaosopt")
-HIST_SAMPLES = 4000  # paths kept for the histograms (results.json size); KS/W1 use all paths
+HIST_SAMPLES = 2000  # paths kept for the histograms (results.json size); KS/W1 use all paths
 # the old script's full run (same config, other random streams): mean KS over x1, x2 per η
 OLD_SCRIPT_KS = {1.0: [0.1985, 0.1390, 0.1034, 0.0789, 0.0618],
                  0.5: [0.1145, 0.0741, 0.0557, 0.0506, 0.0417]}
