@@ -40,6 +40,12 @@ INFO = {"paper": "P3 Sec. 6 / Fig. 6 (App. E.2)",
         "cost": "≈ 15 min CPU (7 batch sizes)", "gpu": False}
 VARIANTS = {"quick": "B ∈ {32, 64}, 512 / 500 images, 2 + 1 epochs, 1 measurement (smoke run)"}
 logger = logging.getLogger("chaosopt")
+# the old script's full run (NumPy-drawn subsets, key(5) initializations): per B the mean
+# G_B/N_B, B* and final test error (%); it saw the break at B = 512, predicted [172, 357]
+OLD_SCRIPT = {16: (0.117, 275, 16.10), 32: (0.179, 357, 16.80), 64: (0.623, 209, 16.60),
+              128: (1.114, 250, 17.00), 256: (3.078, 172, 18.48), 512: (6.796, 151, 19.60),
+              1024: (21.844, 94, 22.75)}
+OLD_BREAK = 512
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -273,9 +279,45 @@ def report(config, results):
            f"{np.mean(r['kappa_bound']):.1f}", f"{np.mean(r['predicted_critical_batch']):.0f}",
            f"{100 * np.nanmean(r['test_error']):.2f}", r["diverged"]] for r in per_b]
   text, verdict = _agreement(results)
+  # how fragile is the observed break? margin of each B to the 20% threshold vs its seed spread
+  errs = [100 * np.asarray(r["test_error"], float) for r in per_b]
+  thr = 1.2 * min(float(np.nanmean(e)) for e in errs)
+  close = [(r["B"], float(np.nanmean(e)) - thr, float(np.nanmax(e) - np.nanmin(e)) / 2)
+           for r, e in zip(per_b, errs)
+           if abs(float(np.nanmean(e)) - thr) <= max(float(np.nanmax(e) - np.nanmin(e)) / 2,
+                                                   0.5)]
+  fragile = ("; within seed noise of the threshold (|mean − threshold| ≤ max(seed half-range, "
+             "0.5 pp)): " + ", ".join(f"B = {b}: {m:+.2f} pp (half-range {h:.2f})"
+                                      for b, m, h in close)
+             + ", so the observed break can move by a factor 2 with the seeds") if close else ""
   verdicts = [{"claim": "P3 Sec. 6 / App. E.2: LSR fails close to the predicted critical batch "
                         "size B* = C² B N_B/G_B (C² = 2).",
-               "verdict": verdict, "detail": text + "."}]
+               "verdict": verdict,
+               "detail": text + f"; LSR-failure threshold {thr:.2f}% (best + 20%)" + fragile
+                         + "."}]
+  full = get_config("")
+  old_md = ""
+  if tuple(config.batch_sizes) == tuple(full.batch_sizes) and all(
+      config[k] == full[k] for k in ("num_train", "num_test", "epochs_phase1", "epochs_phase2",
+                                     "lr_base", "weight_decay", "hidden")):
+    old_rows = [[r["B"], f"{OLD_SCRIPT[r['B']][0]:.3f} / {np.mean(r['G_over_N']):.3f}",
+                 f"{OLD_SCRIPT[r['B']][1]} / {np.mean(r['predicted_critical_batch']):.0f}",
+                 f"{OLD_SCRIPT[r['B']][2]:.2f} / {100 * np.nanmean(r['test_error']):.2f}"]
+                for r in per_b if r["B"] in OLD_SCRIPT]
+    rb = [np.mean(r["predicted_critical_batch"]) / OLD_SCRIPT[r["B"]][1] for r in per_b
+          if r["B"] in OLD_SCRIPT]
+    de = [100 * np.nanmean(r["test_error"]) - OLD_SCRIPT[r["B"]][2] for r in per_b
+          if r["B"] in OLD_SCRIPT]
+    old_thr = 1.2 * min(v[2] for v in OLD_SCRIPT.values())
+    old_md = ("\n## Against the old script's run\n\nOld script (other data subsets, read-out "
+              "and initializations) / this run. The old run saw the break at B = "
+              f"{OLD_BREAK} with the prediction range [172, 357] (consistent by the factor-2 "
+              f"rule). B* (this run / old) ranges over {min(rb):.2f}–{max(rb):.2f}; the test "
+              f"errors differ by {min(de):+.2f} … {max(de):+.2f} pp, which moves the "
+              f"threshold (best + 20%) from {old_thr:.2f}% to {thr:.2f}%: the break point is "
+              "decided by differences of the size of the seed and subset noise.\n\n"
+              + report_lib.markdown_table(["B", "G_B/N_B", "B*", "final test err (%)"],
+                                          old_rows) + "\n")
   h = config.hidden
   md = f"""# P3 Sec. 6: linear scaling rule vs G/N at equilibrium
 
@@ -303,7 +345,7 @@ qualitative claim only.
 Seeds: the data subsets, the read-out and the initializations come from `fold_in(key(seed), ·)`
 (the old script used NumPy's `default_rng(0)` and `key(5)`), so the numbers differ from the old
 run's by seed noise.
-
+""" + old_md + """
 ![LSR](lsr.png)
 """
   return md, {"lsr": _figure(config, results)}, verdicts
