@@ -37,7 +37,7 @@ from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P3 Sec. 6 / Fig. 6 (App. E.2)",
         "title": "linear scaling rule vs G/N at equilibrium (critical batch size)",
-        "cost": "≈ 15 min CPU (7 batch sizes)", "gpu": False}
+        "cost": "≈ 2-4 min CPU (7 batch sizes)", "gpu": False}
 VARIANTS = {"quick": "B ∈ {32, 64}, 512 / 500 images, 2 + 1 epochs, 1 measurement (smoke run)"}
 logger = logging.getLogger("chaosopt")
 # the old script's full run (NumPy-drawn subsets, key(5) initializations): per B the mean

@@ -33,7 +33,7 @@ from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P0 Thm. 4.1", "title": "MPGD iterates → Marcus SDE in law (homogenization)",
-        "cost": "≈ 45 s CPU", "gpu": False}
+        "cost": "≈ 1.5-3 min CPU", "gpu": False}
 VARIANTS = {"quick": "β = 1 only, η ∈ {0.1, 0.05}, 300 paths, SDE dt = 0.02 (smoke run)"}
 logger = logging.getLogger("chaosopt")
 HIST_SAMPLES = 2000  # paths kept for the histograms (results.json size); KS/W1 use all paths

@@ -36,7 +36,7 @@ from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P0 Thm. 4.3 (Sec. 4.3) and Fig. 2 setting",
         "title": "MPGD implicit regularization: ε² prediction vs measurement, κ_k erratum",
-        "cost": "≈ 70 s CPU", "gpu": False}
+        "cost": "≈ 3 min CPU", "gpu": False}
 VARIANTS = {"quick": "40 steps, 500 paths, ε ∈ {0.1, 0.2}, 40-step valley (smoke run)"}
 logger = logging.getLogger("chaosopt")
 VALLEY_MU0, VALLEY_SIGMA0 = 0.02, 0.05  # (μ, σ) = s·(0.02, 0.05); s = 1 is P0 Fig. 2

@@ -34,7 +34,7 @@ from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P3 Thm. 4.1 (Figs. 1-2)", "title": "SVAG → SDE: weak error rate in l",
-        "cost": "≈ 8 min CPU (4096 seeds); cpu variant ≈ 2 min", "gpu": False}
+        "cost": "≈ 4 min CPU (4096 seeds); cpu variant ≈ 1 min", "gpu": False}
 VARIANTS = {"quick": "l ∈ {1, 2}, 10 effective steps, 32 seeds (smoke run)",
             "cpu": "1024 seeds instead of 4096 (SE × 2)"}
 NAMES = ("train_loss", "weight_norm2", "train_accuracy")
