@@ -14,7 +14,8 @@ parts, every MPGD ensemble run by :func:`chaosopt.train.ensemble.run_ensemble`:
 * **widening valley** (P0 Sec. 5.1, Fig. 2 setting at s = 1): the same expansion applied to the
   Hessian trace F = d v² + ‖u‖², split into spreading, Hessian-penalty drift and κ terms.
 
-Variants: ``quick`` (40 steps, 500 paths, ε ∈ {0.1, 0.2}, short valley: a smoke run).
+Variants: ``quick`` (40 steps, 300 paths, ε = 0.1 with its 2ε, a 40-step valley at s = 1: a
+smoke run).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from chaosopt.train import workdir as workdir_lib
 INFO = {"paper": "P0 Thm. 4.3 (Sec. 4.3) and Fig. 2 setting",
         "title": "MPGD implicit regularization: ε² prediction vs measurement, κ_k erratum",
         "cost": "≈ 3 min CPU", "gpu": False}
-VARIANTS = {"quick": "40 steps, 500 paths, ε ∈ {0.1, 0.2}, 40-step valley (smoke run)"}
+VARIANTS = {"quick": "40 steps, 300 paths, ε = 0.1 (and 0.2), 40-step valley at s = 1 (smoke run)"}
 logger = logging.getLogger("chaosopt")
 VALLEY_MU0, VALLEY_SIGMA0 = 0.02, 0.05  # (μ, σ) = s·(0.02, 0.05); s = 1 is P0 Fig. 2
 # the old script's full run (other random streams; same config): value, SE at k = K
@@ -71,9 +72,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if "quick" in variants:
     c.num_steps = 40
     c.record_every = 20
-    c.eps = [0.1, 0.2]
-    c.num_paths = 500
-    c.valley_scales = [0.5, 1.0]
+    c.eps = [0.1]
+    c.num_paths = 300
+    c.valley_scales = [1.0]
     c.valley_steps = 40
     c.valley_paths = 200
     c.valley_record_every = 20
