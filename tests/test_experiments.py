@@ -17,8 +17,9 @@ from chaosopt import cli, experiments
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # experiments whose quick variant needs data this machine may lack
-NEEDS = {"cifar10_table2": "cifar10", "fmnist_fullbatch": "fashion_mnist", "msgd_fmnist": "fashion_mnist",
-         "sgd_noise_fmnist": "fashion_mnist"}
+NEEDS = {"cifar10_table2": "cifar10", "fmnist_fullbatch": "fashion_mnist",
+         "msgd_fmnist": "fashion_mnist", "sgd_noise_fmnist": "fashion_mnist",
+         "linear_scaling_rule": "fashion_mnist"}
 
 
 def _has_fashion_mnist() -> bool:
