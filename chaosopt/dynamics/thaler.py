@@ -28,7 +28,9 @@ dithered point enters to first order, T(y + du) ≈ T(y) + T'(y) du, added toget
 increment before y: this is exactly stochastic rounding of the increment in the laminar region
 (T' ≈ 1) and maps each input cell onto its whole image (with du alone, i.e. T' taken as 1, an
 expanding step piles the mass of neighbouring cells into a comb of empty and doubly filled
-cells: measured around y*, where the cell masses decide the depths of re-entry).
+cells). Measured on the 2048 float32 cells around y* filled from the left preimage of y*
+(γ = 0.65): largest deviation of a cell's mass from the mean 1.37 with the slope, 1.70 without;
+the rest is the float32 evaluation error of T (~0.5 ulp), which moves cell boundaries as much.
 
 Both branches are smooth functions on bounded intervals away from their singularities, so they
 are evaluated as near-minimax polynomials fitted per γ on the host (float64 Chebyshev fits,
