@@ -6,11 +6,12 @@ Measured in one run (issue 2):
      ``jax.random.normal`` — goal >= 1.0;
   2. per-step time of ``chaosopt.mpgd`` (eq. 8, two chains per coordinate) over ``optax.sgd`` on
      the 113-parameter airfoil MLP (5-16-1), full batch of 1202 rows — goal <= 1.10.
-The Thaler/normal ratio is measured --runs times (each the best of 5 repetitions of both, taken
-back to back) and the median is reported, since the machine's speed drifts between runs.
+The Thaler/normal ratio is measured --runs times (each the best of 5 repetitions of both,
+interleaved) and the median is reported, since the machine's speed drifts between runs.
 Usage: python benchmarks/thaler_throughput.py [--x64] [--runs 5] [--no-mpgd]
 """
 import argparse
+import time
 
 import jax
 
@@ -54,10 +55,23 @@ def normal_run(key):
   return jax.lax.scan(body, jnp.zeros((n,), state0.dtype), jax.random.split(key, k))[0]
 
 
+def interleaved_best_of(fa, fb, reps=5):
+  """Best wall times of fa and fb over ``reps`` calls each, alternating a and b so that both see
+  the same machine load (the 2-core machine is shared: its speed drifts within seconds)."""
+  jax.block_until_ready(fa())
+  jax.block_until_ready(fb())
+  ta, tb = [], []
+  for _ in range(reps):
+    for f, ts in ((fa, ta), (fb, tb)):
+      t0 = time.perf_counter()
+      jax.block_until_ready(f())
+      ts.append(time.perf_counter() - t0)
+  return min(ta), min(tb)
+
+
 ratios = []
 for run in range(args.runs):
-  t_thaler = best_of(lambda: thaler_run(state0, key))
-  t_normal = best_of(lambda: normal_run(key))
+  t_thaler, t_normal = interleaved_best_of(lambda: thaler_run(state0, key), lambda: normal_run(key))
   r_thaler, r_normal = n * k / t_thaler, n * k / t_normal
   ratios.append(r_thaler / r_normal)
   print(f"run {run}: dtype {state0.dtype}: Thaler observable {r_thaler:.3e} coord-steps/s, "

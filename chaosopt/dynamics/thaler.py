@@ -49,9 +49,12 @@ as a float32 pair (hi, lo), hidden from XLA's algebraic simplifier by an optimiz
 (it otherwise folds (y - hi) - lo into y - hi, which shifts every re-entry by T'(y*)·lo ≈ 5·10^-8
 and alone biases the fraction of time above y* by ≈ -3·10^-4: measured).
 
-Measured effect (benchmarks/thaler_bias.py, BENCHMARKS.md): the long-run fraction of time above
-y* matches 1 - 2^{γ-1} to the Monte-Carlo standard error in float32 and float64, where the plain
-float32 formula is off by +9.3·10^-3 (γ = 0.65, 2·10^5 chains × 3000 steps).
+Measured effect (benchmarks/thaler_bias.py, BENCHMARKS.md): at 2·10^5 chains × 3000 steps
+(standard error ≈ 10^-4) the long-run fraction of time above y* matches 1 - 2^{γ-1} in float32
+and float64, where the plain float32 formula is off by +9.3·10^-3 (γ = 0.65). At 10^10
+coordinate-steps float64 chains stay within 1.7 standard errors (γ = 0.55, 0.65, 0.75), while
+float32 chains show a residual bias of 10^-4 to 4·10^-4 (up to 5 standard errors) that depends
+on the float32 rounding of the map: the float32 grid still perturbs the stationary law slightly.
 All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
