@@ -54,7 +54,9 @@ Measured effect (benchmarks/thaler_bias.py, BENCHMARKS.md): at 2·10^5 chains ×
 and float64, where the plain float32 formula is off by +9.3·10^-3 (γ = 0.65). At 10^10
 coordinate-steps float64 chains stay within 1.7 standard errors (γ = 0.55, 0.65, 0.75), while
 float32 chains show a residual bias of 10^-4 to 4·10^-4 (up to 5 standard errors) that depends
-on the float32 rounding of the map: the float32 grid still perturbs the stationary law slightly.
+on the float32 rounding of the map: the float32 grid still perturbs the stationary law slightly
+(at γ = 0.75 this kernel's −4·10^-4 is larger than the previous log1p/expm1 kernel's +1·10^-4;
+BENCHMARKS.md).
 All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
