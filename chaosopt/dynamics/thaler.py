@@ -37,13 +37,13 @@ are evaluated as near-minimax polynomials fitted per γ on the host (float64 Che
 power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype):
 
     right:  T(y* + w) = w R(w),                           w ∈ (0, 1 - y*],
-    left:   T(y) = y + y m,  m = r F(r),  r = y^γ E(y),   y ∈ (0, y*],
+    left:   T(y) = y + y m,  m = r F(r),  r = y E(y) y^{-s}, y ∈ (0, y*],
             E(x) = ((1+x)^s - 1)/x,  F(r) = ((1+r)^{1/s} - 1)/r,   s = 1-γ,
             T'(y) = (1+r)^{γ/s} (1 + y^γ (1+y)^{-γ}),
 
 (r = ((1+y)^s - 1) y^{-s} and (1+r)^{1/s} = T(y)/y), so a step costs one log and one exp
-(y^γ) plus polynomials, instead of three logs, three exps and three polynomials; the only
-singular factor, y^γ, keeps relative precision down to the smallest normal y. The dither draws
+(y^{-s}) plus polynomials, instead of three logs, three exps and three polynomials; the only
+singular factor, y^{-s}, keeps relative precision down to the smallest normal y. The dither draws
 come from the caller's random bits. y* itself is carried
 as a float32 pair (hi, lo), hidden from XLA's algebraic simplifier by an optimization barrier
 (it otherwise folds (y - hi) - lo into y - hi, which shifts every re-entry by T'(y*)·lo ≈ 5·10^-8
@@ -55,8 +55,8 @@ and float64, where the plain float32 formula is off by +9.3·10^-3 (γ = 0.65). 
 coordinate-steps float64 chains stay within 1.7 standard errors (γ = 0.55, 0.65, 0.75), while
 float32 chains show a residual bias of 10^-4 to 4·10^-4 (up to 5 standard errors) that depends
 on the float32 rounding of the map: the float32 grid still perturbs the stationary law slightly
-(at γ = 0.75 this kernel's −4·10^-4 is larger than the previous log1p/expm1 kernel's +1·10^-4;
-BENCHMARKS.md).
+(at γ = 0.75, same chains: the previous log1p/expm1 kernel +1.0·10^-4, this kernel −1.5·10^-4,
+this kernel with r = y^γ E(y) −4.2·10^-4, all ± 0.9·10^-4; BENCHMARKS.md).
 All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
@@ -286,10 +286,14 @@ def map_dithered(pos, dither, gamma):
   # Right branch, at the dithered point y* + w: T = w R(w), full relative precision as w -> 0.
   t_right = w * _horner(r_poly, w)
   # Left branch at y = pos: T(y) = y (1 + r)^{1/s}, r = y^γ E(y) = ((1+y)^s - 1) y^{-s};
-  # T = y + y m with m = r F(r). The only transcendentals of the step: y^γ = exp(γ log y).
+  # T = y + y m with m = r F(r). The only transcendentals of the step: y^{-s} = exp(-s log y).
+  # r as ((1+y)^s - 1)·y^{-s} rather than y^γ·E(y): the exp argument is s|log y| instead of
+  # γ|log y| (3x smaller float32 error at γ = 0.75), and the float32 bias of the fraction of time
+  # above y* measured -4.2e-4 with y^γ first vs -1.5e-4 this way (BENCHMARKS.md, same chains).
   y = pos
-  p = jnp.exp(c.gamma * jnp.log(jnp.maximum(y, jnp.finfo(dtype).tiny)))
-  r = p * _horner(e_poly, y)
+  y_neg_s = jnp.exp((c.gamma - 1) * jnp.log(jnp.maximum(y, jnp.finfo(dtype).tiny)))
+  r = (y * _horner(e_poly, y)) * y_neg_s
+  p = y * y_neg_s   # y^γ
   m = r * _horner(f_poly, r)
   # The dithered point y + du maps to T(y) + T'(y) du, T'(y) = (1+r)^{γ/s} (1 + y^γ (1+y)^{-γ}):
   # adding (T' du + increment) before y rounds the increment stochastically (a sub-ulp increment
