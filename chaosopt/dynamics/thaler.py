@@ -20,24 +20,43 @@ fixed point), and the fraction of time above y* comes out ≈ 3·10^-3 too high.
 float64 does not help as long as the *state* is float32.
 
 :func:`step` therefore treats a stored value y as the ulp-cell it stands for: each step moves a
-uniformly dithered point y + d·ulp(y), d ~ U[-1/2, 1/2), through the map (this is exactly
-stochastic rounding of the increment in the laminar region, so no chain can stall at 0 or at a
-rounding fixed point), and the right branch is evaluated as a function of w = (y - y*) + d·ulp(y)
-— y - y* is exact in floating point near y* (Sterbenz) — with log1p/expm1 forms that keep full
-relative precision for tiny w:
+uniformly dithered point y + d·ulp(y), d ~ U[-1/2, 1/2), through the map, so no chain can stall
+at 0 or at a rounding fixed point. The right branch is evaluated at the dithered point itself,
+as a function of w = (y - y*) + d·ulp(y) — y - y* is exact in floating point near y* (Sterbenz) —
+that keeps full relative precision for tiny w. The left branch is evaluated at y and the
+dithered point enters to first order, T(y + du) ≈ T(y) + T'(y) du, added together with the
+increment before y: this is exactly stochastic rounding of the increment in the laminar region
+(T' ≈ 1) and maps each input cell onto its whole image (with du alone, i.e. T' taken as 1, an
+expanding step piles the mass of neighbouring cells into a comb of empty and doubly filled
+cells). Measured on the 2048 float32 cells around y* filled from the left preimage of y*
+(γ = 0.65): largest deviation of a cell's mass from the mean 1.37 with the slope, 1.70 without;
+the rest is the float32 evaluation error of T (~0.5 ulp), which moves cell boundaries as much.
 
-    T(y* + w) = expm1( log1p(Δg)/(1-γ) ),
-    Δg = y*^{1-γ} expm1((1-γ) log1p(w/y*)) + (1+y*)^{1-γ} expm1((1-γ) log1p(w/(1+y*))).
+Both branches are smooth functions on bounded intervals away from their singularities, so they
+are evaluated as near-minimax polynomials fitted per γ on the host (float64 Chebyshev fits,
+power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype):
 
-The left branch uses T(y) = y · exp(log1p(r)/(1-γ)), r = ((1+y)^{1-γ} - 1)·y^{γ-1}, also free of
-cancellation near 0. The dither draws come from the caller's random bits. y* itself is carried
+    right:  T(y* + w) = w R(w),                           w ∈ (0, 1 - y*],
+    left:   T(y) = y + y m,  m = r F(r),  r = y E(y) y^{-s}, y ∈ (0, y*],
+            E(x) = ((1+x)^s - 1)/x,  F(r) = ((1+r)^{1/s} - 1)/r,   s = 1-γ,
+            T'(y) = (1+r)^{γ/s} (1 + y^γ (1+y)^{-γ}),
+
+(r = ((1+y)^s - 1) y^{-s} and (1+r)^{1/s} = T(y)/y), so a step costs one log and one exp
+(y^{-s}) plus polynomials, instead of three logs, three exps and three polynomials; the only
+singular factor, y^{-s}, keeps relative precision down to the smallest normal y. The dither draws
+come from the caller's random bits. y* itself is carried
 as a float32 pair (hi, lo), hidden from XLA's algebraic simplifier by an optimization barrier
 (it otherwise folds (y - hi) - lo into y - hi, which shifts every re-entry by T'(y*)·lo ≈ 5·10^-8
 and alone biases the fraction of time above y* by ≈ -3·10^-4: measured).
 
-Measured effect (benchmarks/thaler_bias.py, BENCHMARKS.md; γ = 0.65, 2·10^5 chains × 3000 steps):
-the long-run fraction of time above y* matches 1 - 2^{γ-1} to the Monte-Carlo standard error
-(≈ 10^-4) in float32 and float64, where the plain float32 formula is off by +9.3·10^-3.
+Measured effect (benchmarks/thaler_bias.py, BENCHMARKS.md): at 2·10^5 chains × 3000 steps
+(standard error ≈ 10^-4) the long-run fraction of time above y* matches 1 - 2^{γ-1} in float32
+and float64, where the plain float32 formula is off by +9.3·10^-3 (γ = 0.65). At 10^10
+coordinate-steps float64 chains stay within 1.7 standard errors (γ = 0.55, 0.65, 0.75), while
+float32 chains show a residual bias of 10^-4 to 4·10^-4 (up to 5 standard errors) that depends
+on the float32 rounding of the map: the float32 grid still perturbs the stationary law slightly
+(at γ = 0.75, same chains: the previous log1p/expm1 kernel +1.0·10^-4, this kernel −1.5·10^-4,
+this kernel with r = y^γ E(y) −4.2·10^-4, all ± 0.9·10^-4; BENCHMARKS.md).
 All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
@@ -58,12 +77,67 @@ class ThalerConstants(NamedTuple):
 
   Computed once in float64 on the host by :func:`thaler_constants`; pass an instance (or a
   stacked batch of them) wherever a ``gamma`` is expected to vary γ under ``jit``/``vmap``.
+  The ``*_poly*`` fields are power-basis coefficients (constant term first, last axis) of the
+  polynomial fits that :func:`map_dithered` evaluates instead of log/exp pairs (module
+  docstring): ``32`` = float32 degrees, ``64`` = float64 degrees.
   """
   gamma: jax.Array
   ystar: jax.Array       # y*: y^{1-γ} + (1+y)^{1-γ} = 2
   ystar_lo: jax.Array    # y* - float32(y*): float32 chains use y* as the pair (hi, lo)
   a_coef: jax.Array      # y*^{1-γ}
   b_coef: jax.Array      # (1+y*)^{1-γ}
+  e_poly32: jax.Array    # E(x) = ((1+x)^s - 1)/x on [0, y*]
+  f_poly32: jax.Array    # F(r) = ((1+r)^{1/s} - 1)/r on [0, y*^{-s} - 1]
+  r_poly32: jax.Array    # R(w) = T(y* + w)/w on [0, 1 - y*] (right branch)
+  e_poly64: jax.Array
+  f_poly64: jax.Array
+  r_poly64: jax.Array
+  d1_poly: jax.Array     # (1+r)^{γ/s} on [0, y*^{-s} - 1]   (left-branch slope T', low degree)
+  d2_poly: jax.Array     # (1+y)^{-γ} on [0, y*]
+
+
+# Polynomial degrees: max relative error of the float64 fits over γ ∈ [0.501, 0.99] (measured)
+# E 8: 1.1e-9, F 6: 2e-11, R 8: 5e-11 (float32 ulp 6e-8); E 19: 2e-15, F 15: 1e-15,
+# R 21: 2e-15 (float64 ulp 1.1e-16, so a few ulp); D1 5: 1e-8, D2 6: 8e-7 (the slope only
+# scales the dither width: a relative error ε leaves a cell-to-cell mass ripple of size ε).
+_DEG32 = {"e": 8, "f": 6, "r": 8}
+_DEG64 = {"e": 19, "f": 15, "r": 21}
+_DEG_D1, _DEG_D2 = 5, 6
+
+
+def _fit_power_basis(f, a: float, deg: int) -> np.ndarray:
+  """Near-minimax polynomial fit of f on [0, a] (Chebyshev least squares at 4·deg+8 Chebyshev
+  nodes, float64), returned as power-basis coefficients in the original variable."""
+  n = 4 * deg + 8
+  x = a * (np.cos(np.pi * (np.arange(n) + 0.5) / n) + 1) / 2
+  cheb = np.polynomial.Chebyshev.fit(x, f(x), deg, domain=[0, a])
+  return cheb.convert(kind=np.polynomial.Polynomial, domain=[-1, 1], window=[-1, 1]).coef
+
+
+def _poly_fits_np(g: float, y: float) -> dict:
+  """The per-γ polynomial coefficients of :class:`ThalerConstants` (float64, one γ)."""
+  s = 1.0 - g
+  a, b = y**s, (1.0 + y) ** s
+  rmax = 1.02 * (y ** (-s) - 1.0)   # r(y*) = y*^{-s} - 1; 2% margin for rounding
+
+  def e_fn(x):
+    return np.expm1(s * np.log1p(x)) / x
+
+  def f_fn(r):
+    return np.expm1(np.log1p(r) / s) / r
+
+  def r_fn(w):
+    dg = a * np.expm1(s * np.log1p(w / y)) + b * np.expm1(s * np.log1p(w / (1.0 + y)))
+    return np.expm1(np.log1p(dg) / s) / w
+
+  out = {}
+  for tag, deg in (("32", _DEG32), ("64", _DEG64)):
+    out["e_poly" + tag] = _fit_power_basis(e_fn, y, deg["e"])
+    out["f_poly" + tag] = _fit_power_basis(f_fn, rmax, deg["f"])
+    out["r_poly" + tag] = _fit_power_basis(r_fn, 1.0 - y, deg["r"])
+  out["d1_poly"] = _fit_power_basis(lambda r: np.exp(g / s * np.log1p(r)), rmax, _DEG_D1)
+  out["d2_poly"] = _fit_power_basis(lambda x: (1.0 + x) ** (-g), y, _DEG_D2)
+  return out
 
 
 def _fixed_point_np(gamma: np.ndarray) -> np.ndarray:
@@ -97,7 +171,10 @@ def thaler_constants(gamma) -> ThalerConstants:
   y = _fixed_point_np(g)
   s = 1.0 - g
   lo = y - y.astype(np.float32).astype(np.float64)
-  return ThalerConstants(gamma=g, ystar=y, ystar_lo=lo, a_coef=y**s, b_coef=(1.0 + y) ** s)
+  fits = [_poly_fits_np(float(gi), float(yi)) for gi, yi in zip(g.reshape(-1), y.reshape(-1))]
+  polys = {k: np.stack([f[k] for f in fits]).reshape(g.shape + (-1,)) for k in fits[0]}
+  return ThalerConstants(gamma=g, ystar=y, ystar_lo=lo, a_coef=y**s, b_coef=(1.0 + y) ** s,
+                         **polys)
 
 
 def fixed_point(gamma):
@@ -179,17 +256,12 @@ def uniform_from_bits(bits, dtype):
   return (bits >> 8).astype(dtype) * jnp.asarray(2.0**-24, dtype)
 
 
-def _expm1_nonneg(x):
-  """e^x - 1 for x >= 0: Taylor (Horner, 8 terms) below 1/8, exp(x) - 1 above.
-
-  Relative error <= 1e-6 in float32 (exact rounding below 1/8; above, exp's error on a result
-  >= 0.133); XLA:CPU's expm1 costs ~7x an exp, and the map needs three of them.
-  """
-  small = x < 0.125
-  xs = jnp.where(small, x, 0)
-  poly = xs * (1 + xs / 2 * (1 + xs / 3 * (1 + xs / 4 * (1 + xs / 5 * (1 + xs / 6 * (
-      1 + xs / 7 * (1 + xs / 8)))))))
-  return jnp.where(small, poly, jnp.exp(x) - 1)
+def _horner(coef, x):
+  """Σ_k coef[..., k] x^k by Horner's rule (coefficients on the last axis, constant first)."""
+  acc = coef[..., -1]
+  for k in range(coef.shape[-1] - 2, -1, -1):
+    acc = acc * x + coef[..., k]
+  return acc
 
 
 def map_dithered(pos, dither, gamma):
@@ -199,26 +271,37 @@ def map_dithered(pos, dither, gamma):
   """
   dtype = pos.dtype
   c = _cast(thaler_constants(gamma), dtype)
-  s = 1 - c.gamma
+  if jnp.finfo(dtype).nmant > 23:
+    e_poly, f_poly, r_poly = c.e_poly64, c.f_poly64, c.r_poly64
+  else:
+    e_poly, f_poly, r_poly = c.e_poly32, c.f_poly32, c.r_poly32
   du = dither * ulp(pos)
   # y - y* exactly: pos - hi is exact near y* (Sterbenz); float64 states need no lo part. The
   # barrier hides lo's value from XLA's algebraic simplifier, which otherwise re-associates
   # (pos - hi) - lo into pos - (hi + lo) = pos - hi and loses lo (measured). Only lo: a barrier
-  # on all constants stops their folding and costs ~40% of the step.
+  # on all constants stops their folding.
   lo = lax.optimization_barrier(c.ystar_lo) if dtype == jnp.float32 else 0
   w = ((pos - c.ystar) - lo) + du
   right = w > 0
-  y = pos  # left-branch point; its dither enters as stochastic rounding of the increment below
-  # ((1+z)^s - 1) with z = y (left) or w/(1+y*) (right): shared expm1/log1p pair.
-  e1 = _expm1_nonneg(s * jnp.log1p(jnp.where(right, w / (1 + c.ystar), y)))
-  # left: y^{-s} = 1 + expm1(-s log y) (≥ 1, no cancellation); right: expm1(s log1p(w/y*)).
-  ell = jnp.where(right, jnp.log1p(w / c.ystar), jnp.log(jnp.maximum(y, jnp.finfo(dtype).tiny)))
-  q = _expm1_nonneg(jnp.where(right, s, -s) * ell)
-  r = jnp.where(right, c.a_coef * q + c.b_coef * e1, e1 * (1 + q))
-  m = _expm1_nonneg(jnp.log1p(r) / s)
-  # left: T(y) = y + y·m; adding (dither + increment) before y rounds the increment
-  # stochastically (a sub-ulp increment is kept on average instead of being rounded away).
-  out = jnp.where(right, m, y + (du + y * m))
+  # Right branch, at the dithered point y* + w: T = w R(w), full relative precision as w -> 0.
+  t_right = w * _horner(r_poly, w)
+  # Left branch at y = pos: T(y) = y (1 + r)^{1/s}, r = y^γ E(y) = ((1+y)^s - 1) y^{-s};
+  # T = y + y m with m = r F(r). The only transcendentals of the step: y^{-s} = exp(-s log y).
+  # r as ((1+y)^s - 1)·y^{-s} rather than y^γ·E(y): the exp argument is s|log y| instead of
+  # γ|log y| (3x smaller float32 error at γ = 0.75), and the float32 bias of the fraction of time
+  # above y* measured -4.2e-4 with y^γ first vs -1.5e-4 this way (BENCHMARKS.md, same chains).
+  y = pos
+  y_neg_s = jnp.exp((c.gamma - 1) * jnp.log(jnp.maximum(y, jnp.finfo(dtype).tiny)))
+  r = (y * _horner(e_poly, y)) * y_neg_s
+  p = y * y_neg_s   # y^γ
+  m = r * _horner(f_poly, r)
+  # The dithered point y + du maps to T(y) + T'(y) du, T'(y) = (1+r)^{γ/s} (1 + y^γ (1+y)^{-γ}):
+  # adding (T' du + increment) before y rounds the increment stochastically (a sub-ulp increment
+  # is kept on average instead of being rounded away) and spreads each input cell over its image
+  # (with du alone, an expanding step piles the mass of neighbouring cells into a comb).
+  slope = _horner(c.d1_poly, r) * (1 + p * _horner(c.d2_poly, y))
+  t_left = y + (slope * du + y * m)
+  out = jnp.where(right, t_right, t_left)
   one_below = jnp.asarray(1, dtype) - jnp.finfo(dtype).epsneg
   return jnp.clip(out, jnp.finfo(dtype).tiny, one_below), right
 
