@@ -258,7 +258,7 @@ def _verdicts(process: str, comps: dict, results: dict) -> list:
                                     r["verdict"], "no significant difference"),
                     "detail": f"mean paired difference {r['mean_diff']:+.4f} ± "
                               f"{r['se_diff'] or 0:.4f} (control − authors' process), Holm p = "
-                              f"{r['p_ttest_holm']}, n = {r['n']}"})
+                              f"{r['p_ttest_holm'] if r['p_ttest_holm'] is None else format(r['p_ttest_holm'], '.3g')}, n = {r['n']}"})
   gaps = {n: results["summary"][n]["gap"]["mean"] for n in results["summary"]}
   vals = [g for g in gaps.values() if g is not None]
   if vals:

@@ -121,7 +121,7 @@ def report(config, results):
                 r["verdict"], "not shown"),
             "detail": f"mean paired difference {r['mean_diff']:+.4g} ± {r['se_diff'] or 0:.3g} "
                       f"(scheme − GD), {r['n_improved']}/{r['n']} seeds lower, Holm p (t) = "
-                      f"{r['p_ttest_holm']}"})
+                      f"{r['p_ttest_holm']:.3g}"})
   md = f"""# P0 Fig. 2 — widening valley ℓ(u, v) = v²‖u‖²/2, d = 10
 
 {config.num_seeds} seeds × {config.num_steps} iterations × {len(summary)} schemes. The paper

@@ -57,6 +57,15 @@ def _chaosopt_version() -> Optional[str]:
     return None
 
 
+def _command() -> Optional[str]:
+  if not sys.argv:
+    return None
+  prog = os.path.basename(sys.argv[0])
+  if prog in ("__main__.py", "cli.py", "chaosopt"):
+    prog = "chaosopt"
+  return " ".join([prog] + sys.argv[1:])
+
+
 def provenance(wall_s: Optional[float] = None) -> dict:
   """Where a result comes from: code (version, git commit, dirty flag when run from a
   checkout), packages, machine, JAX backend/devices/x64, command line, date."""
@@ -86,7 +95,7 @@ def provenance(wall_s: Optional[float] = None) -> dict:
       "devices": [str(d) for d in jax.devices()],
       "process_count": jax.process_count(),
       "x64": bool(jax.config.jax_enable_x64),
-      "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]) if sys.argv else None,
+      "command": _command(),
       "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
       "wall_s": None if wall_s is None else round(wall_s, 2),
   }
