@@ -151,10 +151,11 @@ Initial tr ∇²ℓ = ‖u0‖²: {np.mean(init_tr):.2f} ± {np.std(init_tr, ddo
     v = np.asarray(s["history"]["v"], np.float64)
     u2 = np.asarray(s["history"]["u_norm2"], np.float64)
     u0 = np.asarray(s["initial"]["u_norm2"], np.float64)
-    for j in range(v.shape[0]):
-      ax.plot(np.r_[0.0, v[j]], np.r_[u0[j], u2[j]], lw=0.7, color=colors[name],
-              alpha=0.8, label="one path per seed" if j == 0 else None)
-    ax.plot(np.zeros_like(u0), u0, "k.", ms=4, label="start (u0, 0)")
+    shown = min(8, v.shape[0])
+    for j in range(shown):
+      ax.plot(np.r_[0.0, v[j]], np.r_[u0[j], u2[j]], lw=0.7, color=colors[name], alpha=0.8,
+              label=f"one path per seed ({shown} of {v.shape[0]} shown)" if j == 0 else None)
+    ax.plot(np.zeros(shown), u0[:shown], "k.", ms=4, label="start (u0, 0)")
     ax.set_yscale("symlog", linthresh=1.0)
     plots.label_axes(ax, "v", "‖u‖²", title=name)
     plots.legend(ax, outside=False)
@@ -166,6 +167,8 @@ Initial tr ∇²ℓ = ‖u0‖²: {np.mean(init_tr):.2f} ± {np.std(init_tr, ddo
   plots.auto_yscale(ax, [np.asarray(s["history"]["hessian_trace"], np.float64)
                          for s in results["schemes"].values()])
   plots.label_axes(ax, "step (iterations)", "Hessian trace tr ∇²ℓ",
-                   title=plots.band_note("iqr", config.num_seeds))
-  plots.legend(ax)
+                   title="Hessian trace (all seeds)")
+  plots.legend(ax, outside=True)
+  fig.suptitle("paths in the (v, ‖u‖²) plane; right: " + plots.band_note("iqr", config.num_seeds),
+               fontsize=10)
   return md, {"fig2": fig}, verdicts
