@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--restart", action="store_true",
                  help="delete an earlier run's outputs in the workdir and start clean")
   p.add_argument("--no-plots", action="store_true", help="skip the figures")
+  p.add_argument("--report", action="store_true",
+                 help="re-render report.md and the figures from the workdir's results "
+                      "(no recomputation)")
   g = p.add_mutually_exclusive_group()
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
@@ -134,7 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sharding_init()
   try:
     doc = experiment_lib.execute(module, config, workdir, restart=args.restart,
-                                 plots=not args.no_plots, variant=variant)
+                                 plots=not args.no_plots, variant=variant,
+                                 report_only=args.report)
   except workdir_lib.WorkdirError as e:
     print(f"chaosopt: {e}", file=sys.stderr)
     return 2

@@ -178,3 +178,16 @@ def test_a_noise_process_registered_here_runs_from_a_config(tmp_path, coin_kind,
   assert cli.main(["--config", str(cfg), "--workdir", str(tmp_path / "bad"),
                    "--config.schemes.1.sigma=-1"]) == 2
   assert "sigma must be >= 0" in capsys.readouterr().err
+
+
+def test_report_rerenders_without_recomputing(tmp_path):
+  wd = tmp_path / "run"
+  assert cli.main(VALLEY + ["--workdir", str(wd)]) == 0
+  before = results_lib.load(str(wd))
+  (wd / "report.md").write_text("stale")
+  assert cli.main(VALLEY[:-1] + ["--workdir", str(wd), "--report"]) == 0
+  after = results_lib.load(str(wd))
+  assert after["results"] == before["results"]
+  assert after["provenance"] == before["provenance"] and after["rendered"]["date"]
+  assert "re-rendered" in (wd / "report.md").read_text()
+  assert (wd / "fig2.png").exists() and (wd / "fig2.pdf").exists()
