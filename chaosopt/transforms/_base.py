@@ -12,6 +12,26 @@ A :class:`NoiseProcess` supplies ``xi``; :func:`perturbation` turns it into a
 ``GradientTransformation`` that follows the optax conventions (NamedTuple state with a PRNG
 key, params-aware, schedule-aware, works under jit/vmap and inside chain/masked/MultiSteps/
 apply_if_finite/inject_hyperparams).
+
+Leaves and dtypes: the arithmetic runs once per dtype on the concatenation of that dtype's leaves
+(compile time independent of the number of leaves); half-precision leaves compute in float32 and
+round once; every leaf keeps its dtype; **integer leaves are returned unchanged** (no noise).
+
+Hyper-parameters: ``mu``, ``sigma`` and the step size must be finite (``ValueError`` naming the
+parameter at construction; a schedule is checked at step 0). A schedule whose value is not finite
+and > 0 at a later step makes that step's perturbed coordinates NaN (visible, never a silently
+wrong step); :func:`chaosopt._validation.check_schedule` evaluates a schedule over a whole run on
+the host and names the first bad step.
+
+Seeds under ``vmap`` (a trap): the key is fixed when the transform is built, so
+``jax.vmap(lambda seed: tx.init(params))(seeds)`` gives every seed the **same** noise. Build the
+transform inside the vmapped function from a traced key (or integer seed) instead::
+
+    states = jax.vmap(lambda k: mpgd(0.1, gamma=0.7, sigma=0.1, key=k).init(params))(keys)
+
+and likewise call ``update`` of a transform built from that traced key (tests/test_conformance.py
+checks both the pattern and the trap). ``key`` may be a Python/NumPy integer seed, a 0-d integer
+array (traced or not), a typed PRNG key or a raw ``uint32[2]`` key.
 """
 from __future__ import annotations
 
@@ -193,7 +213,7 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
 
   The arithmetic runs once per dtype on the concatenation of that dtype's leaves (not once per
   leaf), so the compiled program and its compile time do not grow with the number of leaves
-  beyond a concatenate and the slices back. Integer leaves are returned unchanged. A step size
+  beyond a concatenate and one gather per leaf. Integer leaves are returned unchanged. A step size
   ``eta_k`` that is not finite and > 0 makes every perturbed coordinate NaN (instead of a
   silently wrong step); :func:`chaosopt._validation.check_schedule` finds such steps before a run.
   """
