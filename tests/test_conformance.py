@@ -8,6 +8,7 @@ process adds it here without editing this file. Every case is a full optimizer
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from typing import Any, Callable, NamedTuple, Optional
@@ -99,14 +100,24 @@ def _flat(tree):
   return np.concatenate([np.ravel(np.asarray(l, np.float64)) for l in jax.tree_util.tree_leaves(tree)])
 
 
-def _perturbation(tx, eta, params, steps=1, grads=None, key_state=None):
-  """``update + eta * grad`` of the last of ``steps`` updates (the perturbation alone; zero
-  gradients by default, so no float32 cancellation against ``-eta * grad``)."""
+@functools.lru_cache(maxsize=None)
+def _program(case: Case):
+  """One jitted step per case with key, eta, mu, sigma, params and grads all traced, so the
+  formula, determinism and vmap tests of a case share one compiled program (battery time)."""
+  def run(key, lr, mu, sigma, params, grads):
+    tx = case.build(lr, key=key, mu=mu, sigma=sigma)
+    u, _ = tx.update(grads, tx.init(params), params)
+    return u
+  return run, jax.jit(run), jax.jit(jax.vmap(run, in_axes=(0, 0, 0, 0, None, None)))
+
+
+def _perturbation(case, key, eta, mu, sigma, params=None, grads=None):
+  """The first update minus ``-eta * grad`` (zero gradients by default, so no float32
+  cancellation against ``-eta * grad``), flat float64."""
+  params = _params() if params is None else params
   grads = jax.tree_util.tree_map(jnp.zeros_like, params) if grads is None else grads
-  state = tx.init(params) if key_state is None else key_state
-  update = jax.jit(tx.update)
-  for _ in range(steps):
-    u, state = update(grads, state, params)
+  u = _program(case)[1](jax.random.key(key), jnp.float32(eta), jnp.float32(mu),
+                        jnp.float32(sigma), params, grads)
   return _flat(u) + eta * _flat(grads)
 
 
@@ -115,13 +126,13 @@ def _perturbation(tx, eta, params, steps=1, grads=None, key_state=None):
 @parametrize
 def test_additive_formula_matches_noise_process(case):
   """mu = 0: update - (-eta grad) == sigma eta^p xi2, xi2 drawn by the case's own noise process
-  on the same key and count. Tolerance: float32 rounding of eta^p and the sum (rtol 1e-5)."""
+  on the same key and count. Tolerance: float32 rounding of eta^p and the product (rtol 1e-5)."""
   eta, sigma, params = 0.1, 0.3, _params()
-  got = _perturbation(case.build(eta, key=7, mu=0.0, sigma=sigma), eta, params)
+  got = _perturbation(case, 7, eta, 0.0, sigma)
   if case.noise is None:  # scaling laws: linear in sigma, eta^p with one p for all coordinates
-    twice = _perturbation(case.build(eta, key=7, mu=0.0, sigma=2 * sigma), eta, params)
+    twice = _perturbation(case, 7, eta, 0.0, 2 * sigma)
     np.testing.assert_allclose(twice, 2 * got, rtol=1e-5, atol=1e-12)
-    other = _perturbation(case.build(eta / 4, key=7, mu=0.0, sigma=sigma), eta / 4, params)
+    other = _perturbation(case, 7, eta / 4, 0.0, sigma)
     ratio = other[got != 0] / got[got != 0]
     assert np.all(ratio > 0) and np.all(ratio < 1)
     np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4)
@@ -140,16 +151,16 @@ def test_additive_formula_matches_noise_process(case):
 
 @parametrize
 def test_multiplicative_term_is_linear_in_mu_and_params(case):
-  """sigma = 0: the perturbation is -mu eta^p xi1 ⊙ x: doubling mu or x doubles it, x = 0 gives 0
-  (xi1 does not depend on mu or x). Exact up to float32 rounding (rtol 1e-5)."""
+  """sigma = 0: the perturbation is -mu eta^p xi1 ⊙ x: doubling mu or x doubles it (xi1 does not
+  depend on mu or x); by hand where the case's noise process is known. rtol 1e-5: float32."""
   eta, params = 0.1, _params()
-  base = _perturbation(case.build(eta, key=3, mu=0.2, sigma=0.0), eta, params)
+  base = _perturbation(case, 3, eta, 0.2, 0.0)
   assert np.any(base != 0) and np.all(np.isfinite(base))
-  dbl_mu = _perturbation(case.build(eta, key=3, mu=0.4, sigma=0.0), eta, params)
-  np.testing.assert_allclose(dbl_mu, 2 * base, rtol=1e-5, atol=1e-12)
+  np.testing.assert_allclose(_perturbation(case, 3, eta, 0.4, 0.0), 2 * base, rtol=1e-5,
+                             atol=1e-12)
   params2 = jax.tree_util.tree_map(lambda x: 2 * x, params)
-  dbl_x = _perturbation(case.build(eta, key=3, mu=0.2, sigma=0.0), eta, params2)
-  np.testing.assert_allclose(dbl_x, 2 * base, rtol=1e-5, atol=1e-12)
+  np.testing.assert_allclose(_perturbation(case, 3, eta, 0.2, 0.0, params2), 2 * base,
+                             rtol=1e-5, atol=1e-12)
   if case.noise is not None:
     noise, p = case.noise()
     if not isinstance(p, dict):
@@ -163,52 +174,43 @@ def test_multiplicative_term_is_linear_in_mu_and_params(case):
 
 @parametrize
 def test_jit_equals_eager_and_same_key_is_deterministic(case):
+  """The update with Python-float hyper-parameters (jit of tx.update) equals the traced-argument
+  program; the same key gives bit-identical updates, another key different ones."""
   params = _params()
+  g = _grads(params)
   tx = case.build(0.1, key=1, mu=0.05, sigma=0.2)
-  eager = _perturbation(tx, 0.1, params, steps=2)
-  state = tx.init(params)
-  upd = jax.jit(tx.update)
-  for _ in range(2):
-    u, state = upd(_grads(params), state, params)
-  np.testing.assert_allclose(_flat(u) + 0.1 * _flat(_grads(params)), eager, rtol=1e-5, atol=1e-7)
-  again = _perturbation(case.build(0.1, key=1, mu=0.05, sigma=0.2), 0.1, params, steps=2)
-  np.testing.assert_array_equal(again, eager)
-  other = _perturbation(case.build(0.1, key=2, mu=0.05, sigma=0.2), 0.1, params, steps=2)
-  assert not np.allclose(other, eager)
-  # numpy integer seeds are accepted and equal to the Python int seed
-  np_seed = _perturbation(case.build(0.1, key=np.int64(1), mu=0.05, sigma=0.2), 0.1, params, steps=2)
-  np.testing.assert_array_equal(np_seed, eager)
+  u, _ = jax.jit(tx.update)(g, tx.init(params), params)
+  traced = _perturbation(case, 1, 0.1, 0.05, 0.2, grads=g)
+  np.testing.assert_allclose(_flat(u) + 0.1 * _flat(g), traced, rtol=1e-5, atol=1e-7)
+  np.testing.assert_array_equal(_perturbation(case, 1, 0.1, 0.05, 0.2, grads=g), traced)
+  assert not np.allclose(_perturbation(case, 2, 0.1, 0.05, 0.2, grads=g), traced)
 
 
-def _run_keyed(case, key, lr=0.1, mu=0.05, sigma=0.2, steps=2):
-  params = _params()
-  tx = case.build(lr, key=key, mu=mu, sigma=sigma)
-  state = tx.init(params)
-  for _ in range(steps):
-    u, state = tx.update(_grads(params), state, params)
-  return jnp.concatenate([jnp.ravel(l) for l in jax.tree_util.tree_leaves(u)])
+def test_numpy_integer_seeds_are_keys():
+  for seed in (np.int64(3), np.int32(3), np.uint8(3), jnp.int32(3)):
+    np.testing.assert_array_equal(jax.random.key_data(_base.as_key(seed)),
+                                  jax.random.key_data(_base.as_key(3)))
 
 
 @parametrize
-def test_vmap_over_keys(case):
-  """Keys traced inside the vmapped function: same key -> bit-identical, different keys ->
-  different noise; each batch member equals its own unbatched run."""
-  keys = jax.random.split(jax.random.key(0), 2)
-  keys = jnp.stack([keys[0], keys[1], keys[0]])
-  out = np.asarray(jax.jit(jax.vmap(lambda k: _run_keyed(case, k)))(keys))
+def test_vmap_over_keys_and_traced_hyperparameters(case):
+  """One vmapped program over (key, learning_rate, mu, sigma): the same key and values give
+  bit-identical rows, different keys different noise, and each row equals its own run."""
+  _, _, batched = _program(case)
+  k = jax.random.split(jax.random.key(0), 2)
+  keys = jnp.stack([k[0], k[1], k[0], k[0]])
+  lr = jnp.array([0.1, 0.1, 0.1, 0.05])
+  mu = jnp.array([0.05, 0.05, 0.05, 0.0])
+  sigma = jnp.array([0.2, 0.2, 0.2, 0.7])
+  params = _params()
+  out = batched(keys, lr, mu, sigma, params, _grads(params))
+  out = np.concatenate([np.asarray(x, np.float64).reshape(4, -1)
+                        for x in jax.tree_util.tree_leaves(out)], axis=1)
   np.testing.assert_array_equal(out[0], out[2])
   assert not np.allclose(out[0], out[1])
-  np.testing.assert_allclose(out[1], _run_keyed(case, keys[1]), rtol=1e-5, atol=1e-7)
-
-
-@parametrize
-def test_vmap_over_traced_hyperparameters(case):
-  """sigma, mu and learning_rate traced under vmap: each member equals its own run."""
-  vals = dict(lr=jnp.array([0.1, 0.05]), mu=jnp.array([0.05, 0.0]), sigma=jnp.array([0.2, 0.7]))
-  out = np.asarray(jax.vmap(lambda lr, mu, sigma: _run_keyed(case, 5, lr, mu, sigma))(**vals))
-  for i in range(2):
-    ref = _run_keyed(case, 5, float(vals["lr"][i]), float(vals["mu"][i]), float(vals["sigma"][i]))
-    np.testing.assert_allclose(out[i], ref, rtol=1e-5, atol=1e-7)
+  for i in (1, 3):
+    single = _program(case)[1](keys[i], lr[i], mu[i], sigma[i], params, _grads(params))
+    np.testing.assert_allclose(out[i], _flat(single), rtol=1e-5, atol=1e-7)
 
 
 # --- schedules -------------------------------------------------------------------------------
@@ -220,11 +222,17 @@ def test_schedule_uses_eta_k(case):
   sched = optax.exponential_decay(0.2, transition_steps=1, decay_rate=0.5)
   params = _params()
   zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-  got = _perturbation(case.build(sched, key=4, mu=0.0, sigma=0.5), 0.0, params, steps=3,
-                      grads=zeros)
-  ref = _perturbation(case.build(float(sched(2)), key=4, mu=0.0, sigma=0.5), 0.0, params,
-                      steps=3, grads=zeros)
+  got = _steps(case.build(sched, key=4, mu=0.0, sigma=0.5), params, zeros, 3)
+  ref = _steps(case.build(float(sched(2)), key=4, mu=0.0, sigma=0.5), params, zeros, 3)
   np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-8)
+
+
+def _steps(tx, params, grads, steps):
+  """The flat update of the last of ``steps`` jitted updates."""
+  state, update = tx.init(params), jax.jit(tx.update)
+  for _ in range(steps):
+    u, state = update(grads, state, params)
+  return _flat(u)
 
 
 @parametrize
@@ -292,14 +300,14 @@ def test_inside_optax_wrappers(case):
 # --- dtypes ----------------------------------------------------------------------------------
 
 @parametrize
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])  # float32: every other test
-def test_dtypes_and_integer_leaves(case, dtype):
-  """Each leaf keeps its dtype; an integer leaf is returned unchanged (documented in _base)."""
-  params = {"w": _params(dtype)["w"], "b": jnp.arange(2, dtype=jnp.int32)}
+def test_half_precision_and_integer_leaves(case):
+  """Each leaf keeps its dtype; an integer leaf is returned unchanged (documented in _base).
+  bfloat16 with float32 leaves: test_mixed_dtypes; float32: every other test."""
+  params = {"w": _params(jnp.float16)["w"], "b": jnp.arange(2, dtype=jnp.int32)}
   grads = {"w": _grads(params)["w"], "b": jnp.array([1, 2], jnp.int32)}
   tx = case.perturb(0.1, key=0, mu=0.05, sigma=0.2)
   u, _ = jax.jit(tx.update)(grads, tx.init(params), params)
-  assert u["w"].dtype == dtype and u["b"].dtype == jnp.int32
+  assert u["w"].dtype == jnp.float16 and u["b"].dtype == jnp.int32
   assert np.all(np.isfinite(np.asarray(u["w"], np.float64)))
   np.testing.assert_array_equal(u["b"], grads["b"])  # integer leaf: untouched
   assert not np.allclose(np.asarray(u["w"], np.float64), np.asarray(grads["w"], np.float64))
