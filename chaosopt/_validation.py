@@ -9,6 +9,8 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 
 def _concrete(x: Any):
@@ -35,17 +37,49 @@ def check_in_range(name: str, value: Any, lo: float, hi: float, *, lo_open: bool
     raise ValueError(f"{name} must be in {lb}{lo}, {hi}{rb}, got {value!r}")
 
 
+def _concrete_values(x: Any):
+  """float64 NumPy array of a concrete scalar/array; ``None`` for a tracer or a non-number."""
+  if isinstance(x, jax.core.Tracer):
+    return None
+  try:
+    return np.asarray(x, dtype=np.float64)
+  except (TypeError, ValueError):
+    return None
+
+
 def check_positive(name: str, value: Any) -> None:
-  """Raises ``ValueError`` unless ``value`` > 0 (schedules are checked at step 0)."""
+  """Raises ``ValueError`` unless ``value`` is finite and > 0 (every element of an array;
+  schedules are checked at step 0, see :func:`check_schedule` for a whole run)."""
   if callable(value):
     value = value(0)
-  x = _concrete(value)
-  if x is not None and not x > 0:
-    raise ValueError(f"{name} must be > 0, got {value!r}")
+  x = _concrete_values(value)
+  if x is not None and not (np.all(np.isfinite(x)) and np.all(x > 0)):
+    raise ValueError(f"{name} must be finite and > 0, got {value!r}")
 
 
 def check_nonnegative(name: str, value: Any) -> None:
-  """Raises ``ValueError`` unless ``value`` >= 0."""
-  x = _concrete(value)
-  if x is not None and not x >= 0:
-    raise ValueError(f"{name} must be >= 0, got {value!r}")
+  """Raises ``ValueError`` unless ``value`` is finite and >= 0 (every element of an array)."""
+  x = _concrete_values(value)
+  if x is not None and not (np.all(np.isfinite(x)) and np.all(x >= 0)):
+    raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+
+
+def check_schedule(schedule: Any, num_steps: int, name: str = "learning_rate") -> None:
+  """Evaluates ``schedule`` (a constant or an optax schedule) on the host at steps
+  ``0 .. num_steps - 1`` and raises ``ValueError`` naming the first step whose value is not
+  finite and > 0.
+
+  The transforms check a schedule only at step 0 when they are built; inside ``update`` a bad
+  step size makes the perturbed coordinates NaN (visible, never a silently wrong step). Runners
+  call this once before a run to report such a step before compiling anything.
+  """
+  if not callable(schedule):
+    check_positive(name, schedule)
+    return
+  steps = jnp.arange(int(num_steps), dtype=jnp.int32)
+  values = np.asarray(jax.vmap(schedule)(steps), dtype=np.float64).reshape(len(steps), -1)
+  bad = ~(np.isfinite(values) & (values > 0)).all(axis=1)
+  if bad.any():
+    k = int(np.argmax(bad))
+    raise ValueError(f"{name} schedule must be finite and > 0 at every step; step {k} of "
+                     f"{int(num_steps)} gives {values[k].tolist() if values.shape[1] > 1 else float(values[k, 0])}")

@@ -66,17 +66,6 @@ def test_jit_vmap_seeds_independent_same_key_identical():
   np.testing.assert_array_equal(np.asarray(out), np.asarray(again))
 
 
-def test_inside_chain_masked_and_schedule():
-  params = {"a": jnp.zeros((3,)), "b": jnp.zeros((2,))}
-  sched = optax.linear_schedule(0.1, 0.01, 10)
-  tx = optax.chain(optax.sgd(sched),
-                   optax.masked(levy_perturbation(sched, alpha=1.3, sigma=1.0, key=1),
-                                {"a": True, "b": False}))
-  state = tx.init(params)
-  u, state = jax.jit(tx.update)(params, state, params)
-  assert bool(jnp.all(u["b"] == 0)) and bool(jnp.any(u["a"] != 0))
-
-
 def test_multiplicative_needs_params_and_alpha_two_is_gaussian():
   tx = levy_perturbation(0.1, alpha=2.0, sigma=0.0, mu=1.0, key=0)
   st = tx.init(PARAMS)

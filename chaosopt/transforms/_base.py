@@ -12,13 +12,35 @@ A :class:`NoiseProcess` supplies ``xi``; :func:`perturbation` turns it into a
 ``GradientTransformation`` that follows the optax conventions (NamedTuple state with a PRNG
 key, params-aware, schedule-aware, works under jit/vmap and inside chain/masked/MultiSteps/
 apply_if_finite/inject_hyperparams).
+
+Leaves and dtypes: the arithmetic runs once per dtype on the concatenation of that dtype's leaves
+(compile time independent of the number of leaves); half-precision leaves compute in float32 and
+round once; every leaf keeps its dtype; **integer leaves are returned unchanged** (no noise).
+
+Hyper-parameters: ``mu``, ``sigma`` and the step size must be finite (``ValueError`` naming the
+parameter at construction; a schedule is checked at step 0). A schedule whose value is not finite
+and > 0 at a later step makes that step's perturbed coordinates NaN (visible, never a silently
+wrong step); :func:`chaosopt._validation.check_schedule` evaluates a schedule over a whole run on
+the host and names the first bad step.
+
+Seeds under ``vmap`` (a trap): the key is fixed when the transform is built, so
+``jax.vmap(lambda seed: tx.init(params))(seeds)`` gives every seed the **same** noise. Build the
+transform inside the vmapped function from a traced key (or integer seed) instead::
+
+    states = jax.vmap(lambda k: mpgd(0.1, gamma=0.7, sigma=0.1, key=k).init(params))(keys)
+
+and likewise call ``update`` of a transform built from that traced key (tests/test_conformance.py
+checks both the pattern and the trap). ``key`` may be a Python/NumPy integer seed, a 0-d integer
+array (traced or not), a typed PRNG key or a raw ``uint32[2]`` key.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from chaosopt import _validation
@@ -41,6 +63,32 @@ class NoiseProcess(NamedTuple):
   sample: Callable[[Any, jax.Array, Any], tuple[Any, Any, Any]]
 
 
+def flat_noise(init: Callable, flat_sample: Callable) -> NoiseProcess:
+  """A :class:`NoiseProcess` from a sampler that works on one flat vector per dtype group.
+
+  ``flat_sample(noise_state, key, count, params, groups) -> ({dtype: (xi1, xi2)}, new_state)``
+  with ``groups = dtype_groups(tree_leaves(params))`` and ``xi*`` 1-D, one coordinate per
+  coordinate of that group's leaves concatenated in order. The returned process's ``sample``
+  follows the pytree protocol (integer leaves get zeros); :func:`perturbation` calls
+  ``flat_sample`` directly (it is attached to ``sample``), so no per-leaf op is emitted.
+  """
+  def sample(state, key, count, params):
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    groups = dtype_groups(leaves)
+    flat, new_state = flat_sample(state, key, count, params, groups)
+    xi1 = [jnp.zeros(jnp.shape(p), jnp.float32) for p in leaves]
+    xi2 = list(xi1)
+    for dtype, idx in groups.items():
+      shapes = [jnp.shape(leaves[i]) for i in idx]
+      for i, a, b in zip(idx, split_flat(flat[dtype][0], shapes), split_flat(flat[dtype][1], shapes)):
+        xi1[i], xi2[i] = a, b
+    unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
+    return unflat(xi1), unflat(xi2), new_state
+
+  sample.flat_sample = flat_sample
+  return NoiseProcess(init, sample)
+
+
 class PerturbationState(NamedTuple):
   """State of :func:`perturbation`: step counter, PRNG key (fixed), noise-process state."""
   count: jax.Array
@@ -49,15 +97,109 @@ class PerturbationState(NamedTuple):
 
 
 def as_key(key) -> jax.Array:
-  """Accepts an int seed, a typed key or a raw uint32[2] key; returns a PRNG key array."""
-  if isinstance(key, int):
-    return jax.random.key(key)
-  return key
+  """Accepts an int seed (Python, NumPy or a 0-d integer array, traced or not), a typed PRNG key
+  or a raw ``uint32[2]`` key; returns a PRNG key array. Anything else is a ``ValueError``."""
+  if isinstance(key, (bool, np.bool_)):
+    raise ValueError(f"key must be an integer seed or a PRNG key, got {key!r}")
+  if isinstance(key, (int, np.integer)):
+    return jax.random.key(int(key))
+  dtype = getattr(key, "dtype", None)
+  if dtype is not None:
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+      return key
+    if jnp.issubdtype(dtype, jnp.integer) and jnp.ndim(key) == 0:
+      return jax.random.key(key)
+    if dtype == jnp.uint32 and jnp.shape(key)[-1:] == (2,):
+      return key
+  raise ValueError(f"key must be an integer seed or a PRNG key (jax.random.key), got {key!r}")
 
 
 def value_at(x: ScalarOrSchedule, count: jax.Array):
   """Value of a constant or a schedule at step ``count``."""
   return x(count) if callable(x) else x
+
+
+def _compute_dtype(dtype):
+  """Half-precision leaves compute their perturbation in float32 (then round once)."""
+  return jnp.float32 if dtype in (jnp.bfloat16, jnp.float16) else dtype
+
+
+def _is_masked(x) -> bool:
+  return isinstance(x, optax.MaskedNode)
+
+
+def _exponent_leaves(exponent, updates):
+  """Per-leaf exponents aligned with ``tree_leaves(updates)`` (``None`` for a scalar exponent).
+
+  Leaves masked out by ``optax.masked`` (``MaskedNode``) are dropped, so a per-leaf exponent tree
+  shaped like the full params also works inside ``optax.masked``.
+  """
+  if _is_scalar(exponent):
+    return None
+  leaves, treedef = jax.tree_util.tree_flatten(updates, is_leaf=_is_masked)
+  exps = treedef.flatten_up_to(exponent)
+  return [e for u, e in zip(leaves, exps) if not _is_masked(u)]
+
+
+def dtype_groups(leaves) -> dict:
+  """``{dtype: [leaf indices]}`` of the floating-point leaves, in order of first appearance."""
+  groups: dict = {}
+  for i, leaf in enumerate(leaves):
+    dt = jnp.result_type(leaf)
+    if jnp.issubdtype(dt, jnp.floating):
+      groups.setdefault(dt, []).append(i)
+  return groups
+
+
+def concat_flat(arrays, dtype=None) -> jax.Array:
+  """One flat vector of ``arrays`` (raveled, cast to ``dtype``; no copy for a single array)."""
+  flat = [jnp.ravel(a if dtype is None else jnp.asarray(a).astype(dtype)) for a in arrays]
+  return flat[0] if len(flat) == 1 else jnp.concatenate(flat)
+
+
+def _smallest_factor(n: int) -> int:
+  f = 2
+  while f * f <= n:
+    if n % f == 0:
+      return f
+    f += 1
+  return n
+
+
+def split_flat(flat, shapes) -> list:
+  """Inverse of :func:`concat_flat`: arrays of ``shapes`` taken off ``flat`` in order.
+
+  Each leaf is one window gather (``p`` windows of ``n / p`` elements, ``p`` the smallest prime
+  factor of the leaf size ``n``) rather than a ``slice``: XLA:CPU compiles a slice kernel ~10x
+  slower than a gather kernel (measured, benchmarks/compile_time.py), which made the compile time
+  of a 1000-leaf update grow to minutes.
+  """
+  if len(shapes) == 1:
+    return [jnp.reshape(flat, shapes[0])]
+  out, start = [], 0
+  dnums = jax.lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(),
+                                         start_index_map=(0,))
+  for shape in shapes:
+    n = math.prod(shape)
+    if n == 0:
+      out.append(jnp.zeros(shape, flat.dtype))
+      continue
+    p = _smallest_factor(n) if n > 1 else 1
+    starts = np.arange(start, start + n, n // p, dtype=np.int32)[:, None]
+    piece = jax.lax.gather(flat, starts, dnums, (n // p,), mode="promise_in_bounds")
+    out.append(piece.reshape(shape))
+    start += n
+  return out
+
+
+def take_flat(flat, offsets, shapes):
+  """The coordinates of leaves at ``offsets`` (sizes from ``shapes``) of ``flat``, concatenated;
+  ``flat`` itself when they cover it in order."""
+  sizes = [math.prod(s) for s in shapes]
+  if offsets == list(np.cumsum([0] + sizes[:-1])) and sum(sizes) == flat.shape[-1]:
+    return flat
+  idx = np.concatenate([np.arange(o, o + n, dtype=np.int32) for o, n in zip(offsets, sizes)])
+  return jnp.take(flat, idx, axis=-1)
 
 
 def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
@@ -68,6 +210,12 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
   e.g. 1/alpha_l). Validation of the arguments is the caller's job (each public factory names
   its own parameters); ``mu == 0`` (concrete) skips the multiplicative term and then ``params``
   may be omitted from ``update``.
+
+  The arithmetic runs once per dtype on the concatenation of that dtype's leaves (not once per
+  leaf), so the compiled program and its compile time do not grow with the number of leaves
+  beyond a concatenate and one gather per leaf. Integer leaves are returned unchanged. A step size
+  ``eta_k`` that is not finite and > 0 makes every perturbed coordinate NaN (instead of a
+  silently wrong step); :func:`chaosopt._validation.check_schedule` finds such steps before a run.
   """
   key = as_key(key)
   mu_is_zero = _validation._concrete(mu) == 0.0
@@ -81,20 +229,41 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
     if params is None and not mu_is_zero:
       raise ValueError("this perturbation has mu != 0 (multiplicative noise) and needs params: "
                        "call update(updates, state, params)")
-    xi1, xi2, noise_state = noise.sample(state.noise, state.key, state.count, updates)
     eta = value_at(learning_rate, state.count)
-    p_tree = exponent if not _is_scalar(exponent) else jax.tree_util.tree_map(
-        lambda _: exponent, updates)
-
-    def leaf(u, a, b, p, x):
-      scale = jnp.asarray(eta, jnp.float32 if u.dtype == jnp.bfloat16 else u.dtype) ** p
-      out = u + (sigma * scale * b).astype(u.dtype)
+    leaves, treedef = jax.tree_util.tree_flatten(updates)
+    groups = dtype_groups(leaves)
+    flat_sample = getattr(noise.sample, "flat_sample", None)
+    if flat_sample is not None:
+      flat_xi, noise_state = flat_sample(state.noise, state.key, state.count, updates, groups)
+    else:
+      xi1, xi2, noise_state = noise.sample(state.noise, state.key, state.count, updates)
+      xi1_l, xi2_l = treedef.flatten_up_to(xi1), treedef.flatten_up_to(xi2)
+    x_l = None if mu_is_zero else treedef.flatten_up_to(params)
+    p_l = _exponent_leaves(exponent, updates)
+    out = list(leaves)
+    for dtype, idx in groups.items():
+      cd = _compute_dtype(dtype)
+      eta_c = jnp.asarray(eta, cd)
+      eta_c = jnp.where((eta_c > 0) & jnp.isfinite(eta_c), eta_c, jnp.asarray(jnp.nan, cd))
+      if p_l is None:
+        p = jnp.asarray(exponent, cd)
+      else:
+        p = concat_flat([jnp.broadcast_to(jnp.asarray(p_l[i], cd), jnp.shape(leaves[i]))
+                         for i in idx])
+      scale = eta_c ** p
+      u = concat_flat([leaves[i] for i in idx])
+      if flat_sample is not None:
+        a, b = (jnp.asarray(xi, cd) for xi in flat_xi[dtype])
+      else:
+        a = None if mu_is_zero else concat_flat([xi1_l[i] for i in idx], cd)
+        b = concat_flat([xi2_l[i] for i in idx], cd)
+      new = u + (sigma * scale * b).astype(dtype)
       if not mu_is_zero:
-        out = out - (mu * scale * a * x).astype(u.dtype)
-      return out
-
-    params_t = params if params is not None else updates
-    new_updates = jax.tree_util.tree_map(leaf, updates, xi1, xi2, p_tree, params_t)
+        x = concat_flat([x_l[i] for i in idx], cd)
+        new = new - (mu * scale * a * x).astype(dtype)
+      for i, leaf in zip(idx, split_flat(new, [jnp.shape(leaves[i]) for i in idx])):
+        out[i] = leaf
+    new_updates = jax.tree_util.tree_unflatten(treedef, out)
     return new_updates, PerturbationState(count=optax.safe_increment(state.count), key=state.key,
                                           noise=noise_state)
 

@@ -18,6 +18,7 @@ The optional multiplicative term (``mu``) mirrors P0 eq. 8 (Euler/Itô form, not
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -52,23 +53,44 @@ def _float_dtype(p):
   return dt
 
 
+def _branch(alpha) -> str:
+  """Which Chambers-Mallows-Stuck branch the (concrete) alphas need: "one", "ne1" or "both"."""
+  leaves = jax.tree_util.tree_leaves(alpha)
+  if any(isinstance(a, jax.core.Tracer) for a in leaves):
+    return "both"
+  a = np.concatenate([np.ravel(np.asarray(x, np.float64)) for x in leaves])
+  return "one" if np.all(a == 1.0) else ("ne1" if np.all(a != 1.0) else "both")
+
+
 def _levy_noise(alpha, beta) -> _base.NoiseProcess:
-  """Two independent S_alpha(1, beta, 0) fields shaped like the params (stateless)."""
+  """Two independent S_alpha(1, beta, 0) fields shaped like the params (stateless).
 
-  def sample_fn(state, key, count, params):
-    leaves, treedef = jax.tree_util.tree_flatten(params)
+  One Chambers-Mallows-Stuck draw per sampling dtype: the leaves of one dtype are concatenated
+  (per-leaf alphas broadcast and concatenated alongside), so the program does not grow with the
+  leaf count. ``alpha`` was validated at construction, so the draw skips the sampler's checks.
+  """
+  branch = _branch(alpha)
+
+  def flat_sample(state, key, count, params, groups):
+    leaves = jax.tree_util.tree_leaves(params)
     if _is_tree(alpha):
-      alphas = treedef.flatten_up_to(alpha)
-    else:
-      alphas = [alpha] * len(leaves)
-    keys = jax.random.split(_base.step_key(key, count), 2 * len(leaves))
-    xi = []
-    for i, (p, a) in enumerate(zip(leaves + leaves, alphas + alphas)):
-      xi.append(stable.sample_stable(keys[i], a, beta, jnp.shape(p), 1.0, _float_dtype(p)))
-    unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
-    return unflat(xi[:len(leaves)]), unflat(xi[len(leaves):]), state
+      full, full_def = jax.tree_util.tree_flatten(params, is_leaf=_base._is_masked)
+      alphas = [a for p, a in zip(full, full_def.flatten_up_to(alpha)) if not _base._is_masked(p)]
+    step_key = _base.step_key(key, count)
+    out = {}
+    for g, (dtype, idx) in enumerate(groups.items()):
+      sdt = jnp.dtype(_float_dtype(jnp.zeros((), dtype)))
+      n = sum(math.prod(jnp.shape(leaves[i])) for i in idx)
+      if _is_tree(alpha):
+        a = _base.concat_flat([jnp.broadcast_to(jnp.asarray(alphas[i], sdt), jnp.shape(leaves[i]))
+                               for i in idx])
+      else:
+        a = alpha
+      draw = stable._sample(jax.random.fold_in(step_key, g), a, beta, 1.0, (2, n), sdt, branch)
+      out[dtype] = (draw[0], draw[1])
+    return out, state
 
-  return _base.NoiseProcess(lambda key, params: (), sample_fn)
+  return _base.flat_noise(lambda key, params: (), flat_sample)
 
 
 def levy_perturbation(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigma, key,

@@ -18,10 +18,12 @@ else float32 — see :mod:`chaosopt.dynamics.thaler` for how float32 keeps the i
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from chaosopt import _validation
@@ -44,27 +46,22 @@ def _thaler_noise(gamma, beta, variant: str, sign_rule: str, init: str) -> _base
     size = sum(jnp.size(p) for p in jax.tree_util.tree_leaves(params))
     return observables.init_chains(key, (nchains, size), gamma, beta, rule, init)
 
-  def sample_fn(chains, key, count, params):
+  def flat_sample(chains, key, count, params, groups):
     bits = random_bits.counter_bits(key, count, chains.shape)
     v, chains = observables.step(chains, bits, gamma, beta, rule)
     if variant == "eq11":
       xi1, xi2 = v[0] - v[1], v[2] - v[3]
     else:
       xi1, xi2 = v[0], v[1]
-    return _unflatten_like(xi1, params), _unflatten_like(xi2, params), chains
+    leaves = jax.tree_util.tree_leaves(params)
+    offsets = np.cumsum([0] + [math.prod(jnp.shape(p)) for p in leaves[:-1]]).tolist()
+    out = {}
+    for dtype, idx in groups.items():
+      off, shapes = [offsets[i] for i in idx], [jnp.shape(leaves[i]) for i in idx]
+      out[dtype] = (_base.take_flat(xi1, off, shapes), _base.take_flat(xi2, off, shapes))
+    return out, chains
 
-  return _base.NoiseProcess(init_fn, sample_fn)
-
-
-def _unflatten_like(flat, tree):
-  """Splits a flat vector into arrays shaped like the leaves of ``tree``."""
-  leaves, treedef = jax.tree_util.tree_flatten(tree)
-  out, start = [], 0
-  for leaf in leaves:
-    n = jnp.size(leaf)
-    out.append(flat[start:start + n].reshape(jnp.shape(leaf)))
-    start += n
-  return jax.tree_util.tree_unflatten(treedef, out)
+  return _base.flat_noise(init_fn, flat_sample)
 
 
 def _check_common(learning_rate, mu, sigma) -> None:
@@ -116,16 +113,19 @@ def mpgd(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.0, mu=0.0, sigm
 
 
 def _gaussian_noise() -> _base.NoiseProcess:
-  def sample_fn(state, key, count, params):
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-    keys = jax.random.split(_base.step_key(key, count), 2 * len(leaves))
-    dt = lambda p: jnp.result_type(p) if jnp.issubdtype(jnp.result_type(p), jnp.floating) \
-        else thaler.default_dtype()
-    xi = [jax.random.normal(k, jnp.shape(p), dt(p)) for k, p in zip(keys, leaves + leaves)]
-    unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
-    return unflat(xi[:len(leaves)]), unflat(xi[len(leaves):]), state
+  """Two i.i.d. N(0, 1) fields: one ``jax.random.normal`` draw per dtype group of leaves (all
+  floating leaves of one dtype concatenated), so the program does not grow with the leaf count."""
+  def flat_sample(state, key, count, params, groups):
+    leaves = jax.tree_util.tree_leaves(params)
+    step_key = _base.step_key(key, count)
+    out = {}
+    for g, (dtype, idx) in enumerate(groups.items()):
+      n = sum(math.prod(jnp.shape(leaves[i])) for i in idx)
+      draw = jax.random.normal(jax.random.fold_in(step_key, g), (2, n), dtype)
+      out[dtype] = (draw[0], draw[1])
+    return out, state
 
-  return _base.NoiseProcess(lambda key, params: (), sample_fn)
+  return _base.flat_noise(lambda key, params: (), flat_sample)
 
 
 def gaussian_perturbation(learning_rate: _base.ScalarOrSchedule, *, mu=0.0, sigma=0.0, key,
