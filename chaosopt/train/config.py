@@ -1,7 +1,9 @@
-"""Experiment configs: loading ``configs/*.py``, command-line overrides, validation.
+"""Experiment configs: loading them, command-line overrides, validation.
 
-No paper equation: this is the execution layer. A config file defines ``get_config()`` (or
-``get_config(arg)``, selected with ``path.py:arg``) returning an ``ml_collections.ConfigDict``
+No paper equation: this is the execution layer. A config comes from an experiment module
+``chaosopt/experiments/<name>.py`` (``chaosopt --config NAME[:variant]``) or from a user's file
+``path.py`` (``--config path.py[:arg]``); either defines ``get_config()`` (or
+``get_config(arg)``) returning an ``ml_collections.ConfigDict``
 (the flax/big_vision convention). The dict is locked, so overriding an unknown key fails, and
 :func:`validate` checks every value's range; both happen before anything is compiled.
 
