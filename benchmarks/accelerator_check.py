@@ -157,7 +157,7 @@ class ResNetBench:
     import jax.numpy as jnp
     from chaosopt.tasks import models
     from chaosopt.train import fullbatch as fb
-    from chaosopt.train.loop import host_steps_default
+    from chaosopt.core.loop import host_steps_default
     a = self.args
     model = models.ResNet18(width=a.width, stage_sizes=tuple(a.stage_sizes),
                             dtype=jnp.bfloat16 if dtype == "bfloat16" else jnp.float32)
@@ -342,9 +342,10 @@ def _standin_ml_collections() -> types.ModuleType:
 
 
 def airfoil_config(args, ml_collections):
-  """P0 Table 1 (configs/airfoil.py, built here): MLP 5-16-1, lr 0.1, 3000 epochs, 5 seeds."""
+  """P0 Table 1 (`chaosopt/experiments/airfoil_table1.py` get_config, rebuilt here so that it
+  runs without ml_collections): MLP 5-16-1, lr 0.1, 3000 epochs, 5 seeds."""
   c = ml_collections.ConfigDict()
-  c.name = "airfoil_table1"
+  c.experiment = "airfoil_table1"
   c.task = ml_collections.ConfigDict(
       {"name": "airfoil", "hidden": 16, "init": "pytorch", "activation": "relu",
        "split_seed": 0, "hessian_trace": bool(args.airfoil_hessian)})
@@ -354,6 +355,7 @@ def airfoil_config(args, ml_collections):
   c.first_seed = 0
   c.seed = 0
   c.chunk_size = min(250, args.airfoil_steps)
+  c.seed_strategy = "vmap"
   c.per_step_metrics = False
   c.only = args.airfoil_only
   gammas = (0.55, 0.6, 0.65, 0.7)
@@ -391,7 +393,7 @@ def section_p4_fig1a(args, bench, meta):
   import optax
   from chaosopt.estimators import full_batch_gradient, make_sampling_noise, msgd_gradient
   from chaosopt.tasks.models import SmallCNN
-  from chaosopt.train.loop import host_steps_default, make_chunk_fn
+  from chaosopt.core.loop import host_steps_default, make_chunk_fn
   n, b = args.p4_images, min(50, args.p4_images)
   rng = np.random.default_rng(0)
   train = (jnp.asarray(rng.integers(0, 256, (n, 28, 28)), jnp.float32),
