@@ -1,6 +1,6 @@
 """Writing experiment outputs: machine-readable results, markdown reports, plots.
 
-No paper equation. Every experiment script writes, into its output directory,
+No paper equation. Every experiment writes, into its workdir,
 ``results.json`` (everything measured, plain JSON), ``report.md`` (the paper's numbers beside
 ours, with a verdict per claim) and one or more PNG plots. Use these helpers so all reports
 look and parse the same.
