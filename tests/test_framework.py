@@ -177,7 +177,7 @@ def test_a_noise_process_registered_here_runs_from_a_config(tmp_path, coin_kind,
   # a bad value is rejected by the factory's own check, before running
   assert cli.main(["--config", str(cfg), "--workdir", str(tmp_path / "bad"),
                    "--config.schemes.1.sigma=-1"]) == 2
-  assert "sigma must be >= 0" in capsys.readouterr().err
+  assert "sigma must be finite and >= 0" in capsys.readouterr().err
 
 
 def test_report_rerenders_without_recomputing(tmp_path):
