@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Literal
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 from jax import lax

@@ -26,6 +26,7 @@ import math
 from typing import Any, Sequence
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 
@@ -152,7 +153,7 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
   w = jnp.maximum(-jnp.log(1 - u2), tiny)  # W ~ Exp(1), > 0 (1 - u2 in (0, 1])
   fmax = jnp.finfo(dtype).max
 
-  x_ne1 = x_1 = None
+  x_by_branch: dict[str, jax.Array] = {}  # the CMS formula of each evaluated branch
   if branch in ("ne1", "both"):
     a = jnp.where(alpha == 1.0, 0.5, alpha)  # safe alpha for the alpha != 1 branch
     zeta = beta * jnp.tan(_HALF_PI * a)
@@ -163,7 +164,8 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
     cos2 = jnp.maximum(_cos_half(v - arg), tiny)  # |v - arg| < pi/2: > 0 analytically
     log_abs = (log_s + jnp.log(jnp.maximum(jnp.abs(sin_arg), tiny))
                + ((1 - a) * jnp.log(cos2 / w) - log_cos_v) / a)
-    x_ne1 = scale * (jnp.sign(sin_arg) * jnp.exp(jnp.minimum(log_abs, jnp.log(fmax))))
+    x_by_branch["ne1"] = scale * (jnp.sign(sin_arg)
+                                  * jnp.exp(jnp.minimum(log_abs, jnp.log(fmax))))
   if branch in ("one", "both"):
     # X = (2/pi) [(pi/2 + beta V) tan V - beta log((pi/2) W cos V / (pi/2 + beta V))]
     hb = _HALF_PI + beta * v
@@ -172,11 +174,11 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
                  - jnp.log(jnp.maximum(hb, tiny)))
     x_1 = (2 / math.pi) * (hb * tan_v - beta * log_ratio)
     # S1 scaling at alpha == 1 carries the drift (2/pi) beta s log s.
-    x_1 = scale * x_1 + (2 / math.pi) * beta * scale * jnp.log(scale)
+    x_by_branch["one"] = scale * x_1 + (2 / math.pi) * beta * scale * jnp.log(scale)
   if branch == "both":
-    x = jnp.where(alpha == 1.0, x_1, x_ne1)
+    x = jnp.where(alpha == 1.0, x_by_branch["one"], x_by_branch["ne1"])
   else:
-    x = x_ne1 if branch == "ne1" else x_1
+    x = x_by_branch[branch]
   return jnp.clip(x, -fmax, fmax).astype(dtype)
 
 

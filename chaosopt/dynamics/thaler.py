@@ -61,15 +61,20 @@ All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
 from chaosopt import _validation
 from chaosopt.dynamics import random_bits
+
+
+# a ThalerConstants field: float64 NumPy as built on the host, a jax.Array once cast or traced
+Array = Union[np.ndarray, jax.Array]
 
 
 class ThalerConstants(NamedTuple):
@@ -79,21 +84,22 @@ class ThalerConstants(NamedTuple):
   stacked batch of them) wherever a ``gamma`` is expected to vary γ under ``jit``/``vmap``.
   The ``*_poly*`` fields are power-basis coefficients (constant term first, last axis) of the
   polynomial fits that :func:`map_dithered` evaluates instead of log/exp pairs (module
-  docstring): ``32`` = float32 degrees, ``64`` = float64 degrees.
+  docstring): ``32`` = float32 degrees, ``64`` = float64 degrees. Fields are float64 NumPy arrays
+  as built, JAX arrays once cast or traced.
   """
-  gamma: jax.Array
-  ystar: jax.Array       # y*: y^{1-γ} + (1+y)^{1-γ} = 2
-  ystar_lo: jax.Array    # y* - float32(y*): float32 chains use y* as the pair (hi, lo)
-  a_coef: jax.Array      # y*^{1-γ}
-  b_coef: jax.Array      # (1+y*)^{1-γ}
-  e_poly32: jax.Array    # E(x) = ((1+x)^s - 1)/x on [0, y*]
-  f_poly32: jax.Array    # F(r) = ((1+r)^{1/s} - 1)/r on [0, y*^{-s} - 1]
-  r_poly32: jax.Array    # R(w) = T(y* + w)/w on [0, 1 - y*] (right branch)
-  e_poly64: jax.Array
-  f_poly64: jax.Array
-  r_poly64: jax.Array
-  d1_poly: jax.Array     # (1+r)^{γ/s} on [0, y*^{-s} - 1]   (left-branch slope T', low degree)
-  d2_poly: jax.Array     # (1+y)^{-γ} on [0, y*]
+  gamma: Array
+  ystar: Array       # y*: y^{1-γ} + (1+y)^{1-γ} = 2
+  ystar_lo: Array    # y* - float32(y*): float32 chains use y* as the pair (hi, lo)
+  a_coef: Array      # y*^{1-γ}
+  b_coef: Array      # (1+y*)^{1-γ}
+  e_poly32: Array    # E(x) = ((1+x)^s - 1)/x on [0, y*]
+  f_poly32: Array    # F(r) = ((1+r)^{1/s} - 1)/r on [0, y*^{-s} - 1]
+  r_poly32: Array    # R(w) = T(y* + w)/w on [0, 1 - y*] (right branch)
+  e_poly64: Array
+  f_poly64: Array
+  r_poly64: Array
+  d1_poly: Array     # (1+r)^{γ/s} on [0, y*^{-s} - 1]   (left-branch slope T', low degree)
+  d2_poly: Array     # (1+y)^{-γ} on [0, y*]
 
 
 # Polynomial degrees: max relative error of the float64 fits over γ ∈ [0.501, 0.99] (measured)
@@ -346,6 +352,6 @@ def check_gamma(gamma) -> None:
 
 __all__ = [
     "ThalerConstants", "thaler_constants", "fixed_point", "invariant_density", "invariant_cdf",
-    "invariant_cdf_inverse", "thaler_map", "map_dithered", "step", "sample_invariant", "sample_warmup", "ulp",
-    "uniform_from_bits", "default_dtype", "check_gamma",
+    "invariant_cdf_inverse", "thaler_map", "map_dithered", "step", "sample_invariant",
+    "sample_warmup", "ulp", "uniform_from_bits", "default_dtype", "check_gamma",
 ]

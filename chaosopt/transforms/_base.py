@@ -60,7 +60,7 @@ class NoiseProcess(NamedTuple):
   (:mod:`chaosopt.dynamics.random_bits`) — so no key is split on the hot path.
   """
   init: Callable[[jax.Array, Any], Any]
-  sample: Callable[[Any, jax.Array, Any], tuple[Any, Any, Any]]
+  sample: Callable[[Any, jax.Array, jax.Array, Any], tuple[Any, Any, Any]]
 
 
 def flat_noise(init: Callable, flat_sample: Callable) -> NoiseProcess:
@@ -80,7 +80,8 @@ def flat_noise(init: Callable, flat_sample: Callable) -> NoiseProcess:
     xi2 = list(xi1)
     for dtype, idx in groups.items():
       shapes = [jnp.shape(leaves[i]) for i in idx]
-      for i, a, b in zip(idx, split_flat(flat[dtype][0], shapes), split_flat(flat[dtype][1], shapes)):
+      pieces1, pieces2 = split_flat(flat[dtype][0], shapes), split_flat(flat[dtype][1], shapes)
+      for i, a, b in zip(idx, pieces1, pieces2):
         xi1[i], xi2[i] = a, b
     unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
     return unflat(xi1), unflat(xi2), new_state
@@ -105,7 +106,7 @@ def as_key(key) -> jax.Array:
     return jax.random.key(int(key))
   dtype = getattr(key, "dtype", None)
   if dtype is not None:
-    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if jnp.issubdtype(dtype, jax.dtypes.prng_key):
       return key
     if jnp.issubdtype(dtype, jnp.integer) and jnp.ndim(key) == 0:
       return jax.random.key(key)
@@ -258,14 +259,14 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
         a = None if mu_is_zero else concat_flat([xi1_l[i] for i in idx], cd)
         b = concat_flat([xi2_l[i] for i in idx], cd)
       new = u + (sigma * scale * b).astype(dtype)
-      if not mu_is_zero:
+      if x_l is not None:  # mu != 0
         x = concat_flat([x_l[i] for i in idx], cd)
         new = new - (mu * scale * a * x).astype(dtype)
       for i, leaf in zip(idx, split_flat(new, [jnp.shape(leaves[i]) for i in idx])):
         out[i] = leaf
     new_updates = jax.tree_util.tree_unflatten(treedef, out)
-    return new_updates, PerturbationState(count=optax.safe_increment(state.count), key=state.key,
-                                          noise=noise_state)
+    count = jnp.asarray(optax.safe_increment(state.count))
+    return new_updates, PerturbationState(count=count, key=state.key, noise=noise_state)
 
   return optax.GradientTransformation(init_fn, update_fn)
 

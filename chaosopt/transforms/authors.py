@@ -193,7 +193,7 @@ def _to_leaf(torch_order_values, shape, layout: str):
     return torch_order_values.reshape(shape)
   perm = _torch_perm(len(shape))
   tshape = tuple(shape[a] for a in perm)
-  return jnp.transpose(torch_order_values.reshape(tshape), np.argsort(perm))
+  return jnp.transpose(torch_order_values.reshape(tshape), tuple(int(a) for a in np.argsort(perm)))
 
 
 # --------------------------------------------------------------------------- the table process
@@ -441,16 +441,20 @@ def _register() -> None:
   table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
   register_noise("mpgd_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "mpgd", "order": "scrambled"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "mpgd", "order": "scrambled"},
                  description=table_doc + ", scrambled read (their code)")
   register_noise("eq11_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "eq11", "order": "scrambled"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "eq11", "order": "scrambled"},
                  description=table_doc + ", eq. 11 differences, scrambled read (their code)")
   register_noise("mpgd_authors_time", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "mpgd", "order": "time"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "mpgd", "order": "time"},
                  description=table_doc + ", read in time order (scramble fixed)")
   register_noise("eq11_authors_time", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "eq11", "order": "time"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "eq11", "order": "time"},
                  description=table_doc + ", eq. 11, read in time order (scramble fixed)")
   register_noise("iid_observable", iid_observable_perturbation,
                  traced=("mu", "sigma", "gamma", "beta"), prepare={"gamma": _gamma_constants},

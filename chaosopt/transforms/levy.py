@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -121,6 +122,7 @@ def levy_perturbation(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigm
 
 def levy_gd(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigma, key, beta=0.0,
             mu=0.0) -> optax.GradientTransformation:
-  """GD with Lévy noise (Euler scheme of P2 eq. 3): ``optax.sgd(eta)`` + :func:`levy_perturbation`."""
+  """GD with Lévy noise (Euler scheme of P2 eq. 3): ``optax.sgd(eta)`` + :func:`levy_perturbation`.
+  """
   return _base.gd_with(learning_rate, levy_perturbation(learning_rate, alpha=alpha, sigma=sigma,
                                                         key=key, beta=beta, mu=mu))

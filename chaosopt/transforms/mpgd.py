@@ -33,13 +33,14 @@ from chaosopt.transforms import _base
 Variant = Literal["mpgd", "eq11"]
 
 
-def _thaler_noise(gamma, beta, variant: str, sign_rule: str, init: str) -> _base.NoiseProcess:
+def _thaler_noise(gamma, beta, variant: str, sign_rule: observables.SignRule,
+                  init: str) -> _base.NoiseProcess:
   """Two Thaler-observable fields (4 chains per coordinate for eq. 11).
 
   The chains of all leaves are stored as one flat [num_chains, num_coordinates] array, so a step
   is one fused map over every coordinate whatever the pytree (few kernels for small models).
   """
-  rule = "none" if variant == "eq11" else sign_rule
+  rule: observables.SignRule = "none" if variant == "eq11" else sign_rule
   nchains = 4 if variant == "eq11" else 2
 
   def init_fn(key, params):
@@ -87,7 +88,8 @@ def mpgd_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.0,
     variant: ``"mpgd"`` (eq. 8) or ``"eq11"`` (v(y1) - v(y2) per observable).
     sign_rule: ``"excursion"`` (default, reproduces β) or ``"literal"`` (the paper's printed
       cumulative product, which loses β; see :mod:`chaosopt.dynamics.observables`).
-    init: ``"invariant"`` (exact draw from the invariant measure) or ``"warmup"`` (paper: T^{10^4}(U)).
+    init: ``"invariant"`` (exact draw from the invariant measure) or ``"warmup"``
+      (paper: T^{10^4}(U)).
   """
   thaler.check_gamma(gamma)
   _validation.check_in_range("beta", beta, -1.0, 1.0)
