@@ -56,7 +56,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from scipy import optimize
 
 from chaosopt import _validation
 from chaosopt.dynamics import observables, thaler
@@ -75,6 +74,8 @@ Layout = Literal["flax", "torch"]
 
 def authors_branch_point(gamma: float) -> float:
   """y* as their code computes it: SciPy ``fsolve`` on y^{1-γ} + (1+y)^{1-γ} - 2 from 0.01."""
+  from scipy import optimize  # deferred: scipy adds ~0.2 s to `import chaosopt`
+
   g = float(gamma)
   return float(optimize.fsolve(lambda y: y ** (1 - g) + (1 + y) ** (1 - g) - 2, 0.01)[0])
 
