@@ -34,7 +34,7 @@ the rest is the float32 evaluation error of T (~0.5 ulp), which moves cell bound
 
 Both branches are smooth functions on bounded intervals away from their singularities, so they
 are evaluated as near-minimax polynomials fitted per γ on the host (float64 Chebyshev fits,
-power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype):
+power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype)::
 
     right:  T(y* + w) = w R(w),                           w ∈ (0, 1 - y*],
     left:   T(y) = y + y m,  m = r F(r),  r = y E(y) y^{-s}, y ∈ (0, y*],
