@@ -68,6 +68,7 @@ import jax.core  # jax.core.Tracer (the attribute is not visible to type checker
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import random_bits
@@ -86,6 +87,19 @@ class ThalerConstants(NamedTuple):
   polynomial fits that :func:`map_dithered` evaluates instead of log/exp pairs (module
   docstring): ``32`` = float32 degrees, ``64`` = float64 degrees. Fields are float64 NumPy arrays
   as built, JAX arrays once cast or traced.
+
+  Examples:
+    >>> import jax
+    >>> import numpy as np
+    >>> import chaosopt
+    >>> consts = chaosopt.thaler_constants(np.array([0.6, 0.8]))
+    >>> isinstance(consts, chaosopt.ThalerConstants)
+    True
+    >>> jax.vmap(lambda c: c.gamma * 2)(consts)  # a pytree: vmap over the γ axis
+    Array([1.2, 1.6], dtype=float32)
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 5 (P0 in docs/papers.md).
   """
   gamma: Array
   ystar: Array       # y*: y^{1-γ} + (1+y)^{1-γ} = 2
@@ -161,8 +175,42 @@ def _fixed_point_np(gamma: np.ndarray) -> np.ndarray:
   return y
 
 
-def thaler_constants(gamma) -> ThalerConstants:
-  """Constants for concrete γ (a float or an array of γs, validated to lie in (1/2, 1))."""
+def thaler_constants(gamma: Union[ArrayLike, ThalerConstants]) -> ThalerConstants:
+  r"""The per-γ constants of the Thaler map, computed once in float64 on the host (P0 eq. 5).
+
+  .. code-block:: text
+
+    T_γ(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)^{1/(1-γ)} mod 1,   y* : y*^{1-γ} + (1+y*)^{1-γ} = 2
+
+  The result carries y* (also as a float32 pair), ``y*^{1-γ}``, ``(1+y*)^{1-γ}`` and the
+  polynomial fits the chain step evaluates. It is a NamedTuple of arrays: pass it (or a batch of
+  them) as ``gamma`` to :func:`chaosopt.mpgd` and the chain functions to vary γ under
+  ``jit``/``vmap``, where γ itself cannot be traced.
+
+  Args:
+    gamma: γ = 1/α in (1/2, 1), a float or an array of γs (concrete, not traced); a
+      :class:`ThalerConstants` is returned unchanged.
+
+  Returns:
+    A :class:`ThalerConstants` whose fields have ``gamma``'s shape as leading axes.
+
+  Raises:
+    ValueError: if a γ is outside (1/2, 1). TypeError: if ``gamma`` is a tracer.
+
+  Examples:
+    >>> import numpy as np
+    >>> import chaosopt
+    >>> c = chaosopt.thaler_constants(0.7)
+    >>> round(float(c.ystar), 4)
+    0.5856
+    >>> batch = chaosopt.thaler_constants(np.array([0.6, 0.7, 0.8]))  # vmappable over γ
+    >>> batch.ystar.round(4), batch.e_poly32.shape
+    (array([0.5742, 0.5856, 0.5967]), (3, 9))
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 5 (P0 in docs/papers.md); Thaler, Israel J. Math.
+    37 (1980).
+  """
   if isinstance(gamma, ThalerConstants):
     return gamma
   if isinstance(gamma, jax.core.Tracer):
