@@ -322,7 +322,7 @@ def perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike, sigma:
         a = None if mu_is_zero else concat_flat([xi1_l[i] for i in idx], cd)
         b = concat_flat([xi2_l[i] for i in idx], cd)
       new = u + (sigma * scale * b).astype(dtype)
-      if x_l is not None:  # mu != 0
+      if x_l is not None and a is not None:  # mu != 0
         x = concat_flat([x_l[i] for i in idx], cd)
         new = new - (mu * scale * a * x).astype(dtype)
       for i, leaf in zip(idx, split_flat(new, [jnp.shape(leaves[i]) for i in idx])):
