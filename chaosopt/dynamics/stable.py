@@ -29,6 +29,7 @@ import jax
 import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from chaosopt import _validation
 
@@ -122,13 +123,46 @@ def _uniform_half_angle(key: jax.Array, shape, dtype):
   return v, jnp.log(_sin_half(math.pi * m))
 
 
-def sample_stable(key: jax.Array, alpha, beta=0.0, shape: Sequence[int] = (), scale=1.0,
-                  dtype=None) -> jax.Array:
-  """Draws X ~ S_alpha(scale, beta, 0) (S1 parameterization, see module docstring).
+def sample_stable(key: jax.Array, alpha: ArrayLike, beta: ArrayLike = 0.0,
+                  shape: Sequence[int] = (), scale: ArrayLike = 1.0,
+                  dtype: DTypeLike | None = None) -> jax.Array:
+  r"""Draws X ~ S_alpha(scale, beta, 0) by the Chambers-Mallows-Stuck transform.
 
-  ``alpha``, ``beta`` and ``scale`` may be arrays broadcastable to ``shape`` (one alpha per
-  coordinate). ``dtype`` defaults to float32 (float64 when x64 is enabled and requested).
+  The law (S1 parameterization, the X_{alpha,beta} of P0 and the noise of P2 eq. 3):
+
+  .. code-block:: text
+
+    E exp(i t X) = exp(-|s t|^alpha (1 - i beta sign(t) tan(pi alpha / 2)))     alpha != 1
+    E exp(i t X) = exp(-s |t| (1 + i beta (2/pi) sign(t) log|t|))                 alpha == 1
+
+  evaluated in log space from V ~ U(-pi/2, pi/2), W ~ Exp(1) (see the module docstring).
   Jit/vmap-safe; the same key gives bit-identical draws.
+
+  Args:
+    key: a PRNG key.
+    alpha: stability index in (0, 2]; an array broadcastable to ``shape`` gives one alpha per
+      coordinate.
+    beta: skewness in [-1, 1] (broadcastable to ``shape``).
+    shape: the output shape.
+    scale: the scale ``s`` > 0 (broadcastable to ``shape``).
+    dtype: float dtype of the draws; default float32.
+
+  Returns:
+    An array of ``shape`` and ``dtype``; draws beyond the dtype's range saturate at
+    ``+-finfo.max``.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_stable
+    >>> x = sample_stable(jax.random.key(0), 2.0, 0.0, (100_000,))  # alpha = 2: N(0, 2)
+    >>> x.shape, round(float(x.var()), 1)
+    ((100000,), 2.0)
+    >>> sample_stable(jax.random.key(1), jax.numpy.array([0.8, 1.0, 1.5]), 0.5, (3,)).shape
+    (3,)
+
+  References:
+    Chambers, Mallows & Stuck, JASA 71 (1976); Weron, Stat. Probab. Lett. 28 (1996);
+    Samorodnitsky & Taqqu (1994); P0 Section 3 and P2 eq. 3 (docs/papers.md).
   """
   _check(alpha, beta, scale)
   dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
@@ -182,7 +216,31 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
   return jnp.clip(x, -fmax, fmax).astype(dtype)
 
 
-def sample_sas(key: jax.Array, alpha, shape: Sequence[int] = (), scale=1.0, dtype=None
-               ) -> jax.Array:
-  """Symmetric alpha-stable draws, ``E exp(itX) = exp(-|scale t|^alpha)`` (P2, P3 Thm F.2)."""
+def sample_sas(key: jax.Array, alpha: ArrayLike, shape: Sequence[int] = (),
+               scale: ArrayLike = 1.0, dtype: DTypeLike | None = None) -> jax.Array:
+  r"""Symmetric alpha-stable draws: :func:`sample_stable` with beta = 0.
+
+  .. code-block:: text
+
+    E exp(i t X) = exp(-|scale t|^alpha)        (P2's SaS model, P3 Thm F.2)
+
+  Args:
+    key: a PRNG key.
+    alpha: stability index in (0, 2] (broadcastable to ``shape``).
+    shape: the output shape.
+    scale: the scale > 0.
+    dtype: float dtype of the draws; default float32.
+
+  Returns:
+    An array of ``shape`` and ``dtype``.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_sas
+    >>> sample_sas(jax.random.key(0), 1.5, (2, 3)).shape
+    (2, 3)
+
+  References:
+    P2 eq. 1 and P3 Thm F.2 (docs/papers.md); Chambers, Mallows & Stuck (1976).
+  """
   return sample_stable(key, alpha, 0.0, shape, scale, dtype)
