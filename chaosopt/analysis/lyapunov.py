@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -31,15 +31,46 @@ def _log_growth(jac: jax.Array, v: jax.Array, method: str):
   return jnp.log(nw), w / nw
 
 
-def lyapunov_exponents(map_fn: Callable, x0: jax.Array, params=None, *, num_steps: int,
+def lyapunov_exponents(map_fn: Callable, x0: jax.Array, params: Any = None, *, num_steps: int,
                        burn_in: int = 0, method: str = "norm",
                        chunk_size: int = 10000) -> np.ndarray:
-  """Lyapunov exponents of ``x -> map_fn(x, p)`` for a batch of orbits.
+  r"""Lyapunov exponents of ``x -> map_fn(x, p)`` for a batch of orbits (P1 eq. 4).
 
-  ``x0``: ``[n, d]``; ``params``: a pytree whose leaves have leading axis ``n`` (e.g. per-orbit
-  ``eta`` and ``eps``), or None (``map_fn(x, None)``). The first ``burn_in`` iterates are
-  discarded, then the average of ``ln`` growth over ``num_steps`` iterates is returned, shape
-  ``[n]``. One jitted, vmapped program (chunked ``lax.scan``).
+  .. code-block:: text
+
+    lambda(x0) = (1/N) sum_{burn_in <= i < burn_in + N} ln ||D phi(x_i)||_2    (method="norm")
+
+  with ``D phi`` from JAX autodiff. In 1-D this is the Lyapunov exponent; in d > 1 it is P1's
+  definition, an upper bound of the top exponent. ``method="tangent"`` is the standard top
+  exponent (a tangent vector propagated and renormalized every step). One jitted, vmapped
+  program (chunked ``lax.scan``).
+
+  Args:
+    map_fn: the map ``(x [d], p) -> x [d]`` of one orbit (e.g. a GD step).
+    x0: initial points, shape ``[n, d]``.
+    params: a pytree whose leaves have leading axis ``n`` (e.g. per-orbit ``eta`` and ``eps``),
+      or None (then ``map_fn(x, None)``).
+    num_steps: ``N``, the iterates averaged.
+    burn_in: iterates discarded first.
+    method: ``"norm"`` (P1 eq. 4) or ``"tangent"``.
+    chunk_size: steps per compiled ``lax.scan`` chunk.
+
+  Returns:
+    A float NumPy array of shape ``[n]``.
+
+  Examples:
+    GD on ``x^2/2`` with step ``eta`` is ``x -> (1 - eta) x``, exponent ``ln|1 - eta|``:
+
+    >>> import jax.numpy as jnp
+    >>> from chaosopt.analysis.lyapunov import lyapunov_exponents
+    >>> gd = lambda x, eta: x - eta * x
+    >>> lam = lyapunov_exponents(gd, jnp.ones((2, 1)), jnp.array([0.5, 1.9]), num_steps=50)
+    >>> lam.round(3)
+    array([-0.693, -0.105], dtype=float32)
+
+  References:
+    Kong & Tao, *Stochasticity of Deterministic Gradient Descent: Large Learning Rate for
+    Multiscale Objective Function*, NeurIPS 2020, eq. 4 and Thm 9 (P1 in docs/papers.md).
   """
   if method not in METHODS:
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -71,13 +102,31 @@ def lyapunov_exponents(map_fn: Callable, x0: jax.Array, params=None, *, num_step
   return np.asarray(acc) / num_steps
 
 
-def measure_m(obj, key: jax.Array, *, num_samples: int = 1_000_000, center: float = 0.5,
+def measure_m(obj: Any, key: jax.Array, *, num_samples: int = 1_000_000, center: float = 0.5,
               width: Optional[float] = None, eps: Optional[float] = None,
               batch: int = 200_000) -> tuple[float, float]:
-  """Monte Carlo ``m = E ln ||eps Hess f_{1,eps}(U)||_2``, U uniform on a box (Cond. 2).
+  r"""Monte Carlo estimate of P1's constant ``m`` (Cond. 2, Thm 9).
 
-  The box is ``[center, center + width]^d`` with ``width`` = 10^4 eps by default (many
-  micro-periods but macroscopically small). Returns ``(mean, standard error)``.
+  .. code-block:: text
+
+    m = E ln ||eps Hess f_{1,eps}(U)||_2,   U uniform on [center, center + width]^d,
+    lambda ~ m + ln(eta / eps)                                            (P1 Thm 9)
+
+  Args:
+    obj: a multiscale objective with ``dim``, ``eps`` and ``micro_hessian_scaled(x, eps)``
+      (:mod:`chaosopt.tasks.multiscale`).
+    key: PRNG key of the uniform draws.
+    num_samples: Monte Carlo sample size.
+    center: lower corner of the box.
+    width: box width; default ``10^4 eps`` (many micro-periods, macroscopically small).
+    eps: the micro scale; default ``obj.eps``.
+    batch: samples evaluated per jitted call.
+
+  Returns:
+    ``(mean, standard error)`` of the estimate (non-finite samples dropped).
+
+  References:
+    Kong & Tao, NeurIPS 2020, Condition 2 and Thm 9 (P1 in docs/papers.md).
   """
   e = obj.eps if eps is None else eps
   w = 1e4 * e if width is None else width

@@ -19,12 +19,13 @@ driven by :func:`chaosopt.core.loop.scan_chunks`.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike, DTypeLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import stable
@@ -76,14 +77,56 @@ def num_steps_for(t_end: float, dt: float) -> int:
   return int(round(n))
 
 
-def simulate_marcus(key, grad_fn: GradFn, x0, *, t_end: float, dt: float, mu: float,
-                    sigma: float, alpha: float, beta: float = 0.0,
+def simulate_marcus(key: jax.Array, grad_fn: GradFn, x0: ArrayLike, *, t_end: float, dt: float,
+                    mu: float, sigma: float, alpha: float, beta: float = 0.0,
                     alpha2: Optional[float] = None, beta2: Optional[float] = None,
-                    num_paths: int, chunk_size: int = 1000, dtype=None) -> jax.Array:
-  """X_{t_end} of ``dX = -∇R dt - μ diag(X) ◇ dL1^{α,β} + σ dL2^{α2,β2}`` for ``num_paths`` paths.
+                    num_paths: int, chunk_size: int = 1000,
+                    dtype: DTypeLike | None = None) -> jax.Array:
+  r"""Simulates the Marcus SDE limit of MPGD (P0 Thm 4.1) up to ``t_end``.
 
-  ``grad_fn`` acts on one path's state (shape ``x0.shape = (d,)``); ``alpha2``/``beta2`` default
-  to ``alpha``/``beta`` (MPGD uses the same γ and β for both chains). Returns ``[num_paths, d]``.
+  .. code-block:: text
+
+    dX = -∇R(X) dt - mu diag(X) ◇ dL1^{alpha,beta} + sigma dL2^{alpha2,beta2},   X_0 = x0
+
+  by Strang splitting: half a Heun drift step, the exact Marcus jump ``x -> x ⊙ exp(-mu ΔL1)``
+  plus ``sigma ΔL2``, half a drift step; increments ``ΔL`` are ``S_alpha(dt^{1/alpha}, beta, 0)``.
+
+  Args:
+    key: PRNG key of the increments.
+    grad_fn: ``∇R`` of one path's state (shape ``x0.shape = (d,)``).
+    x0: the initial state ``[d]`` (shared by every path).
+    t_end: final time; ``t_end / dt`` must be an integer.
+    dt: time step.
+    mu: multiplicative strength.
+    sigma: additive strength.
+    alpha: stability index of L1 (and of L2 unless ``alpha2``), ``alpha = 1/gamma``.
+    beta: skewness of L1 (and of L2 unless ``beta2``).
+    alpha2: stability index of L2 (default ``alpha``).
+    beta2: skewness of L2 (default ``beta``).
+    num_paths: independent paths.
+    chunk_size: steps per compiled ``lax.scan`` chunk.
+    dtype: state dtype (default: JAX's default float).
+
+  Returns:
+    ``X_{t_end}`` of every path, shape ``[num_paths, d]``.
+
+  Examples:
+    Without noise the flow of ``dX = -X dt`` from 1 is ``exp(-t)``:
+
+    >>> import jax
+    >>> import jax.numpy as jnp
+    >>> from chaosopt.analysis.marcus import simulate_marcus
+    >>> x = simulate_marcus(jax.random.key(0), lambda x: x, jnp.ones(2), t_end=1.0, dt=0.01,
+    ...                     mu=0.0, sigma=0.0, alpha=1.5, num_paths=3)
+    >>> x.shape, round(float(x[0, 0]), 4)
+    ((3, 2), 0.3679)
+    >>> simulate_marcus(jax.random.key(0), lambda x: x, jnp.ones(2), t_end=1.0, dt=0.01,
+    ...                 mu=0.5, sigma=0.1, alpha=1.5, num_paths=3).shape
+    (3, 2)
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, Thm 4.1 and Sec. 4.1 (P0 in docs/papers.md; the
+    eta^gamma erratum in docs/errata.md).
   """
   _check_common(t_end, dt, mu, sigma, num_paths)
   alpha2 = alpha if alpha2 is None else alpha2
@@ -109,16 +152,52 @@ def simulate_marcus(key, grad_fn: GradFn, x0, *, t_end: float, dt: float, mu: fl
   return x
 
 
-def mpgd_ensemble(key, grad_fn: GradFn, x0, *, learning_rate: float, num_steps: int,
-                  num_paths: int, gamma: float, beta: float = 0.0, mu: float = 0.0,
-                  sigma: float = 0.0, record_every: int = 0, chunk_size: int = 1000,
-                  observe: Optional[Callable] = None, **mpgd_kwargs):
-  """Runs ``num_paths`` independent MPGD orbits (``chaosopt.mpgd``, eq. 8) from the same ``x0``.
+def mpgd_ensemble(key: jax.Array, grad_fn: GradFn, x0: ArrayLike, *, learning_rate: float,
+                  num_steps: int, num_paths: int, gamma: float, beta: float = 0.0,
+                  mu: float = 0.0, sigma: float = 0.0, record_every: int = 0,
+                  chunk_size: int = 1000, observe: Optional[Callable] = None,
+                  **mpgd_kwargs: Any) -> tuple[jax.Array, Optional[np.ndarray]]:
+  r"""Runs ``num_paths`` independent MPGD orbits (P0 eq. 8) from the same ``x0``.
 
-  One jitted program (vmap over paths inside :func:`scan_chunks`). Each path has its own chain
-  key. Returns ``(x_final [num_paths, d], recorded)`` where ``recorded`` stacks
-  ``observe(x) `` (default: ``x``) every ``record_every`` steps (``None`` if 0), including
-  step 0 as its first entry.
+  .. code-block:: text
+
+    x_{k+1} = x_k - eta grad R(x_k) - mu eta^gamma v1(y1_k) ⊙ x_k + sigma eta^gamma v2(y2_k)
+
+  (:func:`chaosopt.mpgd`), each path with its own chain key; one jitted program (vmap over
+  paths inside :func:`~chaosopt.core.loop.scan_chunks`). Compare with :func:`simulate_marcus`
+  at ``t_end = num_steps * learning_rate``.
+
+  Args:
+    key: PRNG key, split into one chain key per path.
+    grad_fn: ``grad R`` of one path's state.
+    x0: the initial state ``[d]``.
+    learning_rate: the step size ``eta``.
+    num_steps: MPGD steps.
+    num_paths: independent paths.
+    gamma: ``gamma = 1/alpha`` in (1/2, 1).
+    beta: skewness in [-1, 1].
+    mu: multiplicative strength.
+    sigma: additive strength.
+    record_every: record ``observe(x)`` every that many steps (0: never).
+    chunk_size: steps per compiled ``lax.scan`` chunk.
+    observe: function of the ``[num_paths, d]`` states to record (default: the states).
+    **mpgd_kwargs: further arguments of :func:`chaosopt.mpgd` (``variant``, ``sign_rule`` ...).
+
+  Returns:
+    ``(x_final [num_paths, d], recorded)``: ``recorded`` stacks ``observe(x)`` at step 0 and
+    every ``record_every`` steps (NumPy), ``None`` if ``record_every == 0``.
+
+  Examples:
+    >>> import jax
+    >>> import jax.numpy as jnp
+    >>> from chaosopt.analysis.marcus import mpgd_ensemble
+    >>> x, rec = mpgd_ensemble(jax.random.key(0), lambda x: x, jnp.ones(2), learning_rate=0.1,
+    ...                        num_steps=10, num_paths=4, gamma=0.7, sigma=0.1, record_every=5)
+    >>> x.shape, rec.shape
+    ((4, 2), (3, 4, 2))
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 8 and Thm 4.1 (P0 in docs/papers.md).
   """
   if not isinstance(num_paths, int) or num_paths < 1:
     raise ValueError(f"num_paths must be a positive int, got {num_paths!r}")

@@ -31,10 +31,10 @@ from __future__ import annotations
 from typing import Literal
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from scipy import special
 
 from chaosopt.dynamics import random_bits, thaler
 
@@ -44,6 +44,8 @@ SIGN_RULES = ("excursion", "literal", "none")
 
 def d_alpha(gamma):
   """The normalization d_α (with the erratum's denominator 2^{1-γ} - 1); float64."""
+  from scipy import special  # deferred: scipy adds ~0.2 s to `import chaosopt`
+
   g = np.asarray(thaler.thaler_constants(gamma).gamma)
   a = 1.0 / g
   return a**a * (1 - g) * special.gamma(1 - a) * np.cos(a * np.pi / 2) / (2 ** (1 - g) - 1)

@@ -11,8 +11,9 @@ words (k0, k1), and the bits of element i are a keyed integer hash of the counte
 
 Per step the map i -> bits is a bijection of the index (no two elements of one draw collide).
 :func:`bits` takes the two seed words from one threefry draw; :func:`counter_bits` (the MPGD hot
-path) derives them from (key, step) by the same hash, so a step costs no threefry call at all. tests/test_random_bits.py checks uniformity, sign
-frequencies and correlations; the invariant-measure and stable-limit tests check the chain.
+path) derives them from (key, step) by the same hash, so a step costs no threefry call at all.
+tests/test_random_bits.py checks uniformity, sign frequencies and correlations; the
+invariant-measure and stable-limit tests check the chain.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def bits(key: jax.Array, shape) -> jax.Array:
 def counter_bits(key: jax.Array, step, shape) -> jax.Array:
   """uint32 bits of ``shape`` for step ``step`` of the stream ``key``, without any threefry call:
   the two per-step seed words are keyed hashes of the step counter (MPGD's hot path)."""
-  if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
     key = jax.random.key_data(key)
   kd = key.reshape(-1).astype(jnp.uint32)
   c = jnp.asarray(step).astype(jnp.uint32) * jnp.uint32(_GOLDEN)

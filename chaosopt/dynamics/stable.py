@@ -26,8 +26,10 @@ import math
 from typing import Any, Sequence
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from chaosopt import _validation
 
@@ -121,13 +123,46 @@ def _uniform_half_angle(key: jax.Array, shape, dtype):
   return v, jnp.log(_sin_half(math.pi * m))
 
 
-def sample_stable(key: jax.Array, alpha, beta=0.0, shape: Sequence[int] = (), scale=1.0,
-                  dtype=None) -> jax.Array:
-  """Draws X ~ S_alpha(scale, beta, 0) (S1 parameterization, see module docstring).
+def sample_stable(key: jax.Array, alpha: ArrayLike, beta: ArrayLike = 0.0,
+                  shape: Sequence[int] = (), scale: ArrayLike = 1.0,
+                  dtype: DTypeLike | None = None) -> jax.Array:
+  r"""Draws X ~ S_alpha(scale, beta, 0) by the Chambers-Mallows-Stuck transform.
 
-  ``alpha``, ``beta`` and ``scale`` may be arrays broadcastable to ``shape`` (one alpha per
-  coordinate). ``dtype`` defaults to float32 (float64 when x64 is enabled and requested).
+  The law (S1 parameterization, the X_{alpha,beta} of P0 and the noise of P2 eq. 3):
+
+  .. code-block:: text
+
+    E exp(i t X) = exp(-|s t|^alpha (1 - i beta sign(t) tan(pi alpha / 2)))     alpha != 1
+    E exp(i t X) = exp(-s |t| (1 + i beta (2/pi) sign(t) log|t|))                 alpha == 1
+
+  evaluated in log space from V ~ U(-pi/2, pi/2), W ~ Exp(1) (see the module docstring).
   Jit/vmap-safe; the same key gives bit-identical draws.
+
+  Args:
+    key: a PRNG key.
+    alpha: stability index in (0, 2]; an array broadcastable to ``shape`` gives one alpha per
+      coordinate.
+    beta: skewness in [-1, 1] (broadcastable to ``shape``).
+    shape: the output shape.
+    scale: the scale ``s`` > 0 (broadcastable to ``shape``).
+    dtype: float dtype of the draws; default float32.
+
+  Returns:
+    An array of ``shape`` and ``dtype``; draws beyond the dtype's range saturate at
+    ``+-finfo.max``.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_stable
+    >>> x = sample_stable(jax.random.key(0), 2.0, 0.0, (100_000,))  # alpha = 2: N(0, 2)
+    >>> x.shape, round(float(x.var()), 1)
+    ((100000,), 2.0)
+    >>> sample_stable(jax.random.key(1), jax.numpy.array([0.8, 1.0, 1.5]), 0.5, (3,)).shape
+    (3,)
+
+  References:
+    Chambers, Mallows & Stuck, JASA 71 (1976); Weron, Stat. Probab. Lett. 28 (1996);
+    Samorodnitsky & Taqqu (1994); P0 Section 3 and P2 eq. 3 (docs/papers.md).
   """
   _check(alpha, beta, scale)
   dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
@@ -152,7 +187,7 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
   w = jnp.maximum(-jnp.log(1 - u2), tiny)  # W ~ Exp(1), > 0 (1 - u2 in (0, 1])
   fmax = jnp.finfo(dtype).max
 
-  x_ne1 = x_1 = None
+  x_by_branch: dict[str, jax.Array] = {}  # the CMS formula of each evaluated branch
   if branch in ("ne1", "both"):
     a = jnp.where(alpha == 1.0, 0.5, alpha)  # safe alpha for the alpha != 1 branch
     zeta = beta * jnp.tan(_HALF_PI * a)
@@ -163,7 +198,8 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
     cos2 = jnp.maximum(_cos_half(v - arg), tiny)  # |v - arg| < pi/2: > 0 analytically
     log_abs = (log_s + jnp.log(jnp.maximum(jnp.abs(sin_arg), tiny))
                + ((1 - a) * jnp.log(cos2 / w) - log_cos_v) / a)
-    x_ne1 = scale * (jnp.sign(sin_arg) * jnp.exp(jnp.minimum(log_abs, jnp.log(fmax))))
+    x_by_branch["ne1"] = scale * (jnp.sign(sin_arg)
+                                  * jnp.exp(jnp.minimum(log_abs, jnp.log(fmax))))
   if branch in ("one", "both"):
     # X = (2/pi) [(pi/2 + beta V) tan V - beta log((pi/2) W cos V / (pi/2 + beta V))]
     hb = _HALF_PI + beta * v
@@ -172,15 +208,39 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
                  - jnp.log(jnp.maximum(hb, tiny)))
     x_1 = (2 / math.pi) * (hb * tan_v - beta * log_ratio)
     # S1 scaling at alpha == 1 carries the drift (2/pi) beta s log s.
-    x_1 = scale * x_1 + (2 / math.pi) * beta * scale * jnp.log(scale)
+    x_by_branch["one"] = scale * x_1 + (2 / math.pi) * beta * scale * jnp.log(scale)
   if branch == "both":
-    x = jnp.where(alpha == 1.0, x_1, x_ne1)
+    x = jnp.where(alpha == 1.0, x_by_branch["one"], x_by_branch["ne1"])
   else:
-    x = x_ne1 if branch == "ne1" else x_1
+    x = x_by_branch[branch]
   return jnp.clip(x, -fmax, fmax).astype(dtype)
 
 
-def sample_sas(key: jax.Array, alpha, shape: Sequence[int] = (), scale=1.0, dtype=None
-               ) -> jax.Array:
-  """Symmetric alpha-stable draws, ``E exp(itX) = exp(-|scale t|^alpha)`` (P2, P3 Thm F.2)."""
+def sample_sas(key: jax.Array, alpha: ArrayLike, shape: Sequence[int] = (),
+               scale: ArrayLike = 1.0, dtype: DTypeLike | None = None) -> jax.Array:
+  r"""Symmetric alpha-stable draws: :func:`sample_stable` with beta = 0.
+
+  .. code-block:: text
+
+    E exp(i t X) = exp(-|scale t|^alpha)        (P2's SaS model, P3 Thm F.2)
+
+  Args:
+    key: a PRNG key.
+    alpha: stability index in (0, 2] (broadcastable to ``shape``).
+    shape: the output shape.
+    scale: the scale > 0.
+    dtype: float dtype of the draws; default float32.
+
+  Returns:
+    An array of ``shape`` and ``dtype``.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_sas
+    >>> sample_sas(jax.random.key(0), 1.5, (2, 3)).shape
+    (2, 3)
+
+  References:
+    P2 eq. 1 and P3 Thm F.2 (docs/papers.md); Chambers, Mallows & Stuck (1976).
+  """
   return sample_stable(key, alpha, 0.0, shape, scale, dtype)

@@ -31,6 +31,7 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 
 EULER_GAMMA = 0.5772156649015329
@@ -69,8 +70,36 @@ def log_abs_variance(alpha) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("axis", "k1"))
-def mohammadi_inverse_alpha(x, axis: int = -1, k1: Optional[int] = None) -> jax.Array:
-  """Estimate of 1/alpha per coordinate (P3 Thm F.2, eq. 32); see the module docstring."""
+def mohammadi_inverse_alpha(x: ArrayLike, axis: int = -1, k1: Optional[int] = None
+                            ) -> jax.Array:
+  r"""Estimate of 1/alpha per coordinate by block sums (P3 Thm F.2, eq. 32).
+
+  .. code-block:: text
+
+    1/alpha_hat = (1/log K1) ((1/K2) sum_i log|Y_i| - (1/K) sum_j log|X_j|),
+    Y_i = sum of the i-th block of K1 consecutive samples,  K = K1 K2
+
+  Args:
+    x: samples of SaS data; ``axis`` is the sample axis, the other axes are coordinates.
+    axis: the sample axis.
+    k1: block size K1 (default ``max(2, floor(sqrt(n)))``, see :func:`block_sizes`).
+
+  Returns:
+    1/alpha_hat with ``x``'s shape minus ``axis``.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_sas
+    >>> from chaosopt.dynamics import tail_index
+    >>> x = sample_sas(jax.random.key(0), 1.5, (3, 20_000))  # 3 coordinates, alpha = 1.5
+    >>> inv = tail_index.mohammadi_inverse_alpha(x)
+    >>> inv.shape, bool(abs(inv - 1 / 1.5).max() < 0.1)
+    ((3,), True)
+
+  References:
+    Mohammadi, Mohammadpour & Ogata, Metrika 78 (2015); Li, Malladi & Arora, NeurIPS 2021,
+    Thm F.2 (P3 in docs/papers.md).
+  """
   x = _samples_last(x, axis)
   n = x.shape[-1]
   k1, k2 = block_sizes(n, k1)
@@ -78,12 +107,35 @@ def mohammadi_inverse_alpha(x, axis: int = -1, k1: Optional[int] = None) -> jax.
   return (jnp.mean(_log_abs(y), axis=-1) - jnp.mean(_log_abs(x), axis=-1)) / math.log(k1)
 
 
-def mohammadi_alpha(x, axis: int = -1, k1: Optional[int] = None, clip: bool = False
+def mohammadi_alpha(x: ArrayLike, axis: int = -1, k1: Optional[int] = None, clip: bool = False
                     ) -> jax.Array:
-  """Tail index alpha_hat = 1 / (1/alpha)_hat per coordinate.
+  r"""Tail index ``alpha_hat = 1 / (1/alpha)_hat`` per coordinate (P3 Thm F.2, eq. 32).
 
-  With ``clip=True`` the estimate is clipped to (0, 2] (a negative or tiny 1/alpha_hat, possible
-  for light-tailed data and small samples, maps to 2).
+  The inverse of :func:`mohammadi_inverse_alpha`. With ``clip=True`` the estimate is clipped to
+  (0, 2] (a negative or tiny 1/alpha_hat, possible for light-tailed data and small samples,
+  maps to 2). Also the per-parameter estimator of P2 Fig. 5.
+
+  Args:
+    x: samples; ``axis`` is the sample axis, the other axes are coordinates.
+    axis: the sample axis.
+    k1: block size K1 (default ``max(2, floor(sqrt(n)))``).
+    clip: clip the estimate to (0, 2].
+
+  Returns:
+    alpha_hat with ``x``'s shape minus ``axis``.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_sas
+    >>> from chaosopt.dynamics import tail_index
+    >>> x = sample_sas(jax.random.key(0), 1.5, (3, 20_000))  # 3 coordinates, alpha = 1.5
+    >>> alpha = tail_index.mohammadi_alpha(x)
+    >>> alpha.shape, bool(abs(alpha - 1.5).max() < 0.2)
+    ((3,), True)
+
+  References:
+    Mohammadi, Mohammadpour & Ogata, Metrika 78 (2015); Li, Malladi & Arora, NeurIPS 2021,
+    Thm F.2 (P3 in docs/papers.md).
   """
   inv = mohammadi_inverse_alpha(x, axis, k1)
   if clip:
@@ -109,10 +161,33 @@ def _alpha_from_log_var(v):
 
 
 @functools.partial(jax.jit, static_argnames=("axis", "center"))
-def log_moment_fit(x, axis: int = -1, center: bool = False) -> tuple[jax.Array, jax.Array]:
-  """(alpha, scale) per coordinate from the mean and variance of log|X| (clipped to alpha <= 2).
+def log_moment_fit(x: ArrayLike, axis: int = -1, center: bool = False
+                   ) -> tuple[jax.Array, jax.Array]:
+  r"""(alpha, scale) per coordinate from the mean and variance of log|X|.
 
-  ``center=True`` subtracts the per-coordinate median first (SaS with unknown location).
+  .. code-block:: text
+
+    E log|X| = gamma_E (1/alpha - 1) + log s,      Var log|X| = pi^2/12 (1 + 2/alpha^2)
+
+  Args:
+    x: SaS samples; ``axis`` is the sample axis.
+    axis: the sample axis.
+    center: subtract the per-coordinate median first (SaS with unknown location).
+
+  Returns:
+    ``(alpha, scale)``, each with ``x``'s shape minus ``axis``; alpha is clipped to <= 2.
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_sas
+    >>> from chaosopt.dynamics import tail_index
+    >>> x = sample_sas(jax.random.key(0), 1.5, (3, 20_000))  # 3 coordinates, alpha = 1.5
+    >>> alpha, scale = tail_index.log_moment_fit(x)
+    >>> bool(abs(alpha - 1.5).max() < 0.1), bool(abs(scale - 1.0).max() < 0.1)
+    (True, True)
+
+  References:
+    Ma & Nikias (1995); Kuruoglu (2001); used for P2/P3 tail-index checks (docs/papers.md).
   """
   x = _samples_last(x, axis)
   if center:
@@ -126,15 +201,39 @@ def log_moment_fit(x, axis: int = -1, center: bool = False) -> tuple[jax.Array, 
 
 
 @functools.partial(jax.jit, static_argnames=("axis", "t0", "num_t"))
-def cf_fit(x, axis: int = -1, t0: float = 0.25, num_t: int = 8) -> tuple[jax.Array, jax.Array]:
-  """(alpha, scale) per coordinate from the empirical characteristic function.
+def cf_fit(x: ArrayLike, axis: int = -1, t0: float = 0.25, num_t: int = 8
+           ) -> tuple[jax.Array, jax.Array]:
+  r"""(alpha, scale) per coordinate from the empirical characteristic function.
 
-  ``|phi(t)| = exp(-(s t)^alpha)`` so ``y(t) = log(-log|phi_hat(t)|)`` is linear in ``log t``
-  with slope alpha and intercept alpha log s. The grid is ``t_k = k t0 / s0``, k = 1..num_t, with
-  s0 the log-moment scale estimate (cos/sin of k*theta by the rotation recurrence: one sin and one
-  cos per sample); the regression is weighted by the inverse delta-method variance
-  ``phi^2 log^2 phi / (1 - phi^2)`` of y. ``|phi_hat|`` uses both the cosine and sine means, so it
-  does not depend on the location. Returns alpha clipped to (0, 2].
+  .. code-block:: text
+
+    |phi(t)| = exp(-(s t)^alpha)   =>   log(-log|phi_hat(t)|) = alpha log s + alpha log t
+
+  fitted by weighted least squares on the grid ``t_k = k t0 / s0``, k = 1..num_t, with ``s0`` the
+  log-moment scale estimate; weights are the inverse delta-method variance
+  ``phi^2 log^2 phi / (1 - phi^2)``. ``|phi_hat|`` uses both the cosine and sine means, so it
+  does not depend on the location.
+
+  Args:
+    x: samples; ``axis`` is the sample axis.
+    axis: the sample axis.
+    t0: grid spacing in units of ``1/s0``.
+    num_t: number of grid points (>= 2).
+
+  Returns:
+    ``(alpha, scale)``, each with ``x``'s shape minus ``axis``; alpha clipped to (0, 2].
+
+  Examples:
+    >>> import jax
+    >>> from chaosopt.dynamics.stable import sample_sas
+    >>> from chaosopt.dynamics import tail_index
+    >>> x = sample_sas(jax.random.key(0), 1.5, (3, 20_000))  # 3 coordinates, alpha = 1.5
+    >>> alpha, scale = tail_index.cf_fit(x)
+    >>> bool(abs(alpha - 1.5).max() < 0.1), bool(abs(scale - 1.0).max() < 0.1)
+    (True, True)
+
+  References:
+    Koutrouvelis, JASA 75 (1980); used for P2/P3 tail-index checks (docs/papers.md).
   """
   if num_t < 2:
     raise ValueError(f"num_t must be >= 2 (a regression needs two points), got {num_t}")

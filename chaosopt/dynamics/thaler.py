@@ -34,7 +34,7 @@ the rest is the float32 evaluation error of T (~0.5 ulp), which moves cell bound
 
 Both branches are smooth functions on bounded intervals away from their singularities, so they
 are evaluated as near-minimax polynomials fitted per γ on the host (float64 Chebyshev fits,
-power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype):
+power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype)::
 
     right:  T(y* + w) = w R(w),                           w ∈ (0, 1 - y*],
     left:   T(y) = y + y m,  m = r F(r),  r = y E(y) y^{-s}, y ∈ (0, y*],
@@ -61,15 +61,21 @@ All functions are pure jnp, shape-polymorphic, and jit/vmap-able.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import random_bits
+
+
+# a ThalerConstants field: float64 NumPy as built on the host, a jax.Array once cast or traced
+Array = Union[np.ndarray, jax.Array]
 
 
 class ThalerConstants(NamedTuple):
@@ -79,21 +85,35 @@ class ThalerConstants(NamedTuple):
   stacked batch of them) wherever a ``gamma`` is expected to vary γ under ``jit``/``vmap``.
   The ``*_poly*`` fields are power-basis coefficients (constant term first, last axis) of the
   polynomial fits that :func:`map_dithered` evaluates instead of log/exp pairs (module
-  docstring): ``32`` = float32 degrees, ``64`` = float64 degrees.
+  docstring): ``32`` = float32 degrees, ``64`` = float64 degrees. Fields are float64 NumPy arrays
+  as built, JAX arrays once cast or traced.
+
+  Examples:
+    >>> import jax
+    >>> import numpy as np
+    >>> import chaosopt
+    >>> consts = chaosopt.thaler_constants(np.array([0.6, 0.8]))
+    >>> isinstance(consts, chaosopt.ThalerConstants)
+    True
+    >>> jax.vmap(lambda c: c.gamma * 2)(consts)  # a pytree: vmap over the γ axis
+    Array([1.2, 1.6], dtype=float32)
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 5 (P0 in docs/papers.md).
   """
-  gamma: jax.Array
-  ystar: jax.Array       # y*: y^{1-γ} + (1+y)^{1-γ} = 2
-  ystar_lo: jax.Array    # y* - float32(y*): float32 chains use y* as the pair (hi, lo)
-  a_coef: jax.Array      # y*^{1-γ}
-  b_coef: jax.Array      # (1+y*)^{1-γ}
-  e_poly32: jax.Array    # E(x) = ((1+x)^s - 1)/x on [0, y*]
-  f_poly32: jax.Array    # F(r) = ((1+r)^{1/s} - 1)/r on [0, y*^{-s} - 1]
-  r_poly32: jax.Array    # R(w) = T(y* + w)/w on [0, 1 - y*] (right branch)
-  e_poly64: jax.Array
-  f_poly64: jax.Array
-  r_poly64: jax.Array
-  d1_poly: jax.Array     # (1+r)^{γ/s} on [0, y*^{-s} - 1]   (left-branch slope T', low degree)
-  d2_poly: jax.Array     # (1+y)^{-γ} on [0, y*]
+  gamma: Array
+  ystar: Array       # y*: y^{1-γ} + (1+y)^{1-γ} = 2
+  ystar_lo: Array    # y* - float32(y*): float32 chains use y* as the pair (hi, lo)
+  a_coef: Array      # y*^{1-γ}
+  b_coef: Array      # (1+y*)^{1-γ}
+  e_poly32: Array    # E(x) = ((1+x)^s - 1)/x on [0, y*]
+  f_poly32: Array    # F(r) = ((1+r)^{1/s} - 1)/r on [0, y*^{-s} - 1]
+  r_poly32: Array    # R(w) = T(y* + w)/w on [0, 1 - y*] (right branch)
+  e_poly64: Array
+  f_poly64: Array
+  r_poly64: Array
+  d1_poly: Array     # (1+r)^{γ/s} on [0, y*^{-s} - 1]   (left-branch slope T', low degree)
+  d2_poly: Array     # (1+y)^{-γ} on [0, y*]
 
 
 # Polynomial degrees: max relative error of the float64 fits over γ ∈ [0.501, 0.99] (measured)
@@ -155,8 +175,42 @@ def _fixed_point_np(gamma: np.ndarray) -> np.ndarray:
   return y
 
 
-def thaler_constants(gamma) -> ThalerConstants:
-  """Constants for concrete γ (a float or an array of γs, validated to lie in (1/2, 1))."""
+def thaler_constants(gamma: Union[ArrayLike, ThalerConstants]) -> ThalerConstants:
+  r"""The per-γ constants of the Thaler map, computed once in float64 on the host (P0 eq. 5).
+
+  .. code-block:: text
+
+    T_γ(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)^{1/(1-γ)} mod 1,   y* : y*^{1-γ} + (1+y*)^{1-γ} = 2
+
+  The result carries y* (also as a float32 pair), ``y*^{1-γ}``, ``(1+y*)^{1-γ}`` and the
+  polynomial fits the chain step evaluates. It is a NamedTuple of arrays: pass it (or a batch of
+  them) as ``gamma`` to :func:`chaosopt.mpgd` and the chain functions to vary γ under
+  ``jit``/``vmap``, where γ itself cannot be traced.
+
+  Args:
+    gamma: γ = 1/α in (1/2, 1), a float or an array of γs (concrete, not traced); a
+      :class:`ThalerConstants` is returned unchanged.
+
+  Returns:
+    A :class:`ThalerConstants` whose fields have ``gamma``'s shape as leading axes.
+
+  Raises:
+    ValueError: if a γ is outside (1/2, 1). TypeError: if ``gamma`` is a tracer.
+
+  Examples:
+    >>> import numpy as np
+    >>> import chaosopt
+    >>> c = chaosopt.thaler_constants(0.7)
+    >>> round(float(c.ystar), 4)
+    0.5856
+    >>> batch = chaosopt.thaler_constants(np.array([0.6, 0.7, 0.8]))  # vmappable over γ
+    >>> batch.ystar.round(4), batch.e_poly32.shape
+    (array([0.5742, 0.5856, 0.5967]), (3, 9))
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 5 (P0 in docs/papers.md); Thaler, Israel J. Math.
+    37 (1980).
+  """
   if isinstance(gamma, ThalerConstants):
     return gamma
   if isinstance(gamma, jax.core.Tracer):
@@ -346,6 +400,6 @@ def check_gamma(gamma) -> None:
 
 __all__ = [
     "ThalerConstants", "thaler_constants", "fixed_point", "invariant_density", "invariant_cdf",
-    "invariant_cdf_inverse", "thaler_map", "map_dithered", "step", "sample_invariant", "sample_warmup", "ulp",
-    "uniform_from_bits", "default_dtype", "check_gamma",
+    "invariant_cdf_inverse", "thaler_map", "map_dithered", "step", "sample_invariant",
+    "sample_warmup", "ulp", "uniform_from_bits", "default_dtype", "check_gamma",
 ]

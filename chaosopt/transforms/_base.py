@@ -42,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from chaosopt import _validation
 
@@ -49,18 +50,47 @@ ScalarOrSchedule = Union[float, jax.Array, optax.Schedule]
 
 
 class NoiseProcess(NamedTuple):
-  """A (possibly stateful) source of two independent noise fields shaped like the params.
+  r"""A (possibly stateful) source of two independent noise fields shaped like the params.
 
-  ``init(key, params) -> noise_state``;
-  ``sample(noise_state, key, count, params) -> (xi_mult, xi_add, new_noise_state)`` where
-  ``xi_*`` are pytrees shaped like ``params`` (any float dtype; cast to each update leaf's dtype)
-  and ``params`` is only a shape/dtype template (it may be the updates tree). ``key`` is the
-  transformation's fixed key and ``count`` the step: the noise of step k is a function of
-  (key, k) — :func:`step_key` for ``jax.random`` samplers, or a cheaper counter-based hash
-  (:mod:`chaosopt.dynamics.random_bits`) — so no key is split on the hot path.
+  The noise ``xi1, xi2`` of the P0 eq. 8 form that :func:`perturbation` adds to the updates:
+
+  .. code-block:: text
+
+    u_k  <-  u_k  -  mu eta_k^p xi1_k ⊙ x_k  +  sigma eta_k^p xi2_k
+
+  Attributes:
+    init: ``init(key, params) -> noise_state``.
+    sample: ``sample(noise_state, key, count, params) -> (xi1, xi2, new_noise_state)`` where
+      ``xi*`` are pytrees shaped like ``params`` (any float dtype; cast to each update leaf's
+      dtype) and ``params`` is only a shape/dtype template (it may be the updates tree). ``key``
+      is the transformation's fixed key and ``count`` the step: the noise of step k is a
+      function of (key, k) -- :func:`step_key` for ``jax.random`` samplers, or a cheaper
+      counter-based hash (:mod:`chaosopt.dynamics.random_bits`) -- so no key is split on the
+      hot path.
+
+  Examples:
+    A uniform noise on [-1, 1] (stateless), turned into a transformation:
+
+    >>> import jax
+    >>> import jax.numpy as jnp
+    >>> import chaosopt
+    >>> def sample(state, key, count, params):
+    ...   k = jax.random.fold_in(key, count)
+    ...   k1, k2 = jax.random.split(k)
+    ...   u = lambda k: jax.tree_util.tree_map(
+    ...       lambda p: jax.random.uniform(k, jnp.shape(p), minval=-1.0, maxval=1.0), params)
+    ...   return u(k1), u(k2), state
+    >>> uniform = chaosopt.NoiseProcess(init=lambda key, params: (), sample=sample)
+    >>> tx = chaosopt.perturbation(0.01, mu=0.0, sigma=1.0, key=0, exponent=0.5, noise=uniform)
+    >>> updates, _ = tx.update(jnp.zeros(1000), tx.init(jnp.zeros(1000)))
+    >>> bool(jnp.all(jnp.abs(updates) <= 0.1))  # |sigma eta^(1/2) xi2| <= 0.1
+    True
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 8 (P0 in docs/papers.md); docs/extending.md.
   """
   init: Callable[[jax.Array, Any], Any]
-  sample: Callable[[Any, jax.Array, Any], tuple[Any, Any, Any]]
+  sample: Callable[[Any, jax.Array, jax.Array, Any], tuple[Any, Any, Any]]
 
 
 def flat_noise(init: Callable, flat_sample: Callable) -> NoiseProcess:
@@ -80,7 +110,8 @@ def flat_noise(init: Callable, flat_sample: Callable) -> NoiseProcess:
     xi2 = list(xi1)
     for dtype, idx in groups.items():
       shapes = [jnp.shape(leaves[i]) for i in idx]
-      for i, a, b in zip(idx, split_flat(flat[dtype][0], shapes), split_flat(flat[dtype][1], shapes)):
+      pieces1, pieces2 = split_flat(flat[dtype][0], shapes), split_flat(flat[dtype][1], shapes)
+      for i, a, b in zip(idx, pieces1, pieces2):
         xi1[i], xi2[i] = a, b
     unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
     return unflat(xi1), unflat(xi2), new_state
@@ -105,7 +136,7 @@ def as_key(key) -> jax.Array:
     return jax.random.key(int(key))
   dtype = getattr(key, "dtype", None)
   if dtype is not None:
-    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if jnp.issubdtype(dtype, jax.dtypes.prng_key):
       return key
     if jnp.issubdtype(dtype, jnp.integer) and jnp.ndim(key) == 0:
       return jax.random.key(key)
@@ -202,20 +233,53 @@ def take_flat(flat, offsets, shapes):
   return jnp.take(flat, idx, axis=-1)
 
 
-def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
+def perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike, sigma: ArrayLike,
+                 key: Union[jax.Array, int], exponent: Any,
                  noise: NoiseProcess) -> optax.GradientTransformation:
-  """Adds ``-mu eta_k^p xi1 ⊙ params + sigma eta_k^p xi2`` to the updates.
+  r"""Turns a :class:`NoiseProcess` into a perturbation of the P0 eq. 8 form.
 
-  ``exponent`` is ``p``: a scalar or a pytree shaped like the params (per-coordinate exponents,
-  e.g. 1/alpha_l). Validation of the arguments is the caller's job (each public factory names
-  its own parameters); ``mu == 0`` (concrete) skips the multiplicative term and then ``params``
-  may be omitted from ``update``.
+  .. code-block:: text
+
+    u_k  <-  u_k  -  mu eta_k^p xi1_k ⊙ x_k  +  sigma eta_k^p xi2_k
+
+  with ``(xi1_k, xi2_k)`` the process's sample at step ``k``. Validation of the arguments is the
+  caller's job (each public factory names its own parameters); ``mu == 0`` (concrete) skips the
+  multiplicative term and then ``params`` may be omitted from ``update``.
 
   The arithmetic runs once per dtype on the concatenation of that dtype's leaves (not once per
   leaf), so the compiled program and its compile time do not grow with the number of leaves
   beyond a concatenate and one gather per leaf. Integer leaves are returned unchanged. A step size
   ``eta_k`` that is not finite and > 0 makes every perturbed coordinate NaN (instead of a
-  silently wrong step); :func:`chaosopt._validation.check_schedule` finds such steps before a run.
+  silently wrong step); :func:`chaosopt.check_schedule` finds such steps before a run.
+
+  Args:
+    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta_k^p`` enters.
+    mu: multiplicative strength (``update`` needs params unless ``mu == 0``).
+    sigma: additive strength.
+    key: PRNG key or integer seed (a traced one too: build the transform inside ``vmap``).
+    exponent: ``p``, a scalar or a pytree shaped like the params (per-coordinate exponents).
+    noise: the :class:`NoiseProcess` supplying ``xi1, xi2``.
+
+  Returns:
+    An ``optax.GradientTransformation`` with a :class:`PerturbationState`.
+
+  Examples:
+    Gaussian noise for a single-array parameter (the baseline of P0):
+
+    >>> import jax
+    >>> import jax.numpy as jnp
+    >>> import chaosopt
+    >>> def sample(state, key, count, params):
+    ...   k1, k2 = jax.random.split(jax.random.fold_in(key, count))
+    ...   return jax.random.normal(k1, params.shape), jax.random.normal(k2, params.shape), state
+    >>> normal = chaosopt.NoiseProcess(init=lambda key, params: (), sample=sample)
+    >>> tx = chaosopt.perturbation(0.04, mu=0.0, sigma=1.0, key=0, exponent=0.5, noise=normal)
+    >>> updates, state = tx.update(jnp.zeros(10_000), tx.init(jnp.zeros(10_000)))
+    >>> round(float(updates.std()), 1), int(state.count)  # sigma eta^(1/2) = 0.2
+    (0.2, 1)
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 8 (P0 in docs/papers.md).
   """
   key = as_key(key)
   mu_is_zero = _validation._concrete(mu) == 0.0
@@ -258,14 +322,14 @@ def perturbation(learning_rate: ScalarOrSchedule, *, mu, sigma, key, exponent,
         a = None if mu_is_zero else concat_flat([xi1_l[i] for i in idx], cd)
         b = concat_flat([xi2_l[i] for i in idx], cd)
       new = u + (sigma * scale * b).astype(dtype)
-      if not mu_is_zero:
+      if x_l is not None and a is not None:  # mu != 0
         x = concat_flat([x_l[i] for i in idx], cd)
         new = new - (mu * scale * a * x).astype(dtype)
       for i, leaf in zip(idx, split_flat(new, [jnp.shape(leaves[i]) for i in idx])):
         out[i] = leaf
     new_updates = jax.tree_util.tree_unflatten(treedef, out)
-    return new_updates, PerturbationState(count=optax.safe_increment(state.count), key=state.key,
-                                          noise=noise_state)
+    count = jnp.asarray(optax.safe_increment(state.count))
+    return new_updates, PerturbationState(count=count, key=state.key, noise=noise_state)
 
   return optax.GradientTransformation(init_fn, update_fn)
 

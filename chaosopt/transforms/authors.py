@@ -56,7 +56,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from scipy import optimize
 
 from chaosopt import _validation
 from chaosopt.dynamics import observables, thaler
@@ -75,6 +74,8 @@ Layout = Literal["flax", "torch"]
 
 def authors_branch_point(gamma: float) -> float:
   """y* as their code computes it: SciPy ``fsolve`` on y^{1-γ} + (1+y)^{1-γ} - 2 from 0.01."""
+  from scipy import optimize  # deferred: scipy adds ~0.2 s to `import chaosopt`
+
   g = float(gamma)
   return float(optimize.fsolve(lambda y: y ** (1 - g) + (1 + y) ** (1 - g) - 2, 0.01)[0])
 
@@ -193,7 +194,7 @@ def _to_leaf(torch_order_values, shape, layout: str):
     return torch_order_values.reshape(shape)
   perm = _torch_perm(len(shape))
   tshape = tuple(shape[a] for a in perm)
-  return jnp.transpose(torch_order_values.reshape(tshape), np.argsort(perm))
+  return jnp.transpose(torch_order_values.reshape(tshape), tuple(int(a) for a in np.argsort(perm)))
 
 
 # --------------------------------------------------------------------------- the table process
@@ -441,16 +442,20 @@ def _register() -> None:
   table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
   register_noise("mpgd_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "mpgd", "order": "scrambled"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "mpgd", "order": "scrambled"},
                  description=table_doc + ", scrambled read (their code)")
   register_noise("eq11_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "eq11", "order": "scrambled"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "eq11", "order": "scrambled"},
                  description=table_doc + ", eq. 11 differences, scrambled read (their code)")
   register_noise("mpgd_authors_time", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "mpgd", "order": "time"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "mpgd", "order": "time"},
                  description=table_doc + ", read in time order (scramble fixed)")
   register_noise("eq11_authors_time", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int}, fixed={"variant": "eq11", "order": "time"},
+                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                 fixed={"variant": "eq11", "order": "time"},
                  description=table_doc + ", eq. 11, read in time order (scramble fixed)")
   register_noise("iid_observable", iid_observable_perturbation,
                  traced=("mu", "sigma", "gamma", "beta"), prepare={"gamma": _gamma_constants},

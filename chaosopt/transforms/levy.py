@@ -19,12 +19,14 @@ The optional multiplicative term (``mu``) mirrors P0 eq. 8 (Euler/Itô form, not
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Union
 
 import jax
+import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import stable
@@ -93,18 +95,45 @@ def _levy_noise(alpha, beta) -> _base.NoiseProcess:
   return _base.flat_noise(lambda key, params: (), flat_sample)
 
 
-def levy_perturbation(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigma, key,
-                      beta=0.0, mu=0.0) -> optax.GradientTransformation:
-  """Adds ``-mu eta_k^{1/alpha} xi1 ⊙ x + sigma eta_k^{1/alpha} xi2``, xi ~ S_alpha(1, beta, 0).
+def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigma: ArrayLike,
+                      key: Union[jax.Array, int], beta: ArrayLike = 0.0,
+                      mu: ArrayLike = 0.0) -> optax.GradientTransformation:
+  r"""alpha-stable (Lévy) noise increments of P2 eq. 3, to chain after any optimizer.
+
+  .. code-block:: text
+
+    u_k  <-  u_k  -  mu eta_k^{1/alpha} xi1_k ⊙ x_k  +  sigma eta_k^{1/alpha} xi2_k,
+    xi1, xi2 i.i.d. S_alpha(1, beta, 0)  (one alpha per coordinate allowed)
+
+  ``eta^{1/alpha}`` is the scale of an alpha-stable process's increment over a time step
+  ``eta``. alpha = 2 gives ``N(0, 2)`` draws (see the module docstring).
 
   Args:
-    learning_rate: eta (float or schedule); only eta^{1/alpha} enters here.
+    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta^{1/alpha}`` enters.
     alpha: stability index in (0, 2]: a scalar, or a pytree shaped like the params whose leaves
       broadcast against the params' leaves (one alpha per coordinate, P2 eq. 3).
     sigma: additive noise strength >= 0.
-    key: PRNG key or int seed.
-    beta: skewness in [-1, 1] (0: SaS, the P2 model).
+    key: PRNG key or integer seed.
+    beta: skewness in [-1, 1] (0: symmetric alpha-stable, the P2 model).
     mu: multiplicative strength >= 0 (needs ``update(updates, state, params)``).
+
+  Returns:
+    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`.
+
+  Examples:
+    >>> import jax.numpy as jnp
+    >>> import chaosopt
+    >>> params = {"a": jnp.zeros(2), "b": jnp.zeros(3)}
+    >>> alpha = {"a": 1.5, "b": jnp.array([1.2, 1.8, 2.0])}  # per-coordinate alphas
+    >>> tx = chaosopt.levy_perturbation(0.1, alpha=alpha, sigma=0.1, key=0)
+    >>> updates, state = tx.update(params, tx.init(params))
+    >>> updates["a"].shape, updates["b"].shape
+    ((2,), (3,))
+
+  References:
+    Battash, Wolf & Lindenbaum, *Revisiting the Noise Model of Stochastic Gradient Descent*,
+    AISTATS 2024, eq. 1 and 3 (P2 in docs/papers.md); the stable sampler is
+    :func:`chaosopt.dynamics.stable.sample_stable` (Chambers, Mallows & Stuck 1976).
   """
   _validation.check_positive("learning_rate", learning_rate)
   _validation.check_nonnegative("sigma", sigma)
@@ -119,8 +148,43 @@ def levy_perturbation(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigm
                             noise=_levy_noise(alpha, beta))
 
 
-def levy_gd(learning_rate: _base.ScalarOrSchedule, *, alpha: Any, sigma, key, beta=0.0,
-            mu=0.0) -> optax.GradientTransformation:
-  """GD with Lévy noise (Euler scheme of P2 eq. 3): ``optax.sgd(eta)`` + :func:`levy_perturbation`."""
+def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigma: ArrayLike,
+            key: Union[jax.Array, int], beta: ArrayLike = 0.0,
+            mu: ArrayLike = 0.0) -> optax.GradientTransformation:
+  r"""GD with Lévy noise: the Euler scheme of the alpha-stable SDE of P2 eq. 3.
+
+  ``optax.sgd(learning_rate)`` followed by :func:`levy_perturbation`:
+
+  .. code-block:: text
+
+    x_{k+1} = x_k - eta_k grad U(x_k) - mu eta_k^{1/alpha} xi1_k ⊙ x_k + sigma eta_k^{1/alpha} xi2_k
+
+  with ``xi1, xi2`` i.i.d. ``S_alpha(1, beta, 0)`` per coordinate.
+
+  Args:
+    learning_rate: the step size ``eta`` (float or optax schedule).
+    alpha: stability index in (0, 2], scalar or a pytree of per-coordinate alphas.
+    sigma: additive noise strength >= 0.
+    key: PRNG key or integer seed.
+    beta: skewness in [-1, 1].
+    mu: multiplicative strength >= 0 (``update`` then needs params).
+
+  Returns:
+    An ``optax.GradientTransformation`` (an ``optax.chain`` of SGD and the perturbation).
+
+  Examples:
+    >>> import jax.numpy as jnp
+    >>> import optax
+    >>> import chaosopt
+    >>> params = jnp.ones(3)
+    >>> tx = chaosopt.levy_gd(0.1, alpha=1.5, sigma=0.0, key=0)  # sigma = 0: plain GD
+    >>> updates, _ = tx.update(2 * params, tx.init(params))
+    >>> optax.apply_updates(params, updates).round(3)
+    Array([0.8, 0.8, 0.8], dtype=float32)
+
+  References:
+    Battash, Wolf & Lindenbaum, *Revisiting the Noise Model of Stochastic Gradient Descent*,
+    AISTATS 2024, eq. 3 (P2 in docs/papers.md).
+  """
   return _base.gd_with(learning_rate, levy_perturbation(learning_rate, alpha=alpha, sigma=sigma,
                                                         key=key, beta=beta, mu=mu))

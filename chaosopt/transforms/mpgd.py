@@ -19,12 +19,13 @@ else float32 — see :mod:`chaosopt.dynamics.thaler` for how float32 keeps the i
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import observables, random_bits, thaler
@@ -33,13 +34,14 @@ from chaosopt.transforms import _base
 Variant = Literal["mpgd", "eq11"]
 
 
-def _thaler_noise(gamma, beta, variant: str, sign_rule: str, init: str) -> _base.NoiseProcess:
+def _thaler_noise(gamma, beta, variant: str, sign_rule: observables.SignRule,
+                  init: str) -> _base.NoiseProcess:
   """Two Thaler-observable fields (4 chains per coordinate for eq. 11).
 
   The chains of all leaves are stored as one flat [num_chains, num_coordinates] array, so a step
   is one fused map over every coordinate whatever the pytree (few kernels for small models).
   """
-  rule = "none" if variant == "eq11" else sign_rule
+  rule: observables.SignRule = "none" if variant == "eq11" else sign_rule
   nchains = 4 if variant == "eq11" else 2
 
   def init_fn(key, params):
@@ -70,24 +72,57 @@ def _check_common(learning_rate, mu, sigma) -> None:
   _validation.check_nonnegative("sigma", sigma)
 
 
-def mpgd_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.0, mu=0.0,
-                      sigma=0.0, key, variant: Variant = "mpgd",
-                      sign_rule: observables.SignRule = "excursion",
+def mpgd_perturbation(learning_rate: optax.ScalarOrSchedule, *,
+                      gamma: Union[ArrayLike, thaler.ThalerConstants], beta: ArrayLike = 0.0,
+                      mu: ArrayLike = 0.0, sigma: ArrayLike = 0.0, key: Union[jax.Array, int],
+                      variant: Variant = "mpgd", sign_rule: observables.SignRule = "excursion",
                       init: str = "invariant") -> optax.GradientTransformation:
-  """Adds the MPGD perturbation ``-μ η_k^γ v1 ⊙ x + σ η_k^γ v2`` to the updates (eq. 8).
+  r"""The MPGD perturbation of P0 eq. 8, to chain after any optimizer.
+
+  Adds to the incoming updates ``u_k`` (one Thaler chain per parameter coordinate)
+
+  .. code-block:: text
+
+    u_k  <-  u_k  -  mu eta_k^gamma v1(y1_k) ⊙ x_k  +  sigma eta_k^gamma v2(y2_k)
+
+  where ``x_k`` are the params, ``eta_k`` the step size at step ``k`` and ``v1, v2`` the
+  observables (:mod:`chaosopt.dynamics.observables`) of independent Thaler chains
+  ``y_{k+1} = T_gamma(y_k)``, whose Birkhoff sums converge to ``S_alpha(1, beta, 0)``,
+  ``alpha = 1/gamma``. ``variant="eq11"`` uses ``v(y1) - v(y2)`` of two unsigned chains for each
+  observable (P0 eq. 11, symmetric). The power is ``eta^gamma`` (erratum: P0 prints ``m^alpha``,
+  see docs/errata.md).
 
   Args:
-    learning_rate: η (float or schedule); only its power η^γ enters here.
-    gamma: γ = 1/α ∈ (1/2, 1), or precomputed :class:`~chaosopt.dynamics.thaler.ThalerConstants`
-      (to vary γ under ``jit``/``vmap``).
-    beta: skewness β ∈ [-1, 1] of the limit law (``variant="mpgd"``; unused by eq. 11).
-    mu: multiplicative strength μ ≥ 0 ("dynamical weight decay"; needs ``params``).
-    sigma: additive strength σ ≥ 0.
-    key: PRNG key (or int seed) for the chains' initial states, signs and rounding dither.
-    variant: ``"mpgd"`` (eq. 8) or ``"eq11"`` (v(y1) - v(y2) per observable).
-    sign_rule: ``"excursion"`` (default, reproduces β) or ``"literal"`` (the paper's printed
-      cumulative product, which loses β; see :mod:`chaosopt.dynamics.observables`).
-    init: ``"invariant"`` (exact draw from the invariant measure) or ``"warmup"`` (paper: T^{10^4}(U)).
+    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta_k^gamma`` enters.
+    gamma: ``gamma = 1/alpha`` in (1/2, 1), or precomputed
+      :class:`~chaosopt.dynamics.thaler.ThalerConstants` (to vary gamma under ``jit``/``vmap``).
+    beta: skewness in [-1, 1] of the limit law (``variant="mpgd"``; unused by eq. 11).
+    mu: multiplicative strength >= 0 ("dynamical weight decay"; ``update`` then needs params).
+    sigma: additive strength >= 0.
+    key: PRNG key or integer seed of the chains' initial states, signs and rounding dither.
+    variant: ``"mpgd"`` (eq. 8) or ``"eq11"`` (differences of unsigned observables, eq. 11).
+    sign_rule: ``"excursion"`` (default, reproduces beta) or ``"literal"`` (the paper's printed
+      cumulative product, which loses beta; see :mod:`chaosopt.dynamics.observables`).
+    init: ``"invariant"`` (exact draw from the invariant measure) or ``"warmup"``
+      (the paper's ``T^{10^4}(U)``).
+
+  Returns:
+    An ``optax.GradientTransformation`` whose state is a
+    :class:`~chaosopt.transforms.PerturbationState` (the chains live in it).
+
+  Examples:
+    >>> import jax.numpy as jnp
+    >>> import chaosopt
+    >>> params = {"w": jnp.ones(4)}
+    >>> tx = chaosopt.mpgd_perturbation(0.1, gamma=0.7, sigma=0.1, key=0)
+    >>> state = tx.init(params)
+    >>> updates, state = tx.update({"w": jnp.zeros(4)}, state, params)
+    >>> updates["w"].shape, int(state.count)
+    ((4,), 1)
+
+  References:
+    Lim, Wan & Şimşekli, *Chaotic Regularization and Heavy-Tailed Limits for Deterministic
+    Gradient Descent*, NeurIPS 2022, eq. 8 and 11 (P0 in docs/papers.md).
   """
   thaler.check_gamma(gamma)
   _validation.check_in_range("beta", beta, -1.0, 1.0)
@@ -100,12 +135,59 @@ def mpgd_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.0,
                             noise=_thaler_noise(consts, beta, variant, sign_rule, init))
 
 
-def mpgd(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.0, mu=0.0, sigma=0.0, key,
+def mpgd(learning_rate: optax.ScalarOrSchedule, *,
+         gamma: Union[ArrayLike, thaler.ThalerConstants], beta: ArrayLike = 0.0,
+         mu: ArrayLike = 0.0, sigma: ArrayLike = 0.0, key: Union[jax.Array, int],
          variant: Variant = "mpgd", sign_rule: observables.SignRule = "excursion",
          init: str = "invariant") -> optax.GradientTransformation:
-  """Multiplicative-perturbed GD (P0 eq. 8): ``optax.sgd(η)`` then :func:`mpgd_perturbation`.
+  r"""Multiplicatively perturbed gradient descent, MPGD (P0 eq. 8).
 
-  Use ``tx.update(grads, state, params)``: the multiplicative term needs the params.
+  ``optax.sgd(learning_rate)`` followed by :func:`mpgd_perturbation`:
+
+  .. code-block:: text
+
+    x_{k+1} = x_k - eta_k grad R(x_k) - mu eta_k^gamma v1(y1_k) ⊙ x_k + sigma eta_k^gamma v2(y2_k)
+
+  with one Thaler chain per parameter coordinate. Call ``tx.update(grads, state, params)``: the
+  multiplicative term needs the params. ``mu = sigma = 0`` is plain GD.
+
+  Args:
+    learning_rate: the step size ``eta`` (float or optax schedule).
+    gamma: ``gamma = 1/alpha`` in (1/2, 1), or :class:`~chaosopt.dynamics.thaler.ThalerConstants`.
+    beta: skewness in [-1, 1] of the limit law (unused by ``variant="eq11"``).
+    mu: multiplicative strength >= 0.
+    sigma: additive strength >= 0.
+    key: PRNG key or integer seed.
+    variant: ``"mpgd"`` (eq. 8) or ``"eq11"`` (eq. 11).
+    sign_rule: ``"excursion"`` (default) or ``"literal"`` (see :func:`mpgd_perturbation`).
+    init: ``"invariant"`` or ``"warmup"`` initial chain states.
+
+  Returns:
+    An ``optax.GradientTransformation`` (an ``optax.chain`` of SGD and the perturbation).
+
+  Examples:
+    >>> import jax
+    >>> import jax.numpy as jnp
+    >>> import optax
+    >>> import chaosopt
+    >>> params = {"w": jnp.ones(3)}
+    >>> loss = lambda p: jnp.sum(p["w"] ** 2)
+    >>> tx = chaosopt.mpgd(0.1, gamma=0.7, mu=0.5, sigma=0.1, key=0)
+    >>> state = tx.init(params)
+    >>> for _ in range(2):
+    ...   grads = jax.grad(loss)(params)
+    ...   updates, state = tx.update(grads, state, params)
+    ...   params = optax.apply_updates(params, updates)
+    >>> params["w"].shape, bool(jnp.all(jnp.isfinite(params["w"])))
+    ((3,), True)
+    >>> gd = chaosopt.mpgd(0.1, gamma=0.7, key=0)  # mu = sigma = 0: plain GD
+    >>> ones = {"w": jnp.ones(3)}
+    >>> gd.update(jax.grad(loss)(ones), gd.init(ones), ones)[0]["w"].round(3)
+    Array([-0.2, -0.2, -0.2], dtype=float32)
+
+  References:
+    Lim, Wan & Şimşekli, *Chaotic Regularization and Heavy-Tailed Limits for Deterministic
+    Gradient Descent*, NeurIPS 2022, eq. 8 (P0 in docs/papers.md).
   """
   perturb = mpgd_perturbation(learning_rate, gamma=gamma, beta=beta, mu=mu, sigma=sigma, key=key,
                               variant=variant, sign_rule=sign_rule, init=init)
@@ -128,12 +210,40 @@ def _gaussian_noise() -> _base.NoiseProcess:
   return _base.flat_noise(lambda key, params: (), flat_sample)
 
 
-def gaussian_perturbation(learning_rate: _base.ScalarOrSchedule, *, mu=0.0, sigma=0.0, key,
+def gaussian_perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike = 0.0,
+                          sigma: ArrayLike = 0.0, key: Union[jax.Array, int],
                           exponent: Any = 0.5) -> optax.GradientTransformation:
-  """The Gaussian baseline of P0: ``-μ η_k^p ξ1 ⊙ x + σ η_k^p ξ2`` with ξ i.i.d. N(0, 1).
+  r"""The Gaussian baseline of P0: MPGD's perturbation with i.i.d. N(0, 1) noise.
 
-  ``exponent`` p defaults to 1/2 (Brownian increments); the paper leaves it unspecified
-  (docs/errata.md), so reports state the value used.
+  .. code-block:: text
+
+    u_k  <-  u_k  -  mu eta_k^p xi1_k ⊙ x_k  +  sigma eta_k^p xi2_k,     xi1, xi2 ~ N(0, I)
+
+  Chain after ``optax.sgd(eta)`` for the Gaussian-perturbed GD of P0's experiments.
+
+  Args:
+    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta_k^p`` enters.
+    mu: multiplicative strength >= 0 (``update`` then needs params).
+    sigma: additive strength >= 0.
+    key: PRNG key or integer seed.
+    exponent: ``p`` >= 0, a scalar or a pytree shaped like the params. Default 1/2 (Brownian
+      increments); P0 leaves it unspecified (docs/errata.md), so reports state the value used.
+
+  Returns:
+    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`.
+
+  Examples:
+    >>> import jax.numpy as jnp
+    >>> import chaosopt
+    >>> tx = chaosopt.gaussian_perturbation(0.01, sigma=1.0, key=0)
+    >>> zeros = jnp.zeros(10_000)
+    >>> updates, _ = tx.update(zeros, tx.init(zeros))
+    >>> round(float(updates.std()), 1)  # sigma eta^(1/2) = 0.1
+    0.1
+
+  References:
+    Lim, Wan & Şimşekli, *Chaotic Regularization and Heavy-Tailed Limits for Deterministic
+    Gradient Descent*, NeurIPS 2022, Section 5 (P0 in docs/papers.md).
   """
   _check_common(learning_rate, mu, sigma)
   _validation.check_nonnegative("exponent", exponent)

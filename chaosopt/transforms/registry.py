@@ -103,20 +103,48 @@ def register_noise(kind: str, factory: Optional[Factory], *, traced: tuple = (),
                    prepare: Optional[Mapping[str, Callable[[Any], Any]]] = None,
                    fixed: Optional[Mapping[str, Any]] = None, description: str = "",
                    context: tuple = (), overwrite: bool = False) -> NoiseSpec:
-  """Registers a scheme kind; returns its :class:`NoiseSpec`.
+  r"""Registers a scheme kind, making a perturbation runnable from experiment configs.
+
+  A scheme of kind ``kind`` runs the noisy-GD recursion of P0 eq. 8 with this kind's noise:
+
+  .. code-block:: text
+
+    x_{k+1} = x_k - eta_k grad R(x_k) + perturbation_k(x_k),
+    built as optax.chain(optax.sgd(eta), factory(eta, key=key, **hyper_parameters))
 
   Args:
     kind: the name configs use (``scheme["kind"]``).
     factory: ``factory(learning_rate, *, key, **hyper_parameters) -> GradientTransformation``
       adding the perturbation to the updates (e.g. :func:`chaosopt.mpgd_perturbation`, or
-      :func:`chaosopt.transforms.perturbation` around a :class:`~chaosopt.transforms.NoiseProcess`);
-      ``None`` for plain GD.
+      :func:`chaosopt.perturbation` around a :class:`~chaosopt.NoiseProcess`); ``None`` for
+      plain GD.
     traced: hyper-parameters that may be vmapped (one compiled program for several values).
     prepare: host-side preparation of traced values (float64 array -> factory argument).
     fixed: keyword arguments bound by this kind (not settable from configs).
     description: one line shown by ``chaosopt list --kinds``.
     context: factory arguments the runner fills from the run (a subset of :data:`CONTEXT`).
     overwrite: allow replacing an existing kind (otherwise a ``ValueError``).
+
+  Returns:
+    The registered :class:`NoiseSpec` (its ``parameters``, ``defaults()``, ``check`` and
+    ``build`` are what the runner uses).
+
+  Examples:
+    >>> import jax.numpy as jnp
+    >>> import chaosopt
+    >>> from chaosopt.transforms.registry import get_noise, unregister_noise
+    >>> spec = chaosopt.register_noise("my_gaussian", chaosopt.gaussian_perturbation,
+    ...                                traced=("sigma",), description="example")
+    >>> sorted(spec.parameters), spec.defaults()["exponent"]
+    (['exponent', 'mu', 'sigma'], 0.5)
+    >>> tx = get_noise("my_gaussian").build(0.1, 0, sigma=0.0)  # sgd + perturbation
+    >>> updates, _ = tx.update(jnp.ones(2), tx.init(jnp.ones(2)))
+    >>> updates.round(3)
+    Array([-0.1, -0.1], dtype=float32)
+    >>> unregister_noise("my_gaussian")
+
+  References:
+    Lim, Wan & Şimşekli, NeurIPS 2022, eq. 8 (P0 in docs/papers.md); docs/extending.md.
   """
   if not isinstance(kind, str) or not kind:
     raise ValueError(f"kind must be a non-empty string, got {kind!r}")
