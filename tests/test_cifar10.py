@@ -167,3 +167,21 @@ def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
     _, cfg, _ = experiments.load("cifar10_table2", [("learning_rate", "0.05")])
     workdir_lib.Workdir(str(wd), cfg.to_dict())
   del exp
+
+
+def test_loader_rejects_bad_labels_and_truncated_files_naming_the_file(tmp_path):
+  rng = np.random.default_rng(0)
+  sizes = {n: 2 for n in cifar10.TRAIN_BATCHES}
+  sizes["test_batch"] = 2
+  images = {n: rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8) for n, k in sizes.items()}
+  labels = {n: rng.integers(0, 10, k) for n, k in sizes.items()}
+  labels["data_batch_3"] = np.array([3, 200])  # a label out of range
+  path = str(tmp_path / cifar10.FILENAME)
+  cifar10.write_fixture(path, images, labels)
+  with pytest.raises(ValueError, match=r"cifar-10-python.tar.gz.*data_batch_3.*outside 0\.\.9"):
+    cifar10.load_cifar10("train", str(tmp_path), md5=None, download=False)
+  blob = open(path, "rb").read()
+  with open(path, "wb") as f:
+    f.write(blob[: len(blob) // 2])  # truncated download
+  with pytest.raises(ValueError, match="cifar-10-python.tar.gz.*truncated or corrupt"):
+    cifar10.load_cifar10("test", str(tmp_path), md5=None, download=False)

@@ -70,3 +70,17 @@ def test_real_debian_data(monkeypatch, tmp_path):
   x, y = fm.load_fashion_mnist("test", download=False)
   assert x.shape == (10000, 28, 28) and y.shape == (10000,)
   np.testing.assert_array_equal(np.bincount(y), np.full(10, 1000))  # balanced test split
+
+
+def test_bad_labels_and_truncated_files_name_the_file(fixture_dir):
+  d, data = fixture_dir
+  img, lbl = fm.FILES["train"]
+  y = np.array(data["train"][1])
+  y[4] = 200  # labels rewritten out of range used to train without error
+  _write_idx(d / lbl, y)
+  with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: 1 labels outside 0\.\.9"):
+    fm.load_fashion_mnist("train", data_dir=str(d), download=False)
+  blob = open(d / img, "rb").read()
+  open(d / img, "wb").write(blob[: len(blob) // 2])
+  with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz.*truncated or corrupt"):
+    fm.load_fashion_mnist("train", data_dir=str(d), download=False)

@@ -55,20 +55,34 @@ def load_cifar10(split: str = "train", data_dir: Optional[str] = None, *,
   names = TRAIN_BATCHES if split == "train" else TEST_BATCHES
   path = tarball_path(data_dir, md5=md5, download=download)
   xs, ys = [], []
-  with tarfile.open(path, "r:gz") as tar:
-    for name in names:
-      member = f"{FOLDER}/{name}"
-      try:
-        f = tar.extractfile(member)
-      except KeyError:
-        raise ValueError(f"{path} has no member {member!r}; not the official CIFAR-10 "
-                         "python tarball") from None
-      d = _unpickle(f.read())
-      data = np.asarray(d[b"data"], np.uint8)
-      if data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(f"{member}: expected data of shape [N, 3072], got {data.shape}")
-      xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-      ys.append(np.asarray(d[b"labels"], np.int32))
+  try:
+    with tarfile.open(path, "r:gz") as tar:
+      for name in names:
+        member = f"{FOLDER}/{name}"
+        try:
+          f = tar.extractfile(member)
+        except KeyError:
+          raise ValueError(f"{path} has no member {member!r}; not the official CIFAR-10 "
+                           "python tarball") from None
+        d = _unpickle(f.read())
+        data = np.asarray(d[b"data"], np.uint8)
+        labels = np.asarray(d[b"labels"], np.int64)
+        if data.ndim != 2 or data.shape[1] != 3072:
+          raise ValueError(f"{path}: {member}: expected data of shape [N, 3072], got "
+                           f"{data.shape}")
+        if labels.shape != (data.shape[0],):
+          raise ValueError(f"{path}: {member}: {labels.shape[0]} labels for {data.shape[0]} "
+                           f"images")
+        bad = (labels < 0) | (labels > 9)
+        if bad.any():
+          raise ValueError(f"{path}: {member}: {int(bad.sum())} labels outside 0..9 (first: "
+                           f"{int(labels[bad][0])})")
+        xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        ys.append(labels.astype(np.int32))
+  except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError) as e:
+    raise ValueError(f"{path}: cannot read the CIFAR-10 tarball ({type(e).__name__}: {e}); "
+                     f"the file is truncated or corrupt — delete it and download it "
+                     f"again") from None
   return np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from typing import Optional
 
 import numpy as np
@@ -34,8 +35,12 @@ CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", 
 def read_idx(path: str) -> np.ndarray:
   """Parses an IDX file (optionally gzipped): magic ``0 0 dtype ndim``, big-endian dims, data."""
   opener = gzip.open if path.endswith(".gz") else open
-  with opener(path, "rb") as f:
-    raw = f.read()
+  try:
+    with opener(path, "rb") as f:
+      raw = f.read()
+  except (OSError, EOFError, zlib.error) as e:  # truncated or corrupt gzip stream
+    raise ValueError(f"{path}: cannot read ({type(e).__name__}: {e}); the file is truncated "
+                     f"or corrupt — delete it and download it again") from None
   if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
     raise ValueError(f"{path} is not an IDX file (bad magic number)")
   dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -85,7 +90,12 @@ def load_fashion_mnist(split: str = "train", data_dir: Optional[str] = None, *,
   img_path, lbl_path = find_files(split, data_dir, download=download)
   images = read_idx(img_path)
   labels = read_idx(lbl_path)
-  if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+  if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 or \
+      images.shape[0] != labels.shape[0]:
     raise ValueError(f"unexpected FashionMNIST shapes {images.shape} / {labels.shape} in "
-                     f"{img_path}, {lbl_path}")
+                     f"{img_path}, {lbl_path} (expected [N, 28, 28] images and [N] labels)")
+  bad = (labels < 0) | (labels >= NUM_CLASSES)
+  if bad.any():
+    raise ValueError(f"{lbl_path}: {int(bad.sum())} labels outside 0..{NUM_CLASSES - 1} "
+                     f"(first: {int(labels[bad][0])} at index {int(np.flatnonzero(bad)[0])})")
   return np.asarray(images, np.uint8), labels.astype(np.int32)
