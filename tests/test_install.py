@@ -40,3 +40,19 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
   listed = subprocess.run([sys.executable, "-m", "chaosopt", "list"], cwd=elsewhere, env=env,
                           capture_output=True, text=True, check=True).stdout
   assert "airfoil_table1" in listed
+  # every shipped experiment's quick config resolves and validates from the wheel (the smoke
+  # test, tests/test_experiments.py, runs each of them through the command)
+  code = ("from chaosopt import experiments\n"
+          "names = experiments.names()\n"
+          "for n in names:\n"
+          "  experiments.load(n + ':quick')\n"
+          "print(len(names))")
+  n = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True,
+                     text=True, timeout=600)
+  assert n.returncode == 0, n.stderr
+  assert int(n.stdout.strip()) >= 21
+  # and a second, different experiment runs end to end from the wheel
+  out = subprocess.run([sys.executable, "-m", "chaosopt", "--config", "discretization_x2:quick",
+                        "-q", "--no-plots"], cwd=elsewhere, env=env, capture_output=True,
+                       text=True, timeout=600)
+  assert out.returncode == 0, out.stderr
