@@ -226,10 +226,15 @@ def _claim(rows, names, what):
     verdict = f"does not hold: {', '.join(worse)} significantly worse"
   else:
     verdict = "not shown"
-  detail = (f"{len(better)}/{len(names)} rows significantly better than {what}, {len(worse)} "
-            f"worse, the rest no significant difference (paired t-test, Holm-corrected, "
-            f"α = 0.05, n = {n} paired seeds" + (" — too few seeds to decide; run the "
-                                                  "`seeds200` variant" if n < 30 else "") + ")")
+  # the signed-rank test speaks about the typical seed (median), the t-test about the mean
+  wil = [r["scheme"] for r in rows if r["scheme"] in names and r["p_wilcoxon_holm"] is not None
+         and r["p_wilcoxon_holm"] < r["alpha"] and r["n_improved"] > r["n"] / 2]
+  detail = (f"{len(better)}/{len(names)} rows significantly better than {what} in mean, "
+            f"{len(worse)} worse, the rest no significant difference (paired t-test, "
+            f"Holm-corrected, α = 0.05, n = {n} paired seeds" + (
+                " — too few seeds to decide; run the `seeds200` variant" if n < 30 else "")
+            + f"); the Wilcoxon signed-rank test (Holm) finds a lower *median* for "
+            f"{len(wil)}/{len(names)} rows" + (f" ({', '.join(wil)})" if wil else ""))
   return verdict, detail
 
 
