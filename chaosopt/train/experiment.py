@@ -154,6 +154,9 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
     return results_lib.load(wd.path)
   with _LogFile(os.path.join(wd.path, "log.txt")):
     logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
+    # code provenance is taken before computing: the commit (and dirty flag) of the code this
+    # process runs, not of a checkout that may change while a long run computes
+    prov = provenance()
     t0 = time.perf_counter()
     out = module.run(config, wd)
     wall = time.perf_counter() - t0
@@ -162,7 +165,7 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
            "settings": report_lib.jsonable(config.to_dict()), "results": out,
            "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
            "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
-           "provenance": provenance(wall)}
+           "provenance": dict(prov, wall_s=round(wall, 2))}
     results_path = os.path.join(wd.path, workdir_lib.RESULTS_FILE)
     report_lib.write_json(results_path, doc)
     logger.info("%s: computed in %.1f s", name, wall)
