@@ -66,7 +66,7 @@ def _command() -> Optional[str]:
   return " ".join([prog] + sys.argv[1:])
 
 
-def provenance(wall_s: Optional[float] = None) -> dict:
+def provenance(wall_s: Optional[float] = None, exclude: Optional[str] = None) -> dict:
   """Where a result comes from: code (version, git commit, dirty flag when run from a
   checkout), packages, machine, JAX backend/devices/x64, command line, date."""
   import jax
@@ -76,7 +76,12 @@ def provenance(wall_s: Optional[float] = None) -> dict:
   git = None
   if os.path.exists(os.path.join(root, ".git")):
     commit = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    # the run's own workdir (e.g. a committed report being regenerated) does not make the code
+    # dirty
+    spec = ["--", "."]
+    if exclude and os.path.abspath(exclude).startswith(root + os.sep):
+      spec.append(f":(exclude){os.path.relpath(os.path.abspath(exclude), root)}")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no", *spec)
     git = {"commit": commit, "dirty": bool(status) if status is not None else None}
   versions = {}
   for name in _PACKAGES:
@@ -156,7 +161,7 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
     logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
     # code provenance is taken before computing: the commit (and dirty flag) of the code this
     # process runs, not of a checkout that may change while a long run computes
-    prov = provenance()
+    prov = provenance(exclude=wd.path)
     t0 = time.perf_counter()
     out = module.run(config, wd)
     wall = time.perf_counter() - t0
