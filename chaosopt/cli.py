@@ -163,7 +163,10 @@ def _print_summary(module, config, doc: dict, workdir: str) -> None:
   wall = (doc.get("provenance") or {}).get("wall_s")
   if wall is not None:
     lines.append(f"wall time {wall:.1f} s")
-  lines.append(f"outputs: {workdir}/ (report.md, results.json, log.txt, figures)")
+  if doc.get("status") == "computed" and not results:  # a process > 0 of a distributed run
+    lines.append(f"computed; process 0 writes the outputs to {workdir}/")
+  else:
+    lines.append(f"outputs: {workdir}/ (report.md, results.json, log.txt, figures)")
   print("\n".join(x for x in lines if x))
 
 

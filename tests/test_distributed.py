@@ -91,3 +91,40 @@ def test_two_processes_match_one_process(tmp_path):
     # ... and they equal the single-process run bit for bit (see the module docstring)
     np.testing.assert_array_equal(r0[k], ref[k], err_msg=k)
   assert np.all(np.isfinite(ref["train_loss_aug"]))
+
+
+@pytest.mark.skipif(not _gloo_available(),
+                    reason="this jaxlib has no gloo CPU collectives (make_gloo_tcp_collectives)")
+def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path):
+  """``chaosopt --config discretization_x2:quick`` launched as 2 jax.distributed processes on
+  one workdir: both exit 0, process 0 alone writes (provenance says 2 processes), and the
+  results equal a single-process run of the same command exactly (deterministic GD)."""
+  import json
+  multi, single = tmp_path / "multi", tmp_path / "single"
+  port = _free_port()
+  cmd = [sys.executable, "-m", "chaosopt", "--config", "discretization_x2:quick", "-q",
+         "--no-plots", "--workdir"]
+  procs = [subprocess.Popen(
+      cmd + [str(multi)], cwd=str(tmp_path),
+      env=_env(1, CHAOSOPT_COORDINATOR=f"127.0.0.1:{port}", CHAOSOPT_NUM_PROCESSES="2",
+               CHAOSOPT_PROCESS_ID=str(i)),
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
+  logs = []
+  try:
+    for p in procs:
+      logs.append(p.communicate(timeout=180)[0])
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+  for i, (p, log) in enumerate(zip(procs, logs)):
+    assert p.returncode == 0, f"process {i} failed:\n{log[-3000:]}"
+  one = subprocess.run(cmd + [str(single)], cwd=str(tmp_path), env=_env(1), capture_output=True,
+                       text=True, timeout=180)
+  assert one.returncode == 0, one.stderr[-3000:]
+  doc_m = json.loads((multi / "results.json").read_text())
+  doc_s = json.loads((single / "results.json").read_text())
+  assert doc_m["provenance"]["process_count"] == 2 and doc_s["provenance"]["process_count"] == 1
+  assert doc_m["status"] == "finished"
+  assert doc_m["results"] == doc_s["results"]
+  assert sorted(os.listdir(multi)) == sorted(os.listdir(single))

@@ -14,6 +14,8 @@ Several processes (``jax.distributed``, :mod:`.sharding`): every process must ca
 :meth:`Checkpointer.save` and :meth:`Checkpointer.restore` with the same directory on a file
 system all of them see; each writes and reads its own shards of the global arrays, the JSON
 document is written once (tested with two CPU processes in ``tests/test_distributed.py``).
+Arrays local to one process (the ensemble driver's carry, which every process computes whole)
+are stored as NumPy arrays, written once.
 """
 from __future__ import annotations
 
@@ -30,8 +32,24 @@ def _is_key(x) -> bool:
   return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
 
 
+def _host_local(x) -> bool:
+  # an array of this process only (every process holds its own full copy: the ensemble driver's
+  # carry) in a multi-process run; orbax cannot write those as jax.Arrays
+  return jax.process_count() > 1 and isinstance(x, jax.Array) and x.is_fully_addressable
+
+
 def _to_storable(tree: Any) -> Any:
-  return jax.tree_util.tree_map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
+  def one(x):
+    x = jax.random.key_data(x) if _is_key(x) else x
+    # host-local replicas are stored as NumPy arrays (written once, by the primary process)
+    return np.asarray(x) if _host_local(x) else x
+  return jax.tree_util.tree_map(one, tree)
+
+
+def _abstract(x):
+  if isinstance(x, np.ndarray):
+    return x  # restored as NumPy, then placed like the template by _from_storable
+  return ocp.utils.to_shape_dtype_struct(x) if hasattr(x, "shape") else x
 
 
 def _from_storable(stored: Any, template: Any) -> Any:
@@ -78,9 +96,7 @@ class Checkpointer:
     step = self.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"no checkpoint in {self.directory}")
-    abstract = jax.tree_util.tree_map(
-        lambda x: ocp.utils.to_shape_dtype_struct(x) if hasattr(x, "shape") else x,
-        _to_storable(template))
+    abstract = jax.tree_util.tree_map(_abstract, _to_storable(template))
     out = self._mgr.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract), doc=ocp.args.JsonRestore()))
     return step, _from_storable(out["state"], template), dict(out["doc"])

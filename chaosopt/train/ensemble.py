@@ -299,7 +299,7 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
                           diverged_at=np.asarray(jax.device_get(carry["diverged_at"])),
                           steps_done=int(last_step[0]))
   assert result.diverged_at.shape == (m,)
-  if final_path is not None:
+  if final_path is not None and jax.process_index() == 0:  # one writer per run (jax.distributed)
     import pickle
     tmp = final_path + ".tmp"
     with open(tmp, "wb") as f:

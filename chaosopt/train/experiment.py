@@ -145,9 +145,7 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
   from chaosopt.train import sharding
   if not sharding.is_writer():
     # multi-process run (jax.distributed): every process computes, process 0 writes
-    wd = workdir_lib.Workdir.__new__(workdir_lib.Workdir)
-    wd.path, wd.config = os.path.abspath(workdir), config.to_dict()
-    module.run(config, wd)
+    module.run(config, workdir_lib.Workdir(workdir, config.to_dict(), writer=False))
     return {"status": "computed", "results": {}, "verdicts": []}
   wd = workdir_lib.Workdir(workdir, config.to_dict(), restart=restart)
   if report_only:

@@ -69,9 +69,15 @@ def _normalize(config: dict) -> dict:
 class Workdir:
   """A prepared workdir (see the module docstring). ``path`` is absolute."""
 
-  def __init__(self, path: str, config: dict, *, restart: bool = False):
+  def __init__(self, path: str, config: dict, *, restart: bool = False, writer: bool = True):
+    """``writer=False``: the view of a process that must not write (processes > 0 of a
+    ``jax.distributed`` run): no checks, nothing created; :meth:`unit` loads what the writer
+    stored and otherwise computes without storing; :meth:`sub` creates no folders."""
     self.path = os.path.abspath(path)
     self.config = _normalize(config)
+    self.writer = bool(writer)
+    if not self.writer:
+      return
     self._check_writable()
     cfg_path = os.path.join(self.path, CONFIG_FILE)
     if restart:
@@ -136,7 +142,8 @@ class Workdir:
   def sub(self, *names: str) -> str:
     """Path of ``names`` inside the workdir (parent folders created)."""
     p = os.path.join(self.path, *names)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
+    if self.writer:
+      os.makedirs(os.path.dirname(p), exist_ok=True)
     return p
 
   def checkpoint_dir(self, tag: str) -> str:
@@ -154,6 +161,8 @@ class Workdir:
       with open(path, "rb") as f:
         return pickle.load(f)
     value = fn()
+    if not self.writer:
+      return value
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
       pickle.dump(value, f)
