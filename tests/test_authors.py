@@ -297,3 +297,91 @@ def test_traced_seed_vmap_equals_per_seed_programs():
   assert not np.array_equal(np.asarray(batched[0]), np.asarray(batched[1]))
   with pytest.raises(ValueError):
     authors.mpgd_authors_perturbation(0.1, gamma=0.6, seed=7, seed_range=(1, 4))
+
+
+def _cifar_reference(d, seed, gamma, num_steps, variant):
+  """The authors' CIFAR-10 table of a d-entry tensor written from their construction (table seed
+  2s: chain i seeded 2s + i for start and sign; eq. 11 second start i + 100·2s with the same
+  sign seed), float32 [d, T+1], independent of authors_table / the noise's indexing."""
+  first = [2 * seed + i for i in range(d)]
+  v = authors.authors_chains(first, first, gamma, BETA, num_steps)
+  if variant == "eq11":
+    v = v - authors.authors_chains([i + 100 * 2 * seed for i in range(d)], first, gamma, BETA,
+                                   num_steps)
+  return v.astype(np.float32)
+
+
+@pytest.mark.parametrize("variant", ["mpgd", "eq11"])
+def test_cifar_process_value_for_value(variant):
+  """The authors' CIFAR-10 process through optax.masked(stem_mask): at step k the stem conv
+  kernel (flax (3,3,3,C)) put back into PyTorch layout (C,3,3,3) and flattened, and the stem BN
+  scale (C,), each receive slice k of their own re-read table raw.reshape(-1)[k d:(k+1) d],
+  times -η^γ σ. Exact (η = σ = 1) and to float32 rounding of the product (rtol 1e-6: one
+  float32 multiplication of η^γ σ by a table value) with their η = 0.1, σ = 0.01. The other
+  leaves get nothing; μ = 0 makes the update independent of the parameter values. Seed 2 inside
+  the range 1..3 also exercises the shared table's row offset 2·(s - lo)."""
+  from chaosopt.tasks import models
+  C, T, s, gamma = 4, 6, 2, 0.6
+  rng = np.random.default_rng(0)
+  params = {"stem_conv": {"kernel": jnp.asarray(rng.normal(size=(3, 3, 3, C)), jnp.float32)},
+            "stem_bn": {"scale": jnp.ones(C), "bias": jnp.zeros(C)},
+            "head": {"kernel": jnp.ones((C, 2)), "bias": jnp.zeros(2)}}
+  mask = models.stem_mask(params)
+  raws = {"conv": _cifar_reference(3 * 3 * 3 * C, s, gamma, T, variant),
+          "bn": _cifar_reference(C, s, gamma, T, variant)}
+
+  def noise(eta, sigma, p):
+    tx = optax.masked(authors.mpgd_authors_perturbation(
+        eta, gamma=gamma, beta=BETA, mu=0.0, sigma=sigma, seed=jnp.asarray(s), seed_range=(1, 3),
+        num_steps=T, variant=variant, seed_base=0, seed_scale=2), mask)
+    st = tx.init(p)
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, p)
+    step = jax.jit(lambda st: tx.update(zeros, st, p))
+    out = []
+    for _ in range(T + 1):
+      u, st = step(st)
+      out.append(jax.tree_util.tree_map(np.asarray, u))
+    return out
+
+  shifted = jax.tree_util.tree_map(lambda a: a + 3.0, params)
+  for eta, sigma in ((1.0, 1.0), (0.1, 0.01)):
+    scale = np.float32(-(eta ** gamma) * sigma)
+    got, got_shifted = noise(eta, sigma, params), noise(eta, sigma, shifted)
+    for k in range(T + 1):
+      conv_torch = np.transpose(got[k]["stem_conv"]["kernel"], (3, 2, 0, 1)).reshape(-1)
+      want_conv = raws["conv"].reshape(-1)[k * 108:(k + 1) * 108]
+      want_bn = raws["bn"].reshape(-1)[k * C:(k + 1) * C]
+      if eta == 1.0:
+        np.testing.assert_array_equal(conv_torch, -want_conv)
+        np.testing.assert_array_equal(got[k]["stem_bn"]["scale"], -want_bn)
+      else:
+        np.testing.assert_allclose(conv_torch, scale * want_conv, rtol=1e-6, atol=0)
+        np.testing.assert_allclose(got[k]["stem_bn"]["scale"], scale * want_bn, rtol=1e-6, atol=0)
+      for path in (("stem_bn", "bias"), ("head", "kernel"), ("head", "bias")):
+        np.testing.assert_array_equal(got[k][path[0]][path[1]], 0.0)
+      jax.tree_util.tree_map(np.testing.assert_array_equal, got[k], got_shifted[k])
+    # the table is not trivially zero (mpgd: v never vanishes; eq. 11: v(y1) - v(y2) often does)
+    final = np.abs(got[T]["stem_conv"]["kernel"])
+    assert (final.min() if variant == "mpgd" else final.max()) > 0
+
+
+def test_seed_rule_arguments_default_to_the_airfoil_rule():
+  """seed_base/seed_scale generalize the seed rule; the defaults are the airfoil rule
+  (123456 + s), and seed_scale = 2 gives the CIFAR rule 2s in the shared table (rows
+  2·(s - lo) + i)."""
+  T, d = 3, 5
+  a = authors.authors_raw_table(G, BETA, T, 4, d)
+  b = authors.authors_raw_table(G, BETA, T, 4, d, "mpgd", authors.SEED_BASE, 1)
+  np.testing.assert_array_equal(a, b)
+  codes, lookup = authors.authors_table(G, BETA, T, 1, 3, d, "mpgd", 0, 2)
+  assert codes.shape == (2 * 2 + d, T + 1)
+  for s in (1, 2, 3):
+    np.testing.assert_array_equal(lookup[codes[2 * (s - 1):2 * (s - 1) + d]],
+                                  _cifar_reference(d, s, G, T, "mpgd"))
+  codes, lookup = authors.authors_table(G, BETA, T, 1, 3, d, "eq11", 0, 2)
+  for s in (1, 2, 3):
+    np.testing.assert_array_equal(lookup[codes[s - 1]], _cifar_reference(d, s, G, T, "eq11"))
+  with pytest.raises(ValueError, match="seed_scale"):
+    authors.mpgd_authors_perturbation(0.1, gamma=G, seed_scale=0)
+  with pytest.raises(ValueError, match="seed_base"):
+    authors.mpgd_authors_perturbation(0.1, gamma=G, seed_base=-1)

@@ -169,6 +169,52 @@ def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
   del exp
 
 
+def test_table2_authors_variant_end_to_end(tmp_path, monkeypatch):
+  """``chaosopt --config cifar10_table2:authors`` (the MPGD authors' CIFAR-10 process) on a
+  generated official-format tarball: seeds 1..2 run one at a time, the rows keep the paper's
+  numbers beside them and the report names the authors' process; both seeds share one host
+  table per (γ, variant) (the whole seed range is the static range of every run)."""
+  from chaosopt import cli
+  from chaosopt.train import results as results_lib
+  from chaosopt.transforms import authors
+
+  rng = np.random.default_rng(2)
+  sizes = {n: 2 for n in cifar10.TRAIN_BATCHES}  # 10 training images
+  sizes["test_batch"] = 5
+  images = {n: rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8) for n, k in sizes.items()}
+  labels = {n: rng.integers(0, 10, k) for n, k in sizes.items()}
+  md5 = cifar10.write_fixture(str(tmp_path / cifar10.FILENAME), images, labels)
+  real_loader = cifar10.load_cifar10
+  monkeypatch.setattr(cifar10, "load_cifar10",
+                      lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
+                                                               download=False))
+  authors.authors_table.cache_clear()
+  wd = tmp_path / "run"
+  args = ["--config", "cifar10_table2:authors", f"--config.task.data_dir={tmp_path}",
+          "--config.task.microbatch_size=5", "--config.model.width=2",
+          "--config.model.stage_sizes=(1,)", "--config.num_steps=2", "--config.chunk_size=2",
+          "--config.num_seeds=2", "--config.only=gaussian,mpgd_0.6,eq11_0.7", "-q",
+          "--no-plots", "--workdir", str(wd)]
+  assert cli.main(args) == 0
+  doc = results_lib.load(str(wd))
+  res = doc["results"]["schemes"]
+  assert list(res) == ["gaussian", "mpgd_0.6", "eq11_0.7"]
+  assert [res[n]["kind"] for n in res] == ["gaussian", "mpgd_authors", "eq11_authors"]
+  for e in res.values():
+    assert e["seeds"] == [1, 2]
+    assert e["hparams"]["mu"] == 0.0
+  assert res["gaussian"]["hparams"]["exponent"] == 0.0
+  # one table per (γ, variant), built for seeds 1..2 together
+  assert authors.authors_table.cache_info().currsize == 2
+  md = (wd / "report.md").read_text()
+  assert "the MPGD authors' CIFAR-10 process" in md and "stem BatchNorm scale" in md
+  assert "| mpgd_0.6 |" in md and "75.78" in md and "73.27" in md  # paper's columns kept
+  from chaosopt import experiments
+  from chaosopt.train import config as config_lib
+  with pytest.raises(config_lib.ConfigError, match="config.perturb"):
+    experiments.load("cifar10_table2:authors", [("perturb", "all")])
+
+
 def test_loader_rejects_bad_labels_and_truncated_files_naming_the_file(tmp_path):
   rng = np.random.default_rng(0)
   sizes = {n: 2 for n in cifar10.TRAIN_BATCHES}

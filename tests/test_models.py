@@ -74,3 +74,25 @@ def test_first_conv_mask_with_optax_masked():
   assert mc["conv1"]["kernel"] and not mc["conv2"]["kernel"]
   with pytest.raises(ValueError, match="first"):
     models.first_conv_mask(pc, first="nope")
+
+
+def test_stem_mask_selects_the_first_two_pytorch_tensors():
+  """The authors' CIFAR-10 code perturbs the first two PyTorch parameter tensors of its ResNet:
+  the stem conv weight (no bias) and the stem BatchNorm weight. stem_mask must select exactly
+  their flax counterparts, nothing else (not the stem BN bias, not any block's conv)."""
+  m = models.ResNet18(width=4, stage_sizes=(1, 1))
+  p = jax.eval_shape(m.init, jax.random.key(0), jnp.zeros((1, 8, 8, 3)))["params"]
+  mask = models.stem_mask(p)
+  assert jax.tree_util.tree_structure(mask) == jax.tree_util.tree_structure(p)
+  hits = [jax.tree_util.keystr(path) for path, v in
+          jax.tree_util.tree_flatten_with_path(mask)[0] if v]
+  assert sorted(hits) == ["['stem_bn']['scale']", "['stem_conv']['kernel']"]
+  assert p["stem_conv"]["kernel"].shape == (3, 3, 3, 4) and p["stem_bn"]["scale"].shape == (4,)
+  tx = optax.masked(optax.scale(2.0), mask)
+  upd, _ = tx.update(jax.tree_util.tree_map(jnp.ones_like, p), tx.init(p))
+  np.testing.assert_array_equal(upd["stem_bn"]["scale"], 2.0)
+  np.testing.assert_array_equal(upd["stem_bn"]["bias"], 1.0)
+  np.testing.assert_array_equal(upd["stage1_block1"]["conv1"]["kernel"], 1.0)
+  pc = jax.eval_shape(models.SmallCNN().init, jax.random.key(0), jnp.zeros((1, 28, 28)))["params"]
+  with pytest.raises(ValueError, match="stem_mask needs"):
+    models.stem_mask(pc)

@@ -13,7 +13,26 @@ and val accuracy/loss, gap) every ``chunk_size`` steps; orbax checkpoints every
 by the workdir rules, so checkpoints of another config are never reused).
 
 Variants: ``bf16`` (bfloat16 compute, float32 params and BatchNorm statistics), ``quick``
-(5000 training images, 20 steps, 1 seed: a GPU smoke run; on CPU a tiny network).
+(5000 training images, 20 steps, 1 seed: a GPU smoke run; on CPU a tiny network), ``authors``
+(combinable with both).
+
+Variant ``authors``: the perturbation process the MPGD authors' public CIFAR-10 code runs
+(shoelim/mpgd, ``cifar10_classification/fullbatch``; docs/authors_code.md, "CIFAR-10") instead of
+P0 eq. 8 / eq. 11. Noise on the first two PyTorch parameter tensors of the network only, the stem
+conv kernel and the stem BatchNorm scale (``config.perturb = "stem"``,
+:func:`chaosopt.tasks.models.stem_mask`); additive term only, step ``-η^γ σ ξ_k`` with ξ_k from
+their scrambled float32 table (:mod:`chaosopt.transforms.authors`, kinds ``mpgd_authors`` /
+``eq11_authors`` with ``seed_base=0, seed_scale=2``: chain of coordinate i seeded 2s + i, eq. 11
+second chain i + 200 s), β = 0.5, σ = 0.01; seeds 1..5 (their config's seed is 1). μ = 0: their
+μ term is computed from detached parameter norms (``torch.tensor([...])``) and changes only the
+logged loss, never the parameters, so it has no effect on their runs. Gaussian row: step
+``-σ ξ``, ξ i.i.d. N(0, 1) on the same two tensors (kind ``gaussian``, exponent 0, μ = 0).
+Everything else (data pipeline, augmentation, initialization, BatchNorm) is chaosopt's, not their
+PyTorch setup; the report says which process produced its rows and keeps P0's numbers beside
+them. Host cost of the tables (built once per process for the whole seed range, cached):
+5 seeds × one γ × the 1728-entry conv (the 64-entry BN scale reuses it), T = 1000, measured on
+the shared 2-core CPU machine: eq. 8 table 3.4 s (1736 chains, 1.7 MB), eq. 11 table 19.7 s
+(1736 + 8640 chains, 8.6 MB); all four γ of both kinds ≈ 1.5 min.
 Needs a GPU and the CIFAR-10 tarball (``cifar-10-python.tar.gz`` in ``$CHAOSOPT_DATA`` or
 ``task.data_dir``).
 """
@@ -39,7 +58,9 @@ from chaosopt.train.checkpoint import Checkpointer
 logger = logging.getLogger("chaosopt")
 INFO = {"paper": "P0 (MPGD) Table 2", "title": "CIFAR-10 ResNet-18, full-batch GD",
         "cost": "≈ 50 runs × 1000 full-batch steps", "gpu": True}
-VARIANTS = {"bf16": "bfloat16 compute", "quick": "a few images and steps (smoke run)"}
+VARIANTS = {"bf16": "bfloat16 compute", "quick": "a few images and steps (smoke run)",
+            "authors": "the MPGD authors' CIFAR-10 perturbation process (stem conv + stem BN, "
+                       "additive only, scrambled tables; seeds 1..5)"}
 # P0 Table 2: validation accuracy / accuracy gap (%), ResNet-18, CIFAR-10, 5 seeds
 PAPER = {"gd": {"val_accuracy": 73.10, "gap": 8.99},
          "gaussian": {"val_accuracy": 70.58, "gap": 8.53},
@@ -54,6 +75,8 @@ PAPER = {"gd": {"val_accuracy": 73.10, "gap": 8.99},
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 GAMMAS = (0.55, 0.6, 0.65, 0.7)
 MU, SIGMA, BETA = 0.03, 0.01, 0.5
+PERTURB = {"first_conv": models.first_conv_mask, "stem": models.stem_mask}
+AUTHORS_KINDS = ("mpgd_authors", "eq11_authors")
 
 
 def schemes(gammas=GAMMAS, mu=MU, sigma=SIGMA, beta=BETA) -> list:
@@ -63,6 +86,17 @@ def schemes(gammas=GAMMAS, mu=MU, sigma=SIGMA, beta=BETA) -> list:
            "sigma": sigma} for g in gammas]
   out += [{"name": f"eq11_{g}", "kind": "eq11", "gamma": g, "mu": mu, "sigma": sigma}
           for g in gammas]
+  return out
+
+
+def authors_schemes(gammas=GAMMAS, sigma=SIGMA) -> list:
+  """The authors' CIFAR-10 process (module docstring, variant ``authors``): μ = 0 because their
+  μ term is built from detached parameter norms and never moves the parameters."""
+  tables = {"beta": BETA, "mu": 0.0, "sigma": sigma, "seed_base": 0, "seed_scale": 2}
+  out = [{"name": "gd", "kind": "gd"},
+         {"name": "gaussian", "kind": "gaussian", "mu": 0.0, "sigma": sigma, "exponent": 0.0}]
+  out += [{"name": f"mpgd_{g}", "kind": "mpgd_authors", "gamma": g, **tables} for g in gammas]
+  out += [{"name": f"eq11_{g}", "kind": "eq11_authors", "gamma": g, **tables} for g in gammas]
   return out
 
 
@@ -94,6 +128,11 @@ def base_config() -> ml_collections.ConfigDict:
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   variants = config_lib.parse_variants(arg, VARIANTS)
   c = base_config()
+  c.perturb = "first_conv"   # perturbed leaves: "first_conv" (paper) or "stem" (authors' code)
+  if "authors" in variants:
+    c.schemes = authors_schemes()
+    c.perturb = "stem"
+    c.first_seed = 1
   if "bf16" in variants:
     c.model.dtype = "bfloat16"
   if "quick" in variants:
@@ -118,6 +157,21 @@ def validate(config) -> None:
       f"config.seed_mode must be 'vmap' or 'sequential', got {config.seed_mode!r}")
   chk(config.checkpoint_every >= 1, "config.checkpoint_every must be >= 1")
   chk(config.mesh_seeds >= 1 and config.mesh_data >= 0, "config.mesh_seeds >= 1, mesh_data >= 0")
+  perturb = perturb_of(config)
+  chk(perturb in PERTURB,
+      f"config.perturb must be one of {sorted(PERTURB)}, got {perturb!r}")
+  chk(perturb != "stem" or m.name == "resnet18",
+      f"config.perturb='stem' needs config.model.name='resnet18', got {m.name!r}")
+
+
+def perturb_of(config) -> str:
+  """``config.perturb``; configs without the key (``fmnist_fullbatch``) perturb the first conv."""
+  return config.get("perturb", "first_conv")
+
+
+def authors_process(config) -> bool:
+  """Whether the selected schemes run the authors' table process (their CIFAR-10 code)."""
+  return any(s["kind"] in AUTHORS_KINDS for s in config_lib.selected_schemes(config))
 
 
 def load_data(config):
@@ -179,7 +233,7 @@ def train_all(config, wd: workdir_lib.Workdir, *, stop_after_chunks=None) -> dic
       host_hp = {k: v[idx] for k, v in hp_all.items()}
       static = dict(group.static)
       static.update(runner.run_context(group.kind, config, [seeds[r % n_r] for r in idx],
-                                       host_hp))
+                                       host_hp, all_seeds=seeds))
       hp = runner.prepare_hparams(group.kind, host_hp)
       tag = group.label if len(idx) > 1 else \
           f"{group.names[idx[0] // n_r]}_seed{seeds[idx[0] % n_r]}"
@@ -189,7 +243,7 @@ def train_all(config, wd: workdir_lib.Workdir, *, stop_after_chunks=None) -> dic
             classifier=clf, kind=group.kind, static=static, hparams=hp,
             run_keys=run_keys_all[idx], train=train, evals={"train": train, "val": val},
             num_steps=config.num_steps, chunk_size=config.chunk_size,
-            mask_fn=models.first_conv_mask, example_shape=example_shape, mesh=mesh,
+            mask_fn=PERTURB[perturb_of(config)], example_shape=example_shape, mesh=mesh,
             checkpointer=ck, checkpoint_every=config.checkpoint_every,
             stop_after_chunks=stop_after_chunks, progress=True, desc=tag, log=logger.info)
       logger.info("%s: %.1f s", tag, time.perf_counter() - t0)
@@ -235,6 +289,29 @@ def run(config, workdir) -> dict:
           "is_paper_protocol": is_paper_protocol(config), "train_size": train_n(config)}
 
 
+def process_text(config) -> str:
+  """One paragraph saying which perturbation process produced the report's rows."""
+  where = {"first_conv": "the first convolution only (`stem_conv` kernel)",
+           "stem": "the stem convolution kernel and the stem BatchNorm scale only (the first "
+                   "two PyTorch parameter tensors)"}[perturb_of(config)]
+  gauss = [dict(s) for s in config_lib.selected_schemes(config) if s["kind"] == "gaussian"]
+  g_exp = ", ".join(sorted({f"η^{s.get('exponent', 0.5):g}" for s in gauss}))
+  g_text = (f" Gaussian rows: i.i.d. N(0, 1) noise on the same leaves scaled by {g_exp}"
+            f"{' (no η scaling, as in their code)' if g_exp == 'η^0' else ''}." if gauss else "")
+  if authors_process(config):
+    return ("**the MPGD authors' CIFAR-10 process** (their public code, shoelim/mpgd; "
+            "docs/authors_code.md), not the paper's eq. 8: perturbations on " + where + ", "
+            "additive term only (their μ term is detached and never moves the parameters, so "
+            "μ = 0 here), step -η^γ σ ξ_k with ξ_k read from their scrambled float32 table "
+            "(chain of coordinate i seeded 2s + i for run seed s, β = 0.5; eq. 11 rows: "
+            "difference of two such tables). Only the perturbation process is theirs: data "
+            "pipeline, augmentation, initialization and BatchNorm are chaosopt's (flax), not "
+            "their PyTorch setup." + g_text)
+  return ("the paper's process (P0 eq. 8 / eq. 11, one Thaler chain per coordinate, "
+          "multiplicative and additive terms) on " + where + "." + g_text +
+          (" (P0 does not state the Gaussian exponent.)" if gauss else ""))
+
+
 def is_paper_protocol(config) -> bool:
   return (config.task.name == "cifar10" and config.task.train_size == 0
           and config.num_steps == 1000 and config.model.width == 64
@@ -263,7 +340,8 @@ def report(config, results):
           f"{tuple(config.model.stage_sizes)} ({config.model.dtype}), "
           f"{config.num_steps} steps, η = {config.learning_rate}, {config.num_seeds} seeds, "
           f"evaluation every {config.chunk_size} steps, seed mode {config.seed_mode}")
-  md = [f"# P0 Table 2 protocol: {config.experiment}\n", f"Run: {size}.\n"]
+  md = [f"# P0 Table 2 protocol: {config.experiment}\n", f"Run: {size}.\n",
+        f"Process: {process_text(config)}\n"]
   if not results["is_paper_protocol"]:
     md.append("**This is not the Table 2 run.** The paper's numbers (ResNet-18 width 64, all "
               "50000 CIFAR-10 images, 1000 full-batch steps, 5 seeds) are shown for reference "
@@ -271,16 +349,16 @@ def report(config, results):
               "cifar10_table2`, 10 × 5 × 1000 full-batch steps; CIFAR-10 cannot be downloaded "
               "on the machines used so far and no GPU was available). This run exercises the "
               "same code path (micro-batched full-batch gradient, BatchNorm statistics per "
-              "micro-batch, on-device crop+flip augmentation, perturbations on the first "
-              "convolution only via optax masks, orbax checkpoints); its accuracies are not "
+              "micro-batch, on-device crop+flip augmentation, perturbations on the masked "
+              "leaves only via optax masks, orbax checkpoints); its accuracies are not "
               "comparable to the paper's and support no claim about MPGD vs GD.\n")
   md.append(report_lib.markdown_table(
       ["scheme", "val acc (%)", "train acc (%)", "gap (pts)", "val loss", "paper val acc",
        "paper gap"], rows))
   md.append("\nGap = train accuracy − validation accuracy (training accuracy measured without "
             "augmentation, BatchNorm in evaluation mode with running statistics). Mean ± std "
-            "(ddof = 1) over seeds. Gaussian noise scaled by η^0.5 (P0 does not state the "
-            "exponent). Perturbations only on the first convolution (`stem_conv`).\n")
+            "(ddof = 1) over seeds. The paper's columns are P0's Table 2 (its own process, "
+            "whatever process produced our rows).\n")
   figs = table.figures(results, ("val_accuracy", "gap"), paper=PAPER,
                        curves=("val_accuracy", "train_accuracy", "gap"))
   verdicts = [] if not results["is_paper_protocol"] else [{

@@ -17,7 +17,9 @@
 
 Both take NHWC images (a missing channel axis is added) and return float32 logits;
 ``__call__(x, train=False)``. :func:`first_conv_mask` builds the ``optax.masked`` mask that
-selects the first (input) convolution, the only layer P0 perturbs in Table 2.
+selects the first (input) convolution, the only layer P0 perturbs in Table 2;
+:func:`stem_mask` selects the stem convolution kernel and stem BatchNorm scale, the two tensors
+the authors' CIFAR-10 code perturbs.
 """
 from __future__ import annotations
 
@@ -119,6 +121,29 @@ def first_conv_mask(params: Any, first: str | None = None) -> Any:
   elif first not in names:
     raise ValueError(f"first={first!r} is not a top-level module of params {names}")
   return {k: jax.tree_util.tree_map(lambda _: k == first, v) for k, v in params.items()}
+
+
+def stem_mask(params: Any) -> Any:
+  """Boolean pytree like ``params``: True on the :class:`ResNet18` stem convolution kernel and the
+  stem BatchNorm ``scale`` only.
+
+  These are the first two parameter tensors of the same network in PyTorch order (stem conv
+  weight, no bias; stem BatchNorm weight), the only ones the MPGD authors' CIFAR-10 script
+  perturbs (docs/authors_code.md, "CIFAR-10"). ``ValueError`` if ``params`` has no ``stem_conv``
+  kernel or ``stem_bn`` scale.
+  """
+  names = list(params.keys())
+  for mod, leaf in (("stem_conv", "kernel"), ("stem_bn", "scale")):
+    if mod not in params or leaf not in params[mod]:
+      raise ValueError(f"stem_mask needs params[{mod!r}][{leaf!r}] (a ResNet18); top-level "
+                       f"modules: {names}")
+  wanted = (("stem_conv", "kernel"), ("stem_bn", "scale"))
+
+  def hit(path, _):
+    keys = tuple(getattr(e, "key", None) for e in path)
+    return keys in wanted
+
+  return jax.tree_util.tree_map_with_path(hit, params)
 
 
 def num_params(params: Any) -> int:

@@ -106,9 +106,14 @@ def prepare_hparams(kind: str, hparams: dict) -> dict:
   return out
 
 
-def run_context(kind: str, config, seeds: list, host_hp: dict) -> dict:
+def run_context(kind: str, config, seeds: list, host_hp: dict,
+                all_seeds: Optional[list] = None) -> dict:
   """Fills the kind's registered run-context arguments: ``seed`` (per member, added to the
-  traced ``host_hp`` in place), ``seed_range`` and ``num_steps`` (returned as static)."""
+  traced ``host_hp`` in place), ``seed_range`` and ``num_steps`` (returned as static).
+
+  ``seed_range`` spans ``all_seeds`` when given (default ``seeds``): a caller running the seeds
+  of a config one program at a time passes them all, so every call gets the same static range
+  (one host-built table, one compiled program)."""
   from chaosopt.transforms import registry
   spec = registry.get_noise(kind)
   static = {}
@@ -116,7 +121,8 @@ def run_context(kind: str, config, seeds: list, host_hp: dict) -> dict:
     n = len(next(iter(host_hp.values())))
     host_hp["seed"] = np.tile(np.asarray(seeds, np.float64), n // len(seeds))
   if "seed_range" in spec.context:
-    static["seed_range"] = (int(min(seeds)), int(max(seeds)))
+    span = list(seeds) + list(all_seeds or [])
+    static["seed_range"] = (int(min(span)), int(max(span)))
   if "num_steps" in spec.context:
     static["num_steps"] = int(config.num_steps)
   return static

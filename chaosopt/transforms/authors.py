@@ -1,13 +1,15 @@
-"""The MPGD authors' airfoil perturbation process (P0 eq. 8 and eq. 11 *as their public code runs
-them*) and its controls.
+"""The MPGD authors' airfoil (and CIFAR-10) perturbation process (P0 eq. 8 and eq. 11 *as their
+public code runs them*) and its controls.
 
 P0 eq. 8 reads ``x_{k+1} = x_k - η∇R(x_k) - μ η^γ v1(y1_k) ⊙ x_k + σ η^γ v2(y2_k)`` with one
 Thaler chain per coordinate. The authors' airfoil script (repository shoelim/mpgd; file, line and
 commit references in docs/authors_code.md) runs a different process, reproduced here exactly:
 
 * **Chains.** Coordinate i of a tensor (its row-major index in PyTorch layout) uses the chain whose
-  NumPy legacy seed is ``123456 + s + i`` for run seed s: coordinate i of *every* tensor shares a
-  chain, and seed s+1 reuses seed s's chains shifted by one coordinate. The start is
+  NumPy legacy seed is ``S + i``, ``S = seed_base + seed_scale·s`` the table seed of run seed s
+  (airfoil script: ``S = 123456 + s``, the defaults; CIFAR-10 script: ``S = 2s``, i.e.
+  ``seed_base=0, seed_scale=2``): coordinate i of *every* tensor shares a chain, and seed s+1
+  reuses seed s's chains shifted by ``seed_scale`` coordinates. The start is
   ``T^{10000}(U)``, U the first legacy uniform after seeding, iterated with the plain float64
   formula ``(y^{1-γ} + (1+y)^{1-γ} - 1)^{1/(1-γ)} mod 1`` (C-library ``pow``, as Python floats
   evaluate it; NumPy's vectorized ``power`` rounds differently and would give other chains).
@@ -18,7 +20,7 @@ commit references in docs/authors_code.md) runs a different process, reproduced 
   (y*, 1] on chains with δ = -1.
 * **Table.** v^{(k)} for k = 0..T (T = ``num_steps``, their number of epochs) is stored in float32
   (no k^{-γ}); eq. 11 stores float32(v(y1) - v(y2)) (difference in float64) with y2 seeded
-  ``i + 100·(123456 + s)`` and the *same* sign seed as y1.
+  ``i + 100·S`` and the *same* sign seed as y1.
 * **Read order ("the scramble").** Their (d × (T+1)) table (row = coordinate's chain, column =
   time) is re-read row-major as ((T+1) × shape) instead of transposed, and step k reads slice k, so
   coordinate j of a d-entry tensor receives at step k the entry
@@ -38,9 +40,10 @@ explicit hyper-parameter ``seed`` that may be *traced* (an integer array, vmappa
 the host builds one table for the static range ``seed_range = (lo, hi)`` and a step gathers the
 rows of the traced seed from it, so a whole table of seeds is one compiled program. The shift
 structure of the seed rule makes this cheap for eq. 8: seeds lo..hi with tensors of at most d
-entries need only ``hi - lo + d`` chains (279 chains × 3001 steps for 200 airfoil seeds: 2.2 s of
-host time, 0.85 MB). eq. 11 needs an independent second chain per (seed, coordinate):
-``(hi - lo + 1)·d`` chains (16 000 for 200 airfoil seeds: 150 s once per process, 48 MB).
+entries need only ``seed_scale·(hi - lo) + d`` chains (279 chains × 3001 steps for 200 airfoil
+seeds: 2.2 s of host time, 0.85 MB). eq. 11 needs an independent second chain per (seed,
+coordinate): ``(hi - lo + 1)·d`` chains (16 000 for 200 airfoil seeds: 150 s once per process,
+48 MB; CIFAR-10, 5 seeds × the 1728-entry stem conv: 3.4 s for eq. 8, 19.7 s for eq. 11 per γ).
 Measured on the shared 2-core CPU machine, perturbation alone, 200 airfoil seeds × 3000 steps in
 one vmapped program: eq. 8 compiles in 3 s and runs in 0.3 s; eq. 11 in 7 s and 1.3 s.
 Tables are stored as uint8 codes into the few float32 values they take (exact) and cached per
@@ -123,10 +126,13 @@ def authors_chains(init_seeds: Sequence[int], sign_seeds: Sequence[int], gamma: 
 
 
 def authors_raw_table(gamma: float, beta: float, num_steps: int, seed: int, dim: int,
-                      variant: Variant = "mpgd") -> np.ndarray:
+                      variant: Variant = "mpgd", seed_base: int = SEED_BASE,
+                      seed_scale: int = 1) -> np.ndarray:
   """Their per-tensor table for run seed ``seed`` and a tensor of ``dim`` entries: float32
-  [dim, num_steps + 1], row i = coordinate i's chain, column = time (before the re-read)."""
-  base = SEED_BASE + int(seed)
+  [dim, num_steps + 1], row i = coordinate i's chain, column = time (before the re-read).
+  Table seed ``S = seed_base + seed_scale·seed``: chain i is seeded ``S + i`` (eq. 11 second
+  chain ``i + 100·S``)."""
+  base = int(seed_base) + int(seed_scale) * int(seed)
   first = [base + i for i in range(dim)]
   v1 = authors_chains(first, first, gamma, beta, num_steps)
   if variant == "mpgd":
@@ -152,29 +158,33 @@ def _encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=16)
 def authors_table(gamma: float, beta: float, num_steps: int, seed_lo: int, seed_hi: int,
-                  num_coords: int, variant: Variant = "mpgd") -> tuple[np.ndarray, np.ndarray]:
+                  num_coords: int, variant: Variant = "mpgd", seed_base: int = SEED_BASE,
+                  seed_scale: int = 1) -> tuple[np.ndarray, np.ndarray]:
   """The encoded tables of seeds ``seed_lo..seed_hi`` (inclusive) for tensors of at most
-  ``num_coords`` entries; cached per process. Returns (codes, lookup):
+  ``num_coords`` entries; cached per process. Seed s has table seed
+  ``S = seed_base + seed_scale·s`` (chain of coordinate i: ``S + i``). Returns (codes, lookup):
 
-  * ``variant="mpgd"``: codes [seed_hi - seed_lo + num_coords, num_steps + 1]; seed s, coordinate
-    i reads row ``s - seed_lo + i`` (the shift structure of the seed rule).
+  * ``variant="mpgd"``: codes [seed_scale·(seed_hi - seed_lo) + num_coords, num_steps + 1]; seed
+    s, coordinate i reads row ``seed_scale·(s - seed_lo) + i`` (the shift structure of the seed
+    rule).
   * ``variant="eq11"``: codes [seed_hi - seed_lo + 1, num_coords, num_steps + 1].
   """
   if seed_lo < 0 or seed_hi < seed_lo:
     raise ValueError(f"seed range must satisfy 0 <= lo <= hi, got ({seed_lo}, {seed_hi})")
   n_seeds = seed_hi - seed_lo + 1
-  rows = n_seeds - 1 + num_coords
-  first = [SEED_BASE + seed_lo + c for c in range(rows)]
+  rows = seed_scale * (n_seeds - 1) + num_coords
+  first = [seed_base + seed_scale * seed_lo + c for c in range(rows)]
   v1 = authors_chains(first, first, gamma, beta, num_steps)
   if variant == "mpgd":
     return _encode(v1.astype(np.float32))
   init2, sign2 = [], []
   for s in range(seed_lo, seed_hi + 1):
+    table_seed = seed_base + seed_scale * s
     for i in range(num_coords):
-      init2.append(i + EQ11_SEED_FACTOR * (SEED_BASE + s))
-      sign2.append(SEED_BASE + s + i)
+      init2.append(i + EQ11_SEED_FACTOR * table_seed)
+      sign2.append(table_seed + i)
   v2 = authors_chains(init2, sign2, gamma, beta, num_steps).reshape(n_seeds, num_coords, -1)
-  idx = np.arange(n_seeds)[:, None] + np.arange(num_coords)[None, :]
+  idx = seed_scale * np.arange(n_seeds)[:, None] + np.arange(num_coords)[None, :]
   return _encode((v1[idx] - v2).astype(np.float32))
 
 
@@ -204,7 +214,8 @@ def _seed_offset(seed, seed_lo: int):
 
 
 def _table_noise(gamma: float, beta: float, num_steps: int, seed, seed_range: tuple,
-                 variant: str, order: str, layout: str) -> _base.NoiseProcess:
+                 variant: str, order: str, layout: str, seed_base: int = SEED_BASE,
+                 seed_scale: int = 1) -> _base.NoiseProcess:
   lo, hi = seed_range
   t1 = num_steps + 1
 
@@ -213,7 +224,7 @@ def _table_noise(gamma: float, beta: float, num_steps: int, seed, seed_range: tu
 
   def tables(params):
     codes, lookup = authors_table(float(gamma), float(beta), int(num_steps), lo, hi,
-                                  max(sizes(params)), variant)
+                                  max(sizes(params)), variant, seed_base, seed_scale)
     return jnp.asarray(codes), jnp.asarray(lookup)
 
   def init_fn(key, params):
@@ -237,7 +248,7 @@ def _table_noise(gamma: float, beta: float, num_steps: int, seed, seed_range: tu
       else:
         row, col = j, jnp.broadcast_to(k, j.shape)
       if variant == "mpgd":
-        c = codes[off + row, col]
+        c = codes[seed_scale * off + row, col]
       else:
         c = codes[off, row, col]
       out.append(_to_leaf(lookup[c], jnp.shape(leaf), layout))
@@ -279,8 +290,9 @@ def mpgd_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: f
                               beta: float = 0.5, mu=0.01, sigma=0.01, key=None, seed=1,
                               num_steps: int = 3000, seed_range: Optional[Sequence[int]] = None,
                               variant: Variant = "mpgd", order: Order = "scrambled",
-                              layout: Layout = "flax") -> optax.GradientTransformation:
-  """The authors' airfoil process: ``u ← u - μ η^γ ξ_k ⊙ x - σ η^γ ξ_k`` (module docstring).
+                              layout: Layout = "flax", seed_base: int = SEED_BASE,
+                              seed_scale: int = 1) -> optax.GradientTransformation:
+  """The authors' table process: ``u ← u - μ η^γ ξ_k ⊙ x - σ η^γ ξ_k`` (module docstring).
 
   Args:
     learning_rate: η (float or schedule); only η^γ enters here.
@@ -288,8 +300,8 @@ def mpgd_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: f
     beta: skewness β ∈ [-1, 1] of the signs, static (their Table 1 setting: 0.5).
     mu, sigma: strengths (traced; their β = 0.5 script uses μ = σ = 0.01).
     key: unused (the randomness is the integer ``seed``); accepted for the factory protocol.
-    seed: their run seed s (chains 123456 + s + i); an int, or a traced integer array within
-      ``seed_range`` (one program for many seeds).
+    seed: their run seed s (table seed S = seed_base + seed_scale·s, chains S + i); an int, or a
+      traced integer array within ``seed_range`` (one program for many seeds).
     num_steps: their T (number of epochs): the table has T + 1 time steps; steps past T reuse
       step T's slice. Static.
     seed_range: static (lo, hi), the seeds the host table covers; default (seed, seed).
@@ -298,6 +310,10 @@ def mpgd_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: f
     layout: ``"flax"``: leaves of ndim ≥ 2 are kernels (..., in, out) and coordinate i is the
       row-major index of the transposed PyTorch tensor (out, in, ...); ``"torch"``: leaves are
       already in PyTorch layout.
+    seed_base, seed_scale: static integers of the table-seed rule S = seed_base + seed_scale·s:
+      coordinate i uses the chain seeded S + i (start and sign), the eq. 11 second chain is
+      seeded i + 100·S. Airfoil script: (123456, 1), the defaults; CIFAR-10 script: (0, 2)
+      (table seed 2s).
   """
   del key
   thaler.check_gamma(gamma)
@@ -308,9 +324,12 @@ def mpgd_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: f
   _check_choice("layout", layout, ("flax", "torch"))
   if int(num_steps) != num_steps or num_steps < 1:
     raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+  for name, value, low in (("seed_base", seed_base, 0), ("seed_scale", seed_scale, 1)):
+    if isinstance(value, bool) or int(value) != value or value < low:
+      raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
   rng = _resolve_seed_range(seed, seed_range)
   noise = _table_noise(float(gamma), float(beta), int(num_steps), seed, rng, variant, order,
-                       layout)
+                       layout, int(seed_base), int(seed_scale))
   return _base.perturbation(learning_rate, mu=mu, sigma=sigma, key=0, exponent=float(gamma),
                             noise=noise)
 
