@@ -10,7 +10,7 @@ a few shapes like a small network.
 Ratios are measured within one run (the machine is shared and noisy); ``optax.adam`` is measured
 once per leaf count right before the transforms.
 
-  python benchmarks/compile_time.py [--leaves 10 100 1000] [--only mpgd gaussian ...]
+  python benchmarks/compile_time.py [--leaves 10 100 1000] [--only mpgd gaussian ...] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -64,22 +64,38 @@ def main(argv=None):
   ap = argparse.ArgumentParser()
   ap.add_argument("--leaves", type=int, nargs="+", default=[10, 100, 1000])
   ap.add_argument("--only", nargs="*", default=None, help="subset of transform names")
+  ap.add_argument("--repeats", type=int, default=1,
+                  help="rounds per leaf count (each round measures adam, then every transform); "
+                       "the summary gives the median ratio over rounds")
   args = ap.parse_args(argv)
   import jax
+  import numpy as np
   jax.config.update("jax_compilation_cache_dir", None)  # never read a persistent cache
   facts = transforms()
   names = [n for n in facts if n == "optax.adam" or args.only is None or n in args.only]
   print(f"jax {jax.__version__}, backend {jax.default_backend()}, "
         f"load average {os.getloadavg()[0]:.1f}")
-  print(f"{'leaves':>7} {'transform':<22} {'seconds':>8} {'/ adam':>7}")
+  print(f"{'leaves':>7} {'round':>5} {'transform':<22} {'seconds':>8} {'/ adam':>7}")
+  summary = []
   for n in args.leaves:
     params = make_params(n)
-    adam = None
-    for name in names:
-      jax.clear_caches()
-      s = first_update_seconds(facts[name](params), params)
-      adam = s if name == "optax.adam" else adam
-      print(f"{n:>7} {name:<22} {s:8.2f} {s / adam:7.2f}", flush=True)
+    ratios = {name: [] for name in names}
+    secs = {name: [] for name in names}
+    for r in range(args.repeats):
+      adam = None
+      for name in names:
+        jax.clear_caches()
+        s = first_update_seconds(facts[name](params), params)
+        adam = s if name == "optax.adam" else adam
+        ratios[name].append(s / adam)
+        secs[name].append(s)
+        print(f"{n:>7} {r:>5} {name:<22} {s:8.2f} {s / adam:7.2f}", flush=True)
+    summary += [(n, name, float(np.median(secs[name])), float(np.median(ratios[name])))
+                for name in names]
+  print(f"\nmedian over {args.repeats} round(s) (load average now {os.getloadavg()[0]:.1f}):")
+  print(f"{'leaves':>7} {'transform':<22} {'seconds':>8} {'/ adam':>7}")
+  for n, name, s, q in summary:
+    print(f"{n:>7} {name:<22} {s:8.2f} {q:7.2f}")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ evaluation. The micro-batch composition is fixed across steps (the data are spli
 
 **Runs.** Each training step is ``x_{k+1} = x_k - eta grad R(x_k) + perturbation_k`` with the
 perturbation (``chaosopt.gaussian_perturbation`` / ``chaosopt.mpgd_perturbation``, built by
-:func:`perturbed_sgd`, the runner's optimizer) applied to the first convolution only (the other
-leaves get plain ``optax.sgd``; ``optax.multi_transform``, i.e. two ``optax.masked``).
+:func:`chaosopt.transforms.registry.build`, as in the runner) applied to the leaves of a mask
+(the first convolution in P0 Table 2; the other leaves get plain ``optax.sgd``;
+``optax.multi_transform``, i.e. two ``optax.masked``).
 Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
 ``fold_in(fold_in(run_key, step), micro_batch)``, so step ``k`` is a pure function of the carry
 and ``k``; that is what makes checkpoint/resume bit-identical. Runs (schemes of one kind x
@@ -42,6 +43,7 @@ import numpy as np
 import optax
 
 from chaosopt.tasks.augment import random_crop_flip
+from chaosopt.transforms import registry
 from chaosopt.train import sharding as sharding_lib
 from chaosopt.core.loop import host_steps_default, scan_chunks
 
@@ -172,16 +174,8 @@ def perturbed_gd(kind: str, static: dict, hp: dict, key: jax.Array, mask: Any
     return optax.sgd(hp["learning_rate"])
   labels = jax.tree_util.tree_map(lambda m: "perturbed" if m else "plain", mask)
   return optax.multi_transform(
-      {"perturbed": perturbed_sgd(kind, static, hp, key),
+      {"perturbed": registry.build(kind, static, hp, key),
        "plain": optax.sgd(hp["learning_rate"])}, labels)
-
-
-def perturbed_sgd(kind: str, static: dict, hp: dict, key: jax.Array
-                  ) -> optax.GradientTransformation:
-  """``optax.sgd(eta)`` chained with the scheme's registered perturbation
-  (:meth:`chaosopt.transforms.registry.NoiseSpec.build`); ``hp`` values may be traced."""
-  from chaosopt.transforms import registry
-  return registry.build(kind, static, hp, key)
 
 
 # --------------------------------------------------------------------------- training

@@ -32,6 +32,7 @@ import numpy as np
 import optax
 
 from chaosopt.tasks.base import Task
+from chaosopt.transforms import registry
 from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
 
@@ -71,7 +72,6 @@ def group_schemes(schemes: list[dict], config: ml_collections.ConfigDict) -> lis
   Traced hyper-parameters (``learning_rate`` and the kind's registered ``traced`` keys) may
   differ inside a group; every other option is static and part of the group's key.
   """
-  from chaosopt.transforms import registry
   groups: dict[tuple, list[tuple[str, str, dict]]] = {}
   for s in schemes:
     spec = registry.get_noise(s["kind"])
@@ -98,7 +98,6 @@ def _hashable(v):
 def prepare_hparams(kind: str, hparams: dict) -> dict:
   """Host float64 arrays of traced hyper-parameters -> vmappable device values (float32, or
   the kind's registered ``prepare``, e.g. γ -> ThalerConstants)."""
-  from chaosopt.transforms import registry
   spec = registry.get_noise(kind)
   out = {}
   for k, v in hparams.items():
@@ -114,7 +113,6 @@ def run_context(kind: str, config, seeds: list, host_hp: dict,
   ``seed_range`` spans ``all_seeds`` when given (default ``seeds``): a caller running the seeds
   of a config one program at a time passes them all, so every call gets the same static range
   (one host-built table, one compiled program)."""
-  from chaosopt.transforms import registry
   spec = registry.get_noise(kind)
   static = {}
   if "seed" in spec.context:
@@ -126,13 +124,6 @@ def run_context(kind: str, config, seeds: list, host_hp: dict,
   if "num_steps" in spec.context:
     static["num_steps"] = int(config.num_steps)
   return static
-
-
-def build_optimizer(kind: str, static: dict, hp: dict, key: jax.Array
-                    ) -> optax.GradientTransformation:
-  """GD (``optax.sgd``) chained with the scheme's perturbation; ``hp`` values may be traced."""
-  from chaosopt.transforms import registry
-  return registry.build(kind, static, hp, key)
 
 
 # --------------------------------------------------------------------------- the run
@@ -261,9 +252,18 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
                    schemes=ordered, timings=timings, messages=messages)
 
 
-def _strategy(value):
-  """``config.seed_strategy``: "vmap", "sequential" or a block size (int or digit string)."""
-  return int(value) if isinstance(value, str) and value.isdigit() else value
+def seed_strategy(config) -> ensemble.Strategy:
+  """``config.seed_strategy`` (default ``"vmap"``): ``"vmap"``, ``"sequential"`` or a block size
+  (an int or a digit string); ``ConfigError`` naming the key otherwise."""
+  value = config.get("seed_strategy", "vmap")
+  if isinstance(value, str) and value.isdigit():
+    value = int(value)
+  ok = value in ("vmap", "sequential") or (isinstance(value, int) and not isinstance(value, bool)
+                                          and value >= 1)
+  if not ok:
+    raise config_lib.ConfigError(f"config.seed_strategy must be 'vmap', 'sequential' or a "
+                                 f"block size >= 1, got {value!r}")
+  return value
 
 
 def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, workdir, progress,
@@ -280,13 +280,13 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
 
   def init(key, h):
     params = task.init(jax.random.fold_in(key, 0))
-    tx = build_optimizer(group.kind, static, h, jax.random.fold_in(key, 1))
+    tx = registry.build(group.kind, static, h, jax.random.fold_in(key, 1))
     return (params, tx.init(params))
 
   def step(carry, k, key, h):
     params, opt_state = carry
     # the factory key only seeds ``init``; the running key lives in opt_state
-    tx = build_optimizer(group.kind, static, h, jax.random.key(0))
+    tx = registry.build(group.kind, static, h, jax.random.key(0))
     if task.stochastic:
       loss, grads = jax.value_and_grad(task.loss)(params, key)
     else:
@@ -317,7 +317,7 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
   res = ensemble.run_ensemble(
       init, step, num_steps, keys=member_keys, hparams=member_hp,
       chunk_size=min(config.chunk_size, num_steps),
-      strategy=_strategy(config.get("seed_strategy", "vmap")), evaluate=evaluate, is_finite=is_finite,
+      strategy=seed_strategy(config), evaluate=evaluate, is_finite=is_finite,
       checkpoint_dir=ck_dir, checkpoint_every=config.get("checkpoint_every", 1),
       on_eval=on_member_eval, progress=progress, desc=group.label)
   shape = (num_schemes, num_seeds)

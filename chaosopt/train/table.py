@@ -156,12 +156,7 @@ def validate(config) -> None:
   against its registered kind, and the task's arguments (by building the task)."""
   from chaosopt.train import config as config_lib
   config_lib.validate(config)
-  strategy = config.get("seed_strategy", "vmap")
-  ok = strategy in ("vmap", "sequential") or (isinstance(strategy, int) and strategy >= 1) or \
-      (isinstance(strategy, str) and strategy.isdigit() and int(strategy) >= 1)
-  if not ok:
-    raise config_lib.ConfigError(f"config.seed_strategy must be 'vmap', 'sequential' or a "
-                                 f"block size >= 1, got {strategy!r}")
+  runner.seed_strategy(config)
   runner.build_task(config.task)
 
 
