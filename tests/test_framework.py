@@ -191,3 +191,28 @@ def test_report_rerenders_without_recomputing(tmp_path):
   assert after["provenance"] == before["provenance"] and after["rendered"]["date"]
   assert "re-rendered" in (wd / "report.md").read_text()
   assert (wd / "fig2.png").exists() and (wd / "fig2.pdf").exists()
+
+
+def test_git_state_names_the_dirty_files_except_the_workdir(tmp_path):
+  """Provenance records which tracked files differ from the commit (the run's own workdir
+  excluded), so a report's "+ local changes" can be judged."""
+  import subprocess
+  from chaosopt.train import experiment
+  repo = tmp_path / "repo"
+  (repo / "pkg").mkdir(parents=True)
+  (repo / "reports" / "r").mkdir(parents=True)
+  for f in ("pkg/a.py", "pkg/b.py", "reports/r/report.md"):
+    (repo / f).write_text("x\n")
+  run = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True,  # noqa: E731
+                                  capture_output=True)
+  run("init", "-q")
+  run("add", ".")
+  run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+  assert experiment.git_state(str(repo))["dirty"] is False
+  (repo / "reports" / "r" / "report.md").write_text("new\n")
+  state = experiment.git_state(str(repo), exclude=str(repo / "reports" / "r"))
+  assert state["dirty"] is False and state["dirty_paths"] == []
+  (repo / "pkg" / "b.py").write_text("changed\n")
+  state = experiment.git_state(str(repo), exclude=str(repo / "reports" / "r"))
+  assert state["dirty"] is True and state["dirty_paths"] == ["pkg/b.py"]
+  assert experiment.git_state(str(tmp_path / "nowhere")) is None
