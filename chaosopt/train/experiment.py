@@ -30,7 +30,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Any, Optional
+from typing import Optional
 
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
