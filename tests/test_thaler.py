@@ -106,13 +106,16 @@ def _check_invariant_measure(gamma, frac, y_final, goal=None):
 
 
 def test_invariant_measure_float32():
-  """Default 32-bit mode: long-run fraction of time above y* within 5e-4 of 1 - 2^{γ-1} (the
-  issue's goal; 2e5 chains x 3000 steps give a standard error of ~1e-4). A plain float32 map
-  is off by ~9e-3 at this size (benchmarks/thaler_bias.py, BENCHMARKS.md)."""
+  """Default 32-bit mode: the long-run fraction of time above y* is consistent with
+  1 - 2^{γ-1} within 3 standard errors (2e5 chains x 3000 steps: se ≈ 1e-4; the benchmark
+  resolves 3e-5 at 1e10 coordinate-steps and finds |bias| ≤ 2 se for γ = 0.55/0.65/0.75,
+  BENCHMARKS.md). A plain float32 map is off by ~9e-3 at this size."""
   gamma = 0.65
   frac, y = _fraction_above(gamma, num_chains=200_000, num_steps=3000)
   assert y.dtype == np.float32
-  _check_invariant_measure(gamma, frac, y, goal=5e-4)
+  _check_invariant_measure(gamma, frac, y)
+  # and within the earlier absolute goal
+  assert abs(frac.mean() - (1 - 2 ** (gamma - 1))) < 5e-4
 
 
 def test_invariant_measure_float64(python_subprocess):
