@@ -116,6 +116,22 @@ def test_table2_config_matches_protocol_and_validates():
     experiments.load("cifar10_table2", [("schemes.2.gamma", "0.4")])
 
 
+def _official_format_fixture(tmp_path, monkeypatch, *, per_batch: int, test: int, seed: int):
+  """A random CIFAR-10 tarball in the official format in ``tmp_path`` (``per_batch`` images
+  per training batch, ``test`` test images); the loader is pointed at it (its md5, no
+  download)."""
+  rng = np.random.default_rng(seed)
+  sizes = {n: per_batch for n in cifar10.TRAIN_BATCHES}
+  sizes["test_batch"] = test
+  images = {n: rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8) for n, k in sizes.items()}
+  labels = {n: rng.integers(0, 10, k) for n, k in sizes.items()}
+  md5 = cifar10.write_fixture(str(tmp_path / cifar10.FILENAME), images, labels)
+  real_loader = cifar10.load_cifar10
+  monkeypatch.setattr(cifar10, "load_cifar10",
+                      lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
+                                                               download=False))
+
+
 def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
   """The GPU experiment (``chaosopt --config cifar10_table2``) on a generated tarball in the
   official format, through the command: loader -> micro-batches -> every scheme kind ->
@@ -127,16 +143,7 @@ def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
   from chaosopt.train import results as results_lib
   from chaosopt.train import workdir as workdir_lib
 
-  rng = np.random.default_rng(1)
-  sizes = {n: 4 for n in cifar10.TRAIN_BATCHES}  # 20 training images
-  sizes["test_batch"] = 10
-  images = {n: rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8) for n, k in sizes.items()}
-  labels = {n: rng.integers(0, 10, k) for n, k in sizes.items()}
-  md5 = cifar10.write_fixture(str(tmp_path / cifar10.FILENAME), images, labels)
-  real_loader = cifar10.load_cifar10
-  monkeypatch.setattr(cifar10, "load_cifar10",
-                      lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
-                                                               download=False))
+  _official_format_fixture(tmp_path, monkeypatch, per_batch=4, test=10, seed=1)  # 20 images
   args = ["--config", "cifar10_table2", f"--config.task.data_dir={tmp_path}",
           "--config.task.microbatch_size=10", "--config.model.width=2",
           "--config.model.stage_sizes=(1,)", "--config.num_steps=2", "--config.chunk_size=1",
@@ -178,16 +185,7 @@ def test_table2_authors_variant_end_to_end(tmp_path, monkeypatch):
   from chaosopt.train import results as results_lib
   from chaosopt.transforms import authors
 
-  rng = np.random.default_rng(2)
-  sizes = {n: 2 for n in cifar10.TRAIN_BATCHES}  # 10 training images
-  sizes["test_batch"] = 5
-  images = {n: rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8) for n, k in sizes.items()}
-  labels = {n: rng.integers(0, 10, k) for n, k in sizes.items()}
-  md5 = cifar10.write_fixture(str(tmp_path / cifar10.FILENAME), images, labels)
-  real_loader = cifar10.load_cifar10
-  monkeypatch.setattr(cifar10, "load_cifar10",
-                      lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
-                                                               download=False))
+  _official_format_fixture(tmp_path, monkeypatch, per_batch=2, test=5, seed=2)  # 10 images
   authors.authors_table.cache_clear()
   wd = tmp_path / "run"
   args = ["--config", "cifar10_table2:authors", f"--config.task.data_dir={tmp_path}",

@@ -45,20 +45,12 @@ def _env(devices: int, **extra) -> dict:
   return env
 
 
-def _load(path):
-  with np.load(path) as z:
-    return {k: z[k] for k in z.files}
-
-
-@pytest.mark.skipif(not _gloo_available(),
-                    reason="this jaxlib has no gloo CPU collectives (make_gloo_tcp_collectives)")
-def test_two_processes_match_one_process(tmp_path):
-  multi, single, ckpt = tmp_path / "multi", tmp_path / "single", tmp_path / "ckpt"
-  multi.mkdir()
-  single.mkdir()
+def _two_processes(argv, cwd=None) -> None:
+  """Runs ``argv`` as processes 0 and 1 of a local jax.distributed job (one CPU device each,
+  coordinator on loopback) and asserts both exit 0."""
   port = _free_port()
   procs = [subprocess.Popen(
-      [sys.executable, WORKER, str(multi), "1", "2", str(ckpt)],
+      argv, cwd=cwd,
       env=_env(1, CHAOSOPT_COORDINATOR=f"127.0.0.1:{port}", CHAOSOPT_NUM_PROCESSES="2",
                CHAOSOPT_PROCESS_ID=str(i)),
       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
@@ -72,6 +64,20 @@ def test_two_processes_match_one_process(tmp_path):
         p.kill()
   for i, (p, log) in enumerate(zip(procs, logs)):
     assert p.returncode == 0, f"process {i} failed:\n{log[-3000:]}"
+
+
+def _load(path):
+  with np.load(path) as z:
+    return {k: z[k] for k in z.files}
+
+
+@pytest.mark.skipif(not _gloo_available(),
+                    reason="this jaxlib has no gloo CPU collectives (make_gloo_tcp_collectives)")
+def test_two_processes_match_one_process(tmp_path):
+  multi, single, ckpt = tmp_path / "multi", tmp_path / "single", tmp_path / "ckpt"
+  multi.mkdir()
+  single.mkdir()
+  _two_processes([sys.executable, WORKER, str(multi), "1", "2", str(ckpt)])
   one = subprocess.run([sys.executable, WORKER, str(single), "1", "2"], env=_env(2),
                        capture_output=True, text=True, timeout=180)
   assert one.returncode == 0, one.stderr[-3000:]
@@ -101,24 +107,9 @@ def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path):
   results equal a single-process run of the same command exactly (deterministic GD)."""
   import json
   multi, single = tmp_path / "multi", tmp_path / "single"
-  port = _free_port()
   cmd = [sys.executable, "-m", "chaosopt", "--config", "discretization_x2:quick", "-q",
          "--no-plots", "--workdir"]
-  procs = [subprocess.Popen(
-      cmd + [str(multi)], cwd=str(tmp_path),
-      env=_env(1, CHAOSOPT_COORDINATOR=f"127.0.0.1:{port}", CHAOSOPT_NUM_PROCESSES="2",
-               CHAOSOPT_PROCESS_ID=str(i)),
-      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
-  logs = []
-  try:
-    for p in procs:
-      logs.append(p.communicate(timeout=180)[0])
-  finally:
-    for p in procs:
-      if p.poll() is None:
-        p.kill()
-  for i, (p, log) in enumerate(zip(procs, logs)):
-    assert p.returncode == 0, f"process {i} failed:\n{log[-3000:]}"
+  _two_processes(cmd + [str(multi)], cwd=str(tmp_path))
   one = subprocess.run(cmd + [str(single)], cwd=str(tmp_path), env=_env(1), capture_output=True,
                        text=True, timeout=180)
   assert one.returncode == 0, one.stderr[-3000:]
