@@ -16,7 +16,6 @@ as in P0). Variants ``quick`` (200 steps, 2 seeds) and ``seeds100`` combine with
 from __future__ import annotations
 
 import logging
-import shutil
 
 import ml_collections
 import numpy as np
@@ -181,8 +180,6 @@ def _run_authors(config, workdir) -> dict:
   with ms.x64_scope(True):  # their NumPy recursion is float64
     for s in config_lib.selected_schemes(config):
       r = wd.unit(s["name"], lambda s=s: _run_scheme(config, s, wd))
-      # the unit supersedes its checkpoints (they hold the noise tables: ~25 MB per chunk)
-      shutil.rmtree(wd.checkpoint_dir(s["name"]), ignore_errors=True)
       schemes[s["name"]] = r
       for seed, d in zip(r["seeds"], r["diverged_at"]):
         if d >= 0:

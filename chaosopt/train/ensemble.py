@@ -21,8 +21,9 @@ hp)`` (e.g. P0 eq. 8 through an optax transform) for a set of *members* — one 
 * **Evaluation** between chunks: ``evaluate(carry, hp) -> {metric: scalar}`` per member.
 * **Early stop**: ``done(carry) -> bool`` per member; the run ends when every member is done
   (or diverged).
-* **Checkpoints**: with ``checkpoint_dir``, an orbax checkpoint of the carry and the metrics so
-  far every ``checkpoint_every`` chunks; a re-run restarts from it and gives bit-identical
+* **Checkpoints**: with ``checkpoint_dir``, an orbax checkpoint of the carry (not of the
+  hyper-parameters, which the call rebuilds) and the metrics so far every ``checkpoint_every``
+  chunks; a re-run restarts from it and gives bit-identical
   results (the step is a pure function of ``(carry, k)``). A finished block is stored whole, so
   a re-run skips it.
 """
@@ -213,6 +214,10 @@ def _programs(init, step, has_hp, *, evaluate, is_finite, done, host_steps) -> _
       done=None if done is None else jax.jit(jax.vmap(lambda c: done(c["state"]))))
 
 
+def _without_hp(carry: dict) -> dict:
+  return {k: v for k, v in carry.items() if k != "hp"}
+
+
 def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, checkpoint_dir,
                checkpoint_every, on_eval, progress, desc) -> EnsembleResult:
   from chaosopt.train import checkpoint as ck_lib
@@ -234,7 +239,10 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
   if checkpoint_dir is not None:
     ckpt = ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
     if ckpt.latest_step() is not None:
-      start, carry, doc = ckpt.restore(carry)
+      # hyper-parameters are inputs, not state: rebuilt by this call, never checkpointed (a
+      # member's hp may be a large table, e.g. pre-drawn noise)
+      start, restored, doc = ckpt.restore(_without_hp(carry))
+      carry = dict(restored, hp=carry["hp"])
       eval_steps, evals = doc["eval_steps"], [{k: np.asarray(v) for k, v in e.items()}
                                                for e in doc["evals"]]
       hist_chunks = [{k: np.asarray(v, np.float32 if k not in doc["hist_dtypes"] else
@@ -263,7 +271,7 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
     chunks_done[0] += 1
     if ckpt is not None and (chunks_done[0] % checkpoint_every == 0 or stop
                              or steps_done >= num_steps):
-      ckpt.save(steps_done, c, {
+      ckpt.save(steps_done, _without_hp(c), {
           "eval_steps": list(eval_steps), "evals": [{k: v.tolist() for k, v in e.items()}
                                                     for e in evals],
           "hist": [{k: v.tolist() for k, v in h.items()} for h in hist_chunks],
