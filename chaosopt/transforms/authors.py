@@ -460,22 +460,16 @@ def _register() -> None:
   from chaosopt.transforms.registry import register_noise
   table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
-  register_noise("mpgd_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
-                 fixed={"variant": "mpgd", "order": "scrambled"},
-                 description=table_doc + ", scrambled read (their code)")
-  register_noise("eq11_authors", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
-                 fixed={"variant": "eq11", "order": "scrambled"},
-                 description=table_doc + ", eq. 11 differences, scrambled read (their code)")
-  register_noise("mpgd_authors_time", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
-                 fixed={"variant": "mpgd", "order": "time"},
-                 description=table_doc + ", read in time order (scramble fixed)")
-  register_noise("eq11_authors_time", mpgd_authors_perturbation, traced=("mu", "sigma"),
-                 context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
-                 fixed={"variant": "eq11", "order": "time"},
-                 description=table_doc + ", eq. 11, read in time order (scramble fixed)")
+  reads = {"scrambled": "scrambled read (their code)",
+           "time": "read in time order (scramble fixed)"}
+  for variant, order in (("mpgd", "scrambled"), ("eq11", "scrambled"), ("mpgd", "time"),
+                         ("eq11", "time")):
+    kind = f"{variant}_authors" + ("_time" if order == "time" else "")
+    what = ", eq. 11 differences" if variant == "eq11" else ""
+    register_noise(kind, mpgd_authors_perturbation, traced=("mu", "sigma"),
+                   context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
+                   fixed={"variant": variant, "order": order},
+                   description=f"{table_doc}{what}, {reads[order]}")
   register_noise("iid_observable", iid_observable_perturbation,
                  traced=("mu", "sigma", "gamma", "beta"), prepare={"gamma": _gamma_constants},
                  description="white-noise surrogate: i.i.d. draws of the authors' table marginal, "
