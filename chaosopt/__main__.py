@@ -1,6 +1,4 @@
 """``python -m chaosopt``: the same as the ``chaosopt`` command (:mod:`chaosopt.cli`)."""
-import sys
+from chaosopt.cli import entry
 
-from chaosopt.cli import main
-
-sys.exit(main())
+entry()

@@ -16,7 +16,9 @@ Log lines go to stderr and ``<workdir>/log.txt``; the progress bar only appears 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -120,31 +122,63 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   overrides = _split_overrides(parser, rest)
   _setup_logging(args.quiet, args.verbose)
 
+  try:
+    return _run(args, overrides)
+  except KeyboardInterrupt:
+    print("chaosopt: interrupted; re-run the same command to resume", file=sys.stderr)
+    return 130
+
+
+def _fail(message: str, status: int, verbose: bool) -> int:
+  if verbose:
+    import traceback
+    traceback.print_exc()
+  print(f"chaosopt: {message}", file=sys.stderr)
+  return status
+
+
+def _run(args, overrides) -> int:
+  # multi-process runs: jax.distributed must start before anything touches a device (config
+  # validation builds transforms)
+  from chaosopt.train import sharding
+  try:
+    sharding.initialize_distributed()
+  except (ValueError, RuntimeError) as e:
+    return _fail(f"distributed start failed: {e}", 1, args.verbose)
+
   from chaosopt import experiments
+  from chaosopt.core.errors import DataError
   from chaosopt.train import config as config_lib
   from chaosopt.train import experiment as experiment_lib
   from chaosopt.train import workdir as workdir_lib
+  if args.restart and args.report:
+    return _fail("--report re-renders a run's stored results; --restart would delete them "
+                 "first: use one or the other", 2, False)
   try:
     module, config, variant = experiments.load(args.config, overrides)
   except config_lib.ConfigError as e:
-    print(f"chaosopt: config error: {e}", file=sys.stderr)
-    return 2
+    return _fail(f"config error: {e}", 2, args.verbose)
   name = experiment_lib.name_of(module)
   workdir = args.workdir or f"runs/{name}" + (f"_{variant.replace(',', '_')}" if variant else "")
-  from chaosopt.train import sharding
-  sharding_init = getattr(sharding, "initialize_distributed", None)
-  if sharding_init is not None:
-    sharding_init()
   try:
     doc = experiment_lib.execute(module, config, workdir, restart=args.restart,
                                  plots=not args.no_plots, variant=variant,
                                  report_only=args.report)
   except workdir_lib.WorkdirError as e:
-    print(f"chaosopt: {e}", file=sys.stderr)
-    return 2
+    return _fail(str(e), 2, args.verbose)
   except config_lib.ConfigError as e:
-    print(f"chaosopt: config error: {e}", file=sys.stderr)
-    return 2
+    return _fail(f"config error: {e}", 2, args.verbose)
+  except DataError as e:
+    return _fail(f"data error: {e}", 2, args.verbose)
+  except MemoryError:
+    return _fail("out of memory; reduce num_seeds, the model size or the history kept "
+                 "(a re-run resumes from the last checkpoint)", 1, args.verbose)
+  except OSError as e:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+      where = f" ({e.filename})" if e.filename else ""
+      return _fail(f"cannot write{where}: {e.strerror}; a re-run resumes from the last "
+                   f"checkpoint", 1, args.verbose)
+    raise
   _print_summary(module, config, doc, workdir)
   return 0
 
@@ -170,5 +204,18 @@ def _print_summary(module, config, doc: dict, workdir: str) -> None:
   print("\n".join(x for x in lines if x))
 
 
+def entry() -> None:
+  """The console script (``chaosopt``, ``python -m chaosopt``): exits with :func:`main`'s status.
+  After Ctrl-C the process ends at once (the run is resumable; JAX's runtime threads may not be
+  interrupted safely at interpreter shutdown)."""
+  status = main()
+  if status == 130:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
+  sys.exit(status)
+
+
 if __name__ == "__main__":
-  sys.exit(main())
+  entry()

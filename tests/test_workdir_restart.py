@@ -1,35 +1,250 @@
-"""Workdir ``restart``: a re-run of the *same* config with restart=True starts clean (it used to
-be a no-op that kept the finished run)."""
+"""Workdir safety (chaosopt.train.workdir): a run deletes only what it wrote, refuses folders
+that are not runs, is the only writer, and never loads a unit of another run, name or config
+(execution layer; no paper equation)."""
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import subprocess
+import sys
+import time
 
+import numpy as np
+import pytest
+
+from chaosopt import cli
+from chaosopt.train import ensemble
 from chaosopt.train import workdir as workdir_lib
+
+CFG = {"experiment": "x", "seed": 0}
+VALLEY_Q = ["--config", "widening_valley:quick", "--config.num_steps=50", "--config.num_seeds=2",
+            "--config.only=gd,mpgd", "-q", "--no-plots"]
+
+
+def _user_files(folder):
+  files = {"holiday.png": "sun", "thesis.pdf": "pdf", "figures/fig1.png": "fig",
+           "units/mydata.csv": "1,2", "report.md": "my notes", "log.txt": "mine"}
+  for rel, text in files.items():
+    p = folder / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+  return files
+
+
+def _snapshot(folder):
+  return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_restart_with_same_config_clears_the_finished_run(tmp_path):
-  cfg = {"experiment": "x", "seed": 0}
-  wd = workdir_lib.Workdir(str(tmp_path), cfg)
+  wd = workdir_lib.Workdir(str(tmp_path), CFG)
   wd.unit("u", lambda: 1)
-  (tmp_path / workdir_lib.RESULTS_FILE).write_text(json.dumps({"status": "finished"}))
-  (tmp_path / "fig.png").write_text("old")
-  assert workdir_lib.Workdir(str(tmp_path), cfg).finished
-  wd2 = workdir_lib.Workdir(str(tmp_path), cfg, restart=True)
+  with open(wd.file(workdir_lib.RESULTS_FILE), "w") as f:
+    json.dump({"status": "finished"}, f)
+  with open(wd.file("fig.png"), "w") as f:
+    f.write("ours")
+  (tmp_path / "notes.txt").write_text("the user's, added to the run folder later")
+  assert workdir_lib.Workdir(str(tmp_path), CFG).finished
+  wd2 = workdir_lib.Workdir(str(tmp_path), CFG, restart=True)
   assert not wd2.finished
   assert not (tmp_path / "units").exists() and not (tmp_path / "fig.png").exists()
+  assert (tmp_path / "notes.txt").read_text().startswith("the user's")
   assert wd2.unit("u", lambda: 2) == 2  # recomputed, not loaded
+
+
+@pytest.mark.parametrize("flags", [["--restart"], [], ["--report"]])
+def test_a_folder_of_user_files_is_refused_and_untouched(tmp_path, capsys, flags):
+  folder = tmp_path / "scratch"
+  _user_files(folder)
+  before = _snapshot(folder)
+  assert cli.main(VALLEY_Q + ["--workdir", str(folder)] + flags) == 2
+  err = capsys.readouterr().err
+  assert ("not a chaosopt run" in err or "no results.json" in err) and "Traceback" not in err
+  assert _snapshot(folder) == before
+  assert sorted(os.listdir(folder)) == sorted({r.split("/")[0] for r in before})
+
+
+def test_home_root_and_current_folder_are_refused(tmp_path, monkeypatch, capsys):
+  home = tmp_path / "home"
+  home.mkdir()
+  monkeypatch.setenv("HOME", str(home))
+  assert cli.main(VALLEY_Q + ["--workdir", str(home)]) == 2
+  assert "home" in capsys.readouterr().err
+  assert cli.main(VALLEY_Q + ["--workdir", "/"]) == 2
+  cwd = tmp_path / "cwd"
+  cwd.mkdir()
+  monkeypatch.chdir(cwd)
+  assert cli.main(VALLEY_Q + ["--workdir", "."]) == 2
+  assert "current folder" in capsys.readouterr().err
+  assert os.listdir(home) == [] and os.listdir(cwd) == []
+
+
+def test_restart_with_report_is_rejected_and_keeps_the_run(tmp_path, capsys):
+  wd = tmp_path / "run"
+  assert cli.main(VALLEY_Q + ["--workdir", str(wd)]) == 0
+  before = _snapshot(wd)
+  capsys.readouterr()
+  assert cli.main(VALLEY_Q + ["--workdir", str(wd), "--restart", "--report"]) == 2
+  assert "--restart" in capsys.readouterr().err
+  assert _snapshot(wd) == before
+
+
+def test_the_manifest_names_every_entry_a_run_writes(tmp_path):
+  wd = tmp_path / "run"
+  assert cli.main(VALLEY_Q[:-1] + ["--workdir", str(wd)]) == 0  # with figures
+  manifest = workdir_lib.read_manifest(str(wd))
+  on_disk = set(os.listdir(wd)) - {workdir_lib.MANIFEST_FILE, workdir_lib.LOCK_FILE}
+  assert on_disk == set(manifest["entries"])
+  assert {"config.json", "results.json", "report.md", "log.txt"} <= on_disk
+  assert any(n.endswith(".png") for n in on_disk)
+  # a user's file added to the run folder survives --restart; the run's own files do not
+  (wd / "my_analysis.ipynb").write_text("{}")
+  assert cli.main(VALLEY_Q + ["--workdir", str(wd), "--restart"]) == 0
+  assert (wd / "my_analysis.ipynb").read_text() == "{}"
+  assert not any(n.endswith(".png") for n in os.listdir(wd))  # --no-plots this time
+
+
+def test_a_run_written_before_manifests_is_migrated(tmp_path):
+  """Committed reports predate manifests: their config.json marks them as runs; the entries a
+  run of that time wrote are adopted, other files are not."""
+  wd = tmp_path / "old"
+  wd.mkdir()
+  (wd / "config.json").write_text(json.dumps({"config": CFG}))
+  (wd / "results.json").write_text(json.dumps({"status": "finished", "figures": ["a.png"]}))
+  (wd / "a.png").write_text("fig")
+  (wd / "b.png").write_text("a user's figure")
+  (wd / "units").mkdir()
+  w = workdir_lib.Workdir(str(wd), CFG)
+  assert w.finished
+  assert set(w.entries) == {"config.json", "results.json", "a.png", "units"}
+  w.close()
+  workdir_lib.Workdir(str(wd), CFG, restart=True).close()
+  assert sorted(os.listdir(wd)) == sorted(["b.png", "config.json", workdir_lib.MANIFEST_FILE,
+                                           workdir_lib.LOCK_FILE])
+
+
+def test_a_second_process_is_refused_with_the_holders_pid(tmp_path):
+  path = tmp_path / "run"
+  holder = subprocess.Popen(
+      [sys.executable, "-c",
+       "import sys, time; from chaosopt.train import workdir as w; "
+       f"x = w.Workdir({str(path)!r}, {CFG!r}); print('locked', flush=True); time.sleep(60)"],
+      stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(workdir_lib.WorkdirError, match=f"pid {holder.pid}"):
+      workdir_lib.Workdir(str(path), CFG)
+    with pytest.raises(workdir_lib.WorkdirError, match="in use"):
+      workdir_lib.Workdir(str(path), dict(CFG, seed=1), restart=True)  # cannot clear it either
+    assert (path / "config.json").exists()
+  finally:
+    holder.kill()
+    holder.wait()
+  # the OS released the lock with the process: the folder is usable again
+  workdir_lib.Workdir(str(path), CFG).close()
+
+
+def test_colliding_names_never_share_a_unit_or_checkpoint(tmp_path):
+  wd = workdir_lib.Workdir(str(tmp_path), CFG)
+  assert wd.unit("m b", lambda: "space") == "space"
+  assert wd.unit("m_b", lambda: "underscore") == "underscore"
+  assert wd.unit("m b", lambda: "recomputed") == "space"
+  assert wd.unit("m/b", lambda: "slash") == "slash"
+  assert len({wd.checkpoint_dir(n) for n in ("m b", "m_b", "m/b", "m%20b", ".", "..")}) == 6
+  names = ["m b", "m_b", "m%20b", "a" * 400, "a" * 399 + "b", "é", "e"]
+  assert len({workdir_lib.safe_name(n) for n in names}) == len(names)
+  assert all(len(workdir_lib.safe_name(n)) <= 150 for n in names)
+
+
+def test_units_of_another_run_or_key_and_damaged_units_are_recomputed(tmp_path):
+  wd = workdir_lib.Workdir(str(tmp_path), CFG)
+  assert wd.unit("u", lambda: 1, key={"lr": 0.1}) == 1
+  assert wd.unit("u", lambda: 2, key={"lr": 0.1}) == 1
+  assert wd.unit("u", lambda: 3, key={"lr": 0.2}) == 3  # another key
+  path = tmp_path / "units" / "u.pkl"
+  stale = path.read_bytes()
+  wd.clear()  # a new run: the old run's unit must not be loaded even if it reappears
+  path.parent.mkdir(exist_ok=True)
+  path.write_bytes(stale)
+  assert wd.unit("u", lambda: 4, key={"lr": 0.2}) == 4
+  path.write_bytes(path.read_bytes()[:10])  # truncated
+  assert wd.unit("u", lambda: 5, key={"lr": 0.2}) == 5
+  with open(path, "rb") as f:
+    assert pickle.load(f)["value"] == 5
+
+
+def test_checkpoints_of_another_key_are_started_afresh(tmp_path):
+  wd = workdir_lib.Workdir(str(tmp_path), CFG)
+  d = wd.checkpoint_dir("g", key={"seeds": [0, 1]})
+  (tmp_path / "checkpoints" / "g" / "100").mkdir()
+  assert wd.checkpoint_dir("g", key={"seeds": [0, 1]}) == d
+  assert (tmp_path / "checkpoints" / "g" / "100").exists()
+  wd.checkpoint_dir("g", key={"seeds": [0, 1, 2]})
+  assert not (tmp_path / "checkpoints" / "g" / "100").exists()
+
+
+def test_a_damaged_block_result_or_checkpoint_is_recomputed_to_the_same_numbers(tmp_path):
+  def init(key, hp):
+    import jax
+    return {"x": jax.random.normal(key, (3,))}
+
+  def step(c, k, key, hp):
+    import jax
+    import jax.numpy as jnp
+    x = 0.9 * c["x"] + 0.1 * jax.random.normal(key, (3,))
+    return {"x": x}, {"loss": jnp.sum(x ** 2)}
+
+  keys = ensemble.seed_keys(3, 2)
+  ref = ensemble.run_ensemble(init, step, 30, keys=keys, chunk_size=10)
+  ck = tmp_path / "ck"
+  ensemble.run_ensemble(init, step, 30, keys=keys, chunk_size=10, checkpoint_dir=str(ck))
+  result = ck / "block0" / "result.pkl"
+  result.write_bytes(result.read_bytes()[:20])  # truncated
+  again = ensemble.run_ensemble(init, step, 30, keys=keys, chunk_size=10,
+                                checkpoint_dir=str(ck))
+  np.testing.assert_array_equal(again.carry["x"], ref.carry["x"])
+  # damage the orbax checkpoint itself (every file in the step folder) and drop the result
+  result.unlink()
+  steps = [p for p in (ck / "block0").iterdir() if p.is_dir() and p.name.isdigit()]
+  assert steps
+  for p in steps[0].rglob("*"):
+    if p.is_file():
+      p.write_bytes(b"garbage")
+  again = ensemble.run_ensemble(init, step, 30, keys=keys, chunk_size=10,
+                                checkpoint_dir=str(ck))
+  np.testing.assert_array_equal(again.carry["x"], ref.carry["x"])
+  np.testing.assert_array_equal(again.history["loss"], ref.history["loss"])
 
 
 def test_non_writer_view_creates_nothing_and_reads_the_writers_units(tmp_path):
   """Processes > 0 of a jax.distributed run get ``writer=False``: no folder, config.json or
   unit is created; a unit the writer stored is loaded, a missing one is computed, not stored."""
-  cfg = {"experiment": "x", "seed": 0}
   path = tmp_path / "run"
-  ro = workdir_lib.Workdir(str(path), cfg, writer=False)
+  ro = workdir_lib.Workdir(str(path), CFG, writer=False)
   assert ro.unit("a", lambda: 1) == 1
   ro.checkpoint_dir("scheme")
   assert not path.exists()
-  wd = workdir_lib.Workdir(str(path), cfg)
+  wd = workdir_lib.Workdir(str(path), CFG)
   wd.unit("b", lambda: 2)
-  assert workdir_lib.Workdir(str(path), cfg, writer=False).unit("b", lambda: 3) == 2
+  assert workdir_lib.Workdir(str(path), CFG, writer=False).unit("b", lambda: 3) == 2
   assert sorted(p.name for p in (path / "units").iterdir()) == ["b.pkl"]
+
+
+def test_ctrl_c_prints_one_line_and_leaves_a_resumable_run(tmp_path):
+  wd = tmp_path / "run"
+  args = [sys.executable, "-m", "chaosopt", "--config", "widening_valley:quick",
+          "--config.num_steps=100000", "--config.chunk_size=500", "--config.only=mpgd",
+          "--config.num_seeds=1", "--no-plots", "--workdir", str(wd)]
+  proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while time.time() < deadline and proc.poll() is None:
+    if (wd / "checkpoints").exists() and list((wd / "checkpoints").rglob("identity.json")):
+      break
+    time.sleep(0.2)
+  time.sleep(1.0)
+  proc.send_signal(2)  # SIGINT
+  _, err = proc.communicate(timeout=60)
+  assert proc.returncode == 130, err
+  assert "interrupted" in err and "Traceback" not in err
+  assert workdir_lib.holds_run(str(wd))
+  workdir_lib.Workdir(str(wd), json.loads((wd / "config.json").read_text())["config"]).close()

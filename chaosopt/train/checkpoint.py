@@ -111,6 +111,16 @@ class Checkpointer:
     self.close()
 
 
+def delete_steps(directory: str) -> None:
+  """Deletes the step folders orbax wrote in ``directory`` (a damaged checkpoint), nothing
+  else."""
+  import shutil
+  for name in os.listdir(directory):
+    p = os.path.join(directory, name)
+    if os.path.isdir(p) and (name.isdigit() or ".orbax-checkpoint-tmp" in name):
+      shutil.rmtree(p)
+
+
 def to_jsonable(tree: Any) -> Any:
   """Host copy of a metrics pytree as nested lists (exact for float32/float64 values)."""
   return jax.tree_util.tree_map(lambda x: np.asarray(x).tolist(), jax.device_get(tree))

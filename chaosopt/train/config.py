@@ -56,7 +56,19 @@ def load_module_from_path(path: str):
   mod_spec = importlib.util.spec_from_file_location(
       "_chaosopt_config_" + os.path.splitext(os.path.basename(path))[0], path)
   module = importlib.util.module_from_spec(mod_spec)
-  mod_spec.loader.exec_module(module)
+  try:
+    mod_spec.loader.exec_module(module)
+  except Exception as e:  # noqa: BLE001 - a user's file: name it, one line
+    where = ""
+    tb = e.__traceback__
+    while tb is not None:  # the line of the user's file where it failed
+      if os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(path):
+        where = f" (line {tb.tb_lineno})"
+      tb = tb.tb_next
+    if isinstance(e, SyntaxError) and e.lineno:
+      where = f" (line {e.lineno})"
+    raise ConfigError(f"config file {path!r} failed to import{where}: "
+                      f"{type(e).__name__}: {e}") from e
   return module
 
 

@@ -30,6 +30,7 @@ hp)`` (e.g. P0 eq. 8 through an optax transform) for a set of *members* — one 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -38,6 +39,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt.core.loop import make_chunk_fn, scan_chunks
+
+logger = logging.getLogger("chaosopt")
 
 Strategy = Union[str, int]
 
@@ -225,8 +228,11 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
   final_path = None if checkpoint_dir is None else os.path.join(checkpoint_dir, "result.pkl")
   if final_path is not None and os.path.exists(final_path):
     import pickle
-    with open(final_path, "rb") as f:
-      return pickle.load(f)
+    try:
+      with open(final_path, "rb") as f:
+        return pickle.load(f)
+    except Exception as e:  # noqa: BLE001 - a damaged result is recomputed
+      logger.warning("%s is damaged (%s); recomputing that block", final_path, type(e).__name__)
 
   carry = progs.init(keys, hparams)
   v_eval, v_done = progs.eval, progs.done
@@ -241,13 +247,21 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
     if ckpt.latest_step() is not None:
       # hyper-parameters are inputs, not state: rebuilt by this call, never checkpointed (a
       # member's hp may be a large table, e.g. pre-drawn noise)
-      start, restored, doc = ckpt.restore(_without_hp(carry))
-      carry = dict(restored, hp=carry["hp"])
-      eval_steps, evals = doc["eval_steps"], [{k: np.asarray(v) for k, v in e.items()}
-                                               for e in doc["evals"]]
-      hist_chunks = [{k: np.asarray(v, np.float32 if k not in doc["hist_dtypes"] else
-                                    doc["hist_dtypes"][k]) for k, v in h.items()}
-                     for h in doc["hist"]]
+      try:
+        start, restored, doc = ckpt.restore(_without_hp(carry))
+        eval_steps, evals = doc["eval_steps"], [{k: np.asarray(v) for k, v in e.items()}
+                                                 for e in doc["evals"]]
+        hist_chunks = [{k: np.asarray(v, np.float32 if k not in doc["hist_dtypes"] else
+                                      doc["hist_dtypes"][k]) for k, v in h.items()}
+                       for h in doc["hist"]]
+        carry = dict(restored, hp=carry["hp"])
+      except Exception as e:  # noqa: BLE001 - a damaged checkpoint: start that block afresh
+        logger.warning("checkpoint in %s is damaged (%s: %s); starting that block from step 0",
+                       checkpoint_dir, type(e).__name__, str(e)[:120])
+        ckpt.close()
+        ck_lib.delete_steps(checkpoint_dir)
+        ckpt = ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
+        start, eval_steps, evals, hist_chunks = 0, [], [], []
   if not eval_steps and v_eval is not None:
     eval_steps, evals = [0], [do_eval(carry)]
     if on_eval is not None:

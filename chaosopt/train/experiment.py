@@ -160,42 +160,51 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
   """Runs experiment ``module`` with ``config`` in ``workdir``; returns the results document.
 
   A finished run of the same config is not repeated (its results are returned); a different
-  config in the same workdir raises :class:`chaosopt.train.workdir.WorkdirError`.
+  config in the same workdir, a folder that is not a run, or a workdir another process is
+  writing raise :class:`chaosopt.train.workdir.WorkdirError`. ``report_only`` with
+  ``restart`` is refused (it would delete the results it is asked to render).
   """
   name = name_of(module)
+  if report_only and restart:
+    raise workdir_lib.WorkdirError("--report re-renders a run's stored results; --restart would "
+                                   "delete them first: use one or the other")
   from chaosopt.train import sharding
   if not sharding.is_writer():
     # multi-process run (jax.distributed): every process computes, process 0 writes
     module.run(config, workdir_lib.Workdir(workdir, config.to_dict(), writer=False))
     return {"status": "computed", "results": {}, "verdicts": []}
-  wd = workdir_lib.Workdir(workdir, config.to_dict(), restart=restart)
   if report_only:
-    return _render_again(module, config, wd, plots)
-  if wd.finished:
-    logger.info("%s: %s already holds a finished run of this config (nothing to do; "
-                "--restart to run again)", name, wd.path)
-    from chaosopt.train import results as results_lib
-    return results_lib.load(wd.path)
-  with _LogFile(os.path.join(wd.path, "log.txt")):
-    logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
-    # code provenance is taken before computing: the commit (and dirty flag) of the code this
-    # process runs, not of a checkout that may change while a long run computes
-    prov = provenance(exclude=wd.path)
-    t0 = time.perf_counter()
-    out = module.run(config, wd)
-    wall = time.perf_counter() - t0
-    out = report_lib.jsonable(out if out is not None else {})
-    doc = {"schema": SCHEMA, "experiment": name, "variant": variant, "status": "computed",
-           "settings": report_lib.jsonable(config.to_dict()), "results": out,
-           "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
-           "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
-           "provenance": dict(prov, wall_s=round(wall, 2))}
-    results_path = os.path.join(wd.path, workdir_lib.RESULTS_FILE)
-    report_lib.write_json(results_path, doc)
-    logger.info("%s: computed in %.1f s", name, wall)
-    _render(module, config, wd, doc, plots)
-    logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
-                len(doc["figures"]))
+    path = os.path.abspath(workdir)
+    if not os.path.exists(os.path.join(path, workdir_lib.RESULTS_FILE)):
+      raise workdir_lib.WorkdirError(f"--report: {path} holds no results.json to render (run "
+                                     f"the experiment there first)")
+  with workdir_lib.Workdir(workdir, config.to_dict(), restart=restart) as wd:
+    if report_only:
+      return _render_again(module, config, wd, plots)
+    if wd.finished:
+      logger.info("%s: %s already holds a finished run of this config (nothing to do; "
+                  "--restart to run again)", name, wd.path)
+      from chaosopt.train import results as results_lib
+      return results_lib.load(wd.path)
+    with _LogFile(wd.file("log.txt")):
+      logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
+      # code provenance is taken before computing: the commit (and dirty flag) of the code this
+      # process runs, not of a checkout that may change while a long run computes
+      prov = provenance(exclude=wd.path)
+      t0 = time.perf_counter()
+      out = module.run(config, wd)
+      wall = time.perf_counter() - t0
+      out = report_lib.jsonable(out if out is not None else {})
+      doc = {"schema": SCHEMA, "experiment": name, "variant": variant, "status": "computed",
+             "settings": report_lib.jsonable(config.to_dict()), "results": out,
+             "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
+             "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
+             "provenance": dict(prov, wall_s=round(wall, 2))}
+      report_lib.write_json(wd.file(workdir_lib.RESULTS_FILE), doc)
+      logger.info("%s: computed in %.1f s", name, wall)
+      _render(module, config, wd, doc, plots)
+      logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
+                  len(doc["figures"]))
   return doc
 
 
@@ -211,6 +220,10 @@ def _render(module, config, wd, doc: dict, plots: bool) -> None:
     from chaosopt.train import plots as plots_lib
     for stem, fig in (figures or {}).items():
       stem = stem[:-4] if stem.endswith((".png", ".pdf")) else stem
+      if not stem or os.path.basename(stem) != stem or stem.startswith("."):
+        raise ValueError(f"figure name must be a plain file name, got {stem!r}")
+      for ext in (".png", ".pdf"):
+        wd.own(stem + ext)
       written += [os.path.basename(p) for p in plots_lib.save(fig, wd.path, stem)]
   else:
     import matplotlib.pyplot as plt
@@ -230,10 +243,10 @@ def _render(module, config, wd, doc: dict, plots: bool) -> None:
             + f", jax {prov['packages'].get('jax')}, {prov['backend']} backend, "
             f"{prov['cpu_count']} CPU cores, {prov['date']}; wall time {wall:.0f} s)."
             f"{rendered_note} Machine-readable results: `results.json`.\n")
-  with open(os.path.join(wd.path, "report.md"), "w") as f:
+  with open(wd.file("report.md"), "w") as f:
     f.write(markdown.rstrip() + footer)
   doc["status"] = "finished"
-  report_lib.write_json(os.path.join(wd.path, workdir_lib.RESULTS_FILE), doc)
+  report_lib.write_json(wd.file(workdir_lib.RESULTS_FILE), doc)
 
 
 def _render_again(module, config, wd, plots: bool) -> dict:
@@ -245,11 +258,11 @@ def _render_again(module, config, wd, plots: bool) -> dict:
     raise workdir_lib.WorkdirError(f"{wd.path} has no computed results to render")
   for f in doc.get("figures", []):
     p = os.path.join(wd.path, f)
-    if os.path.exists(p):
+    if f in wd.entries and os.path.exists(p):  # only figures this run wrote
       os.remove(p)
   doc["rendered"] = {"chaosopt": _chaosopt_version(), "date": time.strftime(
       "%Y-%m-%d %H:%M:%S %Z"), "command": _command()}
-  with _LogFile(os.path.join(wd.path, "log.txt")):
+  with _LogFile(wd.file("log.txt")):
     _render(module, config, wd, doc, plots)
     logger.info("%s: re-rendered the report in %s", name_of(module), wd.path)
   return doc

@@ -313,7 +313,12 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
       if sel.any():
         on_eval(name, step_done, {k: v[sel] for k, v in metrics.items()})
 
-  ck_dir = None if workdir is None else workdir.checkpoint_dir(group.label)
+  # the folder's identity: the group's schemes, their hyper-parameters and the seeds, so a
+  # checkpoint can never be resumed under another scheme set
+  ck_dir = None if workdir is None else workdir.checkpoint_dir(group.label, key={
+      "names": group.names, "kinds": group.kinds, "static": group.static,
+      "hparams": {k: np.asarray(v).tolist() for k, v in group.hparams.items()},
+      "seeds": [int(s) for s in seeds], "num_steps": num_steps})
   res = ensemble.run_ensemble(
       init, step, num_steps, keys=member_keys, hparams=member_hp,
       chunk_size=min(config.chunk_size, num_steps),

@@ -43,7 +43,7 @@ def run_table(config, workdir) -> dict:
 
   result = runner.run(config, workdir=wd, progress=True, on_eval=on_eval, log=logger.warning)
   if wd.writer:
-    np.savez_compressed(os.path.join(wd.path, "history.npz"), **{
+    np.savez_compressed(wd.file("history.npz"), **{
         f"{name}/{k}": v for name, r in result.schemes.items() for k, v in r.history.items()})
   schemes, diverged = {}, []
   points = int(config.get("history_points", 0) or 0)
