@@ -248,3 +248,19 @@ def test_ctrl_c_prints_one_line_and_leaves_a_resumable_run(tmp_path):
   assert "interrupted" in err and "Traceback" not in err
   assert workdir_lib.holds_run(str(wd))
   workdir_lib.Workdir(str(wd), json.loads((wd / "config.json").read_text())["config"]).close()
+
+
+@pytest.mark.parametrize("spec", [
+    ["--config", "widening_valley:quick", "--config.only=gd,mpgd",
+     "--config.schemes.3.sigma=1e30"],
+    ["--config", "widening_valley:quick", "--config.only=gd"],  # one scheme, one panel
+])
+def test_a_scheme_whose_seeds_all_diverge_still_renders(tmp_path, capsys, spec):
+  """Report, figures, --no-plots and --report all render (the diverged scheme is marked)."""
+  wd = tmp_path / "run"
+  args = spec + ["--config.num_steps=60", "--config.chunk_size=20", "--workdir", str(wd), "-q"]
+  assert cli.main(args) == 0
+  assert (wd / "report.md").exists() and any(n.endswith(".png") for n in os.listdir(wd))
+  assert cli.main(args + ["--report", "--no-plots"]) == 0
+  assert cli.main(args + ["--report"]) == 0
+  assert "Traceback" not in capsys.readouterr().err

@@ -269,6 +269,11 @@ u0 ~ 5·U[0,1]^10, ‖u0‖² ≈ 83 < 2/η) is stable, and there the trace grow
 """)
 
 
+def _g(x, spec: str) -> str:
+  """``x`` formatted, or "–" where a statistic is undefined (too few finite seeds)."""
+  return "–" if x is None or not np.isfinite(x) else format(x, spec)
+
+
 def report(config, results):
   from chaosopt.train import plots
   summary = results["summary"]
@@ -328,9 +333,9 @@ def report(config, results):
                                              if n_div[name] else ""),
                         "worse": "does not hold: the trace grows"}.get(r["verdict"],
                                                                       "not shown"),
-            "detail": f"mean paired difference {r['mean_diff']:+.4g} ± {r['se_diff'] or 0:.3g} "
-                      f"(scheme − GD), {r['n_improved']}/{r['n']} seeds lower, Holm p (t) = "
-                      f"{r['p_ttest_holm']:.3g}{div}"})
+            "detail": f"mean paired difference {_g(r['mean_diff'], '+.4g')} ± "
+                      f"{_g(r['se_diff'], '.3g')} (scheme − GD), {r['n_improved']}/{r['n']} "
+                      f"seeds lower, Holm p (t) = {_g(r['p_ttest_holm'], '.3g')}{div}"})
   if authors:
     md = _authors_header(config, results, init_tr)
   else:
@@ -364,6 +369,7 @@ Diverged seeds are excluded pairwise from the paired tests (see the table's last
   colors = plots.scheme_colors(schemes)
   noisy = [n for n in results["schemes"] if n != "gd"]
   fig, axes = plots.subplots(1, len(noisy) + 1, figsize=(3.4 * (len(noisy) + 1), 3.4))
+  axes = np.atleast_1d(axes)
   for ax, name in zip(axes, noisy):
     s = results["schemes"][name]
     v = np.asarray(s["history"]["v"], np.float64)

@@ -33,7 +33,7 @@ def run_table(config, workdir) -> dict:
   every = max(1, num_chunks // 4)
 
   def on_eval(name, step, metrics):
-    shown = ", ".join(f"{k} {np.nanmedian(v):.4g}" for k, v in metrics.items()
+    shown = ", ".join(f"{k} {_median(v):.4g}" for k, v in metrics.items()
                       if not heads or k in heads)
     chunk = -(-step // config.chunk_size)
     level = logging.INFO if (chunk % every == 0 or step >= config.num_steps) and step > 0 \
@@ -117,6 +117,13 @@ def summary_lines(results: dict, metrics, paper: dict | None = None) -> list[str
   return lines
 
 
+def _median(v) -> float:
+  """Median over the finite seeds (NaN when every seed diverged, without a warning)."""
+  v = np.asarray(v, np.float64)
+  v = v[np.isfinite(v)]
+  return float(np.median(v)) if v.size else float("nan")
+
+
 def scheme_dicts(results: dict) -> list[dict]:
   """``[{"name", "kind", **hparams}]`` of a results block (for colours and order)."""
   return [{"name": n, "kind": s["kind"], **{k: v for k, v in s["hparams"].items()
@@ -143,11 +150,15 @@ def figures(results: dict, metrics, *, paper: dict | None = None,
       title=f"one point per seed; box: inter-quartile range "
             f"({len(next(iter(results['schemes'].values()))['seeds'])} seeds)")}
   if curves:
-    first = next(iter(results["schemes"].values()))
-    per = {n: {m: np.asarray(s["evals"][m], np.float64) for m in curves}
-           for n, s in results["schemes"].items()}
-    figs["curves"] = plots.curves_figure(np.asarray(first["eval_steps"]), per, list(curves),
-                                         schemes=schemes)
+    # a group whose seeds all diverged stops early: its evaluations end sooner (NaN after)
+    steps = max((np.asarray(s["eval_steps"]) for s in results["schemes"].values()), key=len)
+
+    def padded(v):
+      v = np.asarray([[np.nan if x is None else x for x in row] for row in v], np.float64)
+      return np.pad(v, ((0, 0), (0, len(steps) - v.shape[1])), constant_values=np.nan)
+
+    per = {n: {m: padded(s["evals"][m]) for m in curves} for n, s in results["schemes"].items()}
+    figs["curves"] = plots.curves_figure(steps, per, list(curves), schemes=schemes)
   return figs
 
 
