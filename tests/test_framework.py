@@ -50,6 +50,13 @@ def test_list_shows_every_experiment(capsys):
     (["--config", "widening_valley", "--config.schemes.3.gamma=x"], "expected float"),
     (["--config", "widening_valley", "--config.task.dim=0"], "dim must be a positive int"),
     (["--config", "missing/file.py"], "config file not found"),
+    (["--config", "airfoil_table1", "--config.task.activation=sigmoidx"], "activation must be"),
+    (["--config", "airfoil_table1", "--config.seed=18446744073709551616"], "config.seed must be"),
+    (["--config", "airfoil_table1", "--config.first_seed=4294967295"], "exceeds"),
+    (["--config", "airfoil_table1", "--config.checkpoint_every=0"], "checkpoint_every must be"),
+    (["--config", "airfoil_table1", "--config.checkpoint_every=-1"], "checkpoint_every must be"),
+    (["--config", "airfoil_table1", "--config.schemes[2.mu=1"], "not a config key"),
+    (["--config", "airfoil_table1", "--restart", "--report"], "use one or the other"),
 ])
 def test_bad_input_exits_2_naming_the_key(tmp_path, capsys, args, message):
   workdir = tmp_path / "w"

@@ -58,6 +58,7 @@ def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
     module = get(target)
     config = config_lib.call_get_config(module, arg, f"experiment {target!r}")
   config_lib.apply_overrides(config, overrides)
+  config_lib.check_common(config)
   if hasattr(module, "validate"):
     try:
       module.validate(config)

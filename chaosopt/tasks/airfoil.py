@@ -25,7 +25,7 @@ import numpy as np
 
 from chaosopt import _validation
 from chaosopt.tasks.base import Task
-from chaosopt.tasks.mlp import INITS, MLP
+from chaosopt.tasks.mlp import ACTIVATIONS, INITS, MLP
 
 AIRFOIL_MD5 = "5aedb863dced956ce1a9a099e93ee363"
 NUM_ROWS = 1503
@@ -84,6 +84,8 @@ def airfoil_task(*, hidden: int = 16, init: str = "pytorch", activation: str = "
     raise ValueError(f"hidden must be a positive int, got {hidden!r}")
   if init not in INITS:
     raise ValueError(f"init must be one of {INITS}, got {init!r}")
+  if activation not in ACTIVATIONS:
+    raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
   _validation.check_nonnegative("split_seed", split_seed)
   d = load_split(split_seed)
   model = MLP(features=(hidden, 1), activation=activation, init_scheme=init)

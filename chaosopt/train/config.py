@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import math
 import os
+import re
 from typing import Any, Sequence
 
 import ml_collections
@@ -139,6 +140,8 @@ def set_override(config: ml_collections.ConfigDict, key: str, text: str) -> None
 
   Path components may index lists (``schemes.2.mu``); scheme dict keys must already exist.
   """
+  if not _KEY_RE.fullmatch(key):
+    raise ConfigError(f"--config.{key}: not a config key (write a.b.0.c or a.b[0].c)")
   parts = key.replace("[", ".").replace("]", "").split(".")
   key = ".".join(parts)
   node: Any = config
@@ -172,6 +175,37 @@ def _child(node: Any, part: str, where: str) -> Any:
       raise ConfigError(f"unknown config key {where!r}; known keys here: {sorted(node)}")
     return node[part]
   raise ConfigError(f"--config.{where}: cannot index into a {type(node).__name__}")
+
+
+_KEY_RE = re.compile(r"[A-Za-z_]\w*(?:\.\w+|\[\d+\])*")
+# keys every experiment may have, checked by check_common before any experiment's own checks
+MAX_SEED = 2 ** 32 - 1  # jax.random.key and fold_in take 32-bit data (one seed per member)
+
+
+def check_common(config: ml_collections.ConfigDict) -> None:
+  """Checks the keys shared by experiments wherever they appear at the top level: seeds fit
+  32 bits (``seed``, ``first_seed + num_seeds - 1``), counts are ints >= 1 (``num_seeds``,
+  ``num_steps``, ``chunk_size``, ``checkpoint_every``), ``learning_rate`` is finite and > 0.
+  Raises :class:`ConfigError` naming the key."""
+  def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+  for key in ("num_seeds", "num_steps", "chunk_size", "checkpoint_every"):
+    if key in config:
+      v = config[key]
+      _check(is_int(v) and v >= 1, f"config.{key} must be an int >= 1, got {v!r}")
+  for key in ("seed", "first_seed"):
+    if key in config:
+      v = config[key]
+      _check(is_int(v) and 0 <= v <= MAX_SEED,
+             f"config.{key} must be an int in [0, {MAX_SEED}], got {v!r}")
+  if "first_seed" in config and "num_seeds" in config:
+    last = config.first_seed + config.num_seeds - 1
+    _check(last <= MAX_SEED, f"config.first_seed + num_seeds - 1 = {last} exceeds {MAX_SEED}")
+  v = config.get("learning_rate")
+  if isinstance(v, (int, float)) and not isinstance(v, bool):  # some experiments take a list
+    _check(math.isfinite(v) and v > 0,
+           f"config.learning_rate must be a finite number > 0, got {v!r}")
 
 
 def _check(cond: bool, msg: str) -> None:
