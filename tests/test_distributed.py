@@ -105,7 +105,7 @@ def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path):
   """``chaosopt --config discretization_x2:quick`` launched as 2 jax.distributed processes on
   one workdir: both exit 0, process 0 alone writes (provenance says 2 processes), and the
   results equal a single-process run of the same command exactly (deterministic GD)."""
-  import json
+  from chaosopt.train import results as results_lib
   multi, single = tmp_path / "multi", tmp_path / "single"
   cmd = [sys.executable, "-m", "chaosopt", "--config", "discretization_x2:quick", "-q",
          "--no-plots", "--workdir"]
@@ -113,8 +113,7 @@ def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path):
   one = subprocess.run(cmd + [str(single)], cwd=str(tmp_path), env=_env(1), capture_output=True,
                        text=True, timeout=180)
   assert one.returncode == 0, one.stderr[-3000:]
-  doc_m = json.loads((multi / "results.json").read_text())
-  doc_s = json.loads((single / "results.json").read_text())
+  doc_m, doc_s = results_lib.load(str(multi)), results_lib.load(str(single))
   assert doc_m["provenance"]["process_count"] == 2 and doc_s["provenance"]["process_count"] == 1
   assert doc_m["status"] == "finished"
   assert doc_m["results"] == doc_s["results"]

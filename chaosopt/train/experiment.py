@@ -19,7 +19,9 @@ one, a no-op if finished), logs to ``<workdir>/log.txt``, and writes ``results.j
 one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``results`` (what
 ``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
 dirty flag, package versions, backend and devices, x64, command line, wall time) and
-``status``; then ``report.md`` and the figures.
+``status``; then ``report.md`` and the figures. Large arrays of ``results`` go to
+``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one writer of both files;
+``chaosopt.train.results.load`` reads them back as one document).
 """
 from __future__ import annotations
 
@@ -33,9 +35,10 @@ import time
 from typing import Optional
 
 from chaosopt.train import report as report_lib
+from chaosopt.train import results as results_lib
 from chaosopt.train import workdir as workdir_lib
 
-SCHEMA = "chaosopt.results/1"
+SCHEMA = results_lib.SCHEMA  # "chaosopt.results/2"
 logger = logging.getLogger("chaosopt")
 
 _PACKAGES = ("jax", "jaxlib", "optax", "flax", "orbax-checkpoint", "numpy", "scipy",
@@ -174,7 +177,6 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
   if wd.finished:
     logger.info("%s: %s already holds a finished run of this config (nothing to do; "
                 "--restart to run again)", name, wd.path)
-    from chaosopt.train import results as results_lib
     return results_lib.load(wd.path)
   with _LogFile(os.path.join(wd.path, "log.txt")):
     logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
@@ -190,8 +192,7 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
            "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
            "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
            "provenance": dict(prov, wall_s=round(wall, 2))}
-    results_path = os.path.join(wd.path, workdir_lib.RESULTS_FILE)
-    report_lib.write_json(results_path, doc)
+    results_lib.write(wd.path, doc)
     logger.info("%s: computed in %.1f s", name, wall)
     _render(module, config, wd, doc, plots)
     logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
@@ -233,13 +234,12 @@ def _render(module, config, wd, doc: dict, plots: bool) -> None:
   with open(os.path.join(wd.path, "report.md"), "w") as f:
     f.write(markdown.rstrip() + footer)
   doc["status"] = "finished"
-  report_lib.write_json(os.path.join(wd.path, workdir_lib.RESULTS_FILE), doc)
+  results_lib.write(wd.path, doc)
 
 
 def _render_again(module, config, wd, plots: bool) -> dict:
   """``--report``: re-renders report.md and the figures from the stored results (no
   recomputation); the results' provenance is kept and the re-rendering is recorded."""
-  from chaosopt.train import results as results_lib
   doc = results_lib.load(wd.path)
   if doc.get("status") not in ("computed", "finished"):
     raise workdir_lib.WorkdirError(f"{wd.path} has no computed results to render")
