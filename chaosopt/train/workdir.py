@@ -88,7 +88,9 @@ class Workdir:
           old = json.load(f)
         except json.JSONDecodeError:
           old = None
-      old_cfg = old.get("config") if isinstance(old, dict) else None
+      # a config stored by older code as this code reads it (new keys' defaults, renamed keys)
+      from chaosopt.train.config import evolve_stored
+      old_cfg = evolve_stored(old.get("config") if isinstance(old, dict) else None, self.config)
       if old_cfg != self.config:
         diff = config_diff(old_cfg or {}, self.config) if old_cfg is not None else [
             "config.json is unreadable"]
