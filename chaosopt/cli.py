@@ -72,6 +72,7 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
   for h in logger.handlers:
     if getattr(h, "_chaosopt_cli", False):
       h.setLevel(level)
+      h.stream = sys.stderr  # the current stderr (an in-process caller may have replaced it)
   logger.propagate = False
 
 

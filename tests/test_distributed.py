@@ -112,7 +112,7 @@ def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path, 
   """``chaosopt --config SPEC`` launched as 2 jax.distributed processes on one workdir: both
   exit 0, process 0 alone writes (provenance says 2 processes), and the results equal a
   single-process run of the same command exactly (every process computes every member)."""
-  import json
+  from chaosopt.train import results as results_lib
   multi, single = tmp_path / "multi", tmp_path / "single"
   cmd = [sys.executable, "-m", "chaosopt", "--config", spec, *extra, "-q", "--no-plots",
          "--workdir"]
@@ -120,8 +120,7 @@ def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path, 
   one = subprocess.run(cmd + [str(single)], cwd=str(tmp_path), env=_env(1), capture_output=True,
                        text=True, timeout=180)
   assert one.returncode == 0, one.stderr[-3000:]
-  doc_m = json.loads((multi / "results.json").read_text())
-  doc_s = json.loads((single / "results.json").read_text())
+  doc_m, doc_s = results_lib.load(str(multi)), results_lib.load(str(single))
   assert doc_m["provenance"]["process_count"] == 2 and doc_s["provenance"]["process_count"] == 1
   assert doc_m["status"] == "finished"
   untimed = lambda r: {k: v for k, v in r.items() if k != "timings_s"}  # noqa: E731

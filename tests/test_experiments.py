@@ -7,13 +7,13 @@ the workdir.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
 import pytest
 
 from chaosopt import cli, experiments
+from chaosopt.train import results as results_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # experiments whose quick variant needs data this machine may lack
@@ -52,8 +52,8 @@ def test_quick_variant_runs_and_writes_outputs(name, tmp_path, monkeypatch):
   workdir = tmp_path / "run"
   status = cli.main(["--config", f"{name}:quick", "--workdir", str(workdir), "-q"])
   assert status == 0
-  doc = json.loads((workdir / "results.json").read_text())
-  assert doc["schema"] == "chaosopt.results/1"
+  doc = results_lib.load(str(workdir))
+  assert doc["schema"] == "chaosopt.results/2"
   assert doc["experiment"] == name and doc["status"] == "finished"
   assert doc["settings"]["experiment"] == name
   prov = doc["provenance"]

@@ -11,12 +11,18 @@ Schemes are a list of dicts ``{"name", "kind", ...hyper-parameters}`` whose ``ki
 registered in :mod:`chaosopt.transforms.registry` (``gd``, ``gaussian``, ``mpgd``, ``eq11``,
 ``levy`` and any kind a user registers); the allowed keys, their defaults and their ranges are
 the registered factory's own.
+
+Configs evolve: :func:`evolve` reads a config stored by older code (a workdir's
+``config.json``) as the current code does — keys added since filled with their defaults,
+renamed keys (:data:`ALIASES`) under their new names — so a workdir resumes and a committed
+report re-renders after a key was added or renamed.
 """
 from __future__ import annotations
 
 import ast
 import importlib.util
 import inspect
+import json
 import math
 import os
 import re
@@ -291,3 +297,82 @@ def selected_schemes(config: ml_collections.ConfigDict) -> list[dict]:
   missing = [w for w in wanted if w not in names]
   _check(not missing, f"config.only names unknown scheme(s) {missing}; names: {names}")
   return [s for s in schemes if s["name"] in wanted]
+
+
+# ----------------------------------------------------------------------------- evolution
+# Renamed config keys, ``{"old.dotted.key": "new.dotted.key"}``, for every experiment; an
+# experiment module may declare its own in ``CONFIG_ALIASES``. A stored config (a workdir's
+# config.json, a committed report's) that has the old key reads as having the new one. Keep an
+# entry while any stored config may hold the old name.
+ALIASES: dict[str, str] = {}
+
+
+def evolve(stored: dict, current: dict, defaults: dict,
+           aliases: dict[str, str] = ALIASES) -> dict:
+  """``stored`` — a config written by older code — as the current code reads it (a new dict),
+  for comparison with ``current`` (the config of this run).
+
+  Keys renamed in ``aliases`` move to their new name (when that is absent); a key of
+  ``current`` absent from ``stored`` (at any depth of nested dicts) gets its value in
+  ``defaults``, the current default config. A config written before a key existed thus equals
+  the default config; a run whose value of the new key differs from its default still differs
+  (the code before the key behaved as its default does: that is the contract for adding a
+  key). Values present in ``stored`` are never changed.
+  """
+  out = json.loads(json.dumps(stored))  # a deep copy of plain JSON data
+  for old, new in aliases.items():
+    value = _pop_path(out, old.split("."))
+    if value is not _ABSENT and _get_path(out, new.split(".")) is _ABSENT:
+      _set_path(out, new.split("."), value)
+  return _fill(out, current, defaults)
+
+
+def evolve_for(module, variant: str, stored, current: dict):
+  """:func:`evolve` with the defaults and aliases of experiment ``module``: its config for
+  ``variant`` without overrides (``get_config(variant)``) and ``ALIASES`` + the module's
+  ``CONFIG_ALIASES``. ``stored`` is returned unchanged when it is not a dict or the module's
+  config cannot be built."""
+  if not isinstance(stored, dict):
+    return stored
+  from chaosopt.train import report
+  try:
+    defaults = call_get_config(module, variant or "", f"experiment {module.__name__!r}").to_dict()
+  except ConfigError:
+    return stored
+  defaults = json.loads(json.dumps(report.jsonable(defaults)))
+  return evolve(stored, current, defaults,
+                {**ALIASES, **getattr(module, "CONFIG_ALIASES", {})})
+
+
+_ABSENT = object()
+
+
+def _fill(stored: Any, current: Any, defaults: Any) -> Any:
+  if isinstance(stored, dict) and isinstance(current, dict) and isinstance(defaults, dict):
+    for k in current:
+      if k in stored:
+        stored[k] = _fill(stored[k], current[k], defaults.get(k))
+      elif k in defaults:
+        stored[k] = json.loads(json.dumps(defaults[k]))
+  return stored
+
+
+def _get_path(d: Any, path: list[str]) -> Any:
+  for p in path:
+    if not isinstance(d, dict) or p not in d:
+      return _ABSENT
+    d = d[p]
+  return d
+
+
+def _pop_path(d: Any, path: list[str]) -> Any:
+  parent = _get_path(d, path[:-1])
+  return parent.pop(path[-1]) if isinstance(parent, dict) and path[-1] in parent else _ABSENT
+
+
+def _set_path(d: dict, path: list[str], value: Any) -> None:
+  for p in path[:-1]:
+    d = d.setdefault(p, {})
+    if not isinstance(d, dict):
+      return
+  d[path[-1]] = value

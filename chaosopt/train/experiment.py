@@ -19,10 +19,13 @@ one, a no-op if finished), logs to ``<workdir>/log.txt``, and writes ``results.j
 one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``results`` (what
 ``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
 dirty flag, package versions, backend and devices, x64, command line, wall time) and
-``status``; then ``report.md`` and the figures.
+``status``; then ``report.md`` and the figures. Large arrays of ``results`` go to
+``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one writer of both files;
+``chaosopt.train.results.load`` reads them back as one document).
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import os
@@ -33,9 +36,10 @@ import time
 from typing import Optional
 
 from chaosopt.train import report as report_lib
+from chaosopt.train import results as results_lib
 from chaosopt.train import workdir as workdir_lib
 
-SCHEMA = "chaosopt.results/1"
+SCHEMA = results_lib.SCHEMA  # "chaosopt.results/2"
 logger = logging.getLogger("chaosopt")
 
 _PACKAGES = ("jax", "jaxlib", "optax", "flax", "orbax-checkpoint", "numpy", "scipy",
@@ -178,13 +182,14 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
     if not os.path.exists(os.path.join(path, workdir_lib.RESULTS_FILE)):
       raise workdir_lib.WorkdirError(f"--report: {path} holds no results.json to render (run "
                                      f"the experiment there first)")
-  with workdir_lib.Workdir(workdir, config.to_dict(), restart=restart) as wd:
+  from chaosopt.train import config as config_lib
+  evolve = functools.partial(config_lib.evolve_for, module, variant)
+  with workdir_lib.Workdir(workdir, config.to_dict(), restart=restart, evolve=evolve) as wd:
     if report_only:
       return _render_again(module, config, wd, plots)
     if wd.finished:
       logger.info("%s: %s already holds a finished run of this config (nothing to do; "
                   "--restart to run again)", name, wd.path)
-      from chaosopt.train import results as results_lib
       return results_lib.load(wd.path)
     with _LogFile(wd.file("log.txt")):
       logger.info("%s%s: running in %s", name, f":{variant}" if variant else "", wd.path)
@@ -200,12 +205,19 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
              "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
              "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
              "provenance": dict(prov, wall_s=round(wall, 2))}
-      report_lib.write_json(wd.file(workdir_lib.RESULTS_FILE), doc)
+      _write_results(wd, doc)
       logger.info("%s: computed in %.1f s", name, wall)
       _render(module, config, wd, doc, plots)
       logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
                   len(doc["figures"]))
   return doc
+
+
+def _write_results(wd, doc: dict) -> None:
+  """results.json (+ results.npz), recorded in the workdir's manifest first."""
+  wd.own(results_lib.RESULTS_FILE)
+  wd.own(results_lib.ARRAYS_FILE)
+  results_lib.write(wd.path, doc)
 
 
 def _render(module, config, wd, doc: dict, plots: bool) -> None:
@@ -246,13 +258,12 @@ def _render(module, config, wd, doc: dict, plots: bool) -> None:
   with open(wd.file("report.md"), "w") as f:
     f.write(markdown.rstrip() + footer)
   doc["status"] = "finished"
-  report_lib.write_json(wd.file(workdir_lib.RESULTS_FILE), doc)
+  _write_results(wd, doc)
 
 
 def _render_again(module, config, wd, plots: bool) -> dict:
   """``--report``: re-renders report.md and the figures from the stored results (no
   recomputation); the results' provenance is kept and the re-rendering is recorded."""
-  from chaosopt.train import results as results_lib
   doc = results_lib.load(wd.path)
   if doc.get("status") not in ("computed", "finished"):
     raise workdir_lib.WorkdirError(f"{wd.path} has no computed results to render")

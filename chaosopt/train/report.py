@@ -1,9 +1,9 @@
-"""Writing experiment outputs: machine-readable results, markdown reports, plots.
+"""Helpers for experiment outputs: plain JSON, statistics and markdown tables for reports.
 
-No paper equation. Every experiment writes, into its workdir,
-``results.json`` (everything measured, plain JSON), ``report.md`` (the paper's numbers beside
-ours, with a verdict per claim) and one or more PNG plots. Use these helpers so all reports
-look and parse the same.
+No paper equation. Every experiment writes, into its workdir, ``results.json`` (+
+``results.npz``: :func:`chaosopt.train.results.write`), ``report.md`` (the paper's numbers
+beside ours, with a verdict per claim) and figures; these helpers make all reports look and
+parse the same.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
 
 
 def environment() -> dict:
-  """Machine, software versions and date, recorded with every result."""
+  """Machine, software versions and date (the benchmarks record it with their numbers)."""
   import jax
   return {
       "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -81,18 +81,3 @@ def environment() -> dict:
       "cpu_count": os.cpu_count(),
       "x64": bool(jax.config.jax_enable_x64),
   }
-
-
-def write_report(outdir: str, markdown: str, results: dict, figures: dict | None = None) -> None:
-  """Writes ``report.md``, ``results.json`` (with :func:`environment`) and PNG ``figures``.
-
-  ``figures`` maps file names (``"paths.png"``) to matplotlib figures.
-  """
-  os.makedirs(outdir, exist_ok=True)
-  results = dict(results)
-  results.setdefault("environment", environment())
-  write_json(os.path.join(outdir, "results.json"), results)
-  with open(os.path.join(outdir, "report.md"), "w") as f:
-    f.write(markdown)
-  for name, fig in (figures or {}).items():
-    fig.savefig(os.path.join(outdir, name), dpi=110, bbox_inches="tight")

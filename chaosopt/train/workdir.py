@@ -50,7 +50,7 @@ LOCK_FILE = ".chaosopt.lock"
 MANIFEST_SCHEMA = "chaosopt.workdir/1"
 # what runs written before manifests existed created (recognised when migrating them)
 LEGACY_OWNED = (CONFIG_FILE, RESULTS_FILE, "report.md", "log.txt", "checkpoints", "units",
-                "figures", "xla_cache", "history.npz", "arrays.npz")
+                "figures", "xla_cache", "history.npz", "results.npz")
 IDENTITY_FILE = "identity.json"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.=")
 logger = logging.getLogger("chaosopt")
@@ -280,8 +280,11 @@ class Workdir:
         raise WorkdirError(
             f"workdir {self.path} holds a run of a different config:\n  {shown}\n"
             f"Use another --workdir, or --restart to delete that run and start clean.")
-      return  # same config: resume (config.json is kept as written)
+      if _stored_config(self.path) == self.config:
+        return  # same config: resume
+      # a config written by older code, equal once evolved: recorded in the current form
     report.write_json(self.file(CONFIG_FILE), {"config": self.config})
+    return
 
   def _legacy_figures(self) -> set:
     try:
