@@ -19,6 +19,13 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
   names = zipfile.ZipFile(wheel).namelist()
   assert "chaosopt/py.typed" in names and "chaosopt/tasks/data/airfoil_self_noise.csv" in names
   assert any(n.endswith("licenses/LICENSE") for n in names)
+  # every module of the checkout, the top-level experiments/ as chaosopt/experiments/
+  for pkg, top in (("chaosopt", "chaosopt"), ("chaosopt/experiments", "experiments")):
+    for root, _, files in os.walk(os.path.join(ROOT, top)):
+      for f in files:
+        if f.endswith(".py"):
+          rel = os.path.relpath(os.path.join(root, f), os.path.join(ROOT, top))
+          assert f"{pkg}/{rel}".replace(os.sep, "/") in names, (top, rel)
   assert "chaosopt/experiments/widening_valley.py" in names
   assert not any(n.startswith(("tests/", "experiments/", "configs/")) for n in names)
   site = tmp_path / "site"

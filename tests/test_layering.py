@@ -1,9 +1,10 @@
 """The package's layers import only from the layers below them (AST check of every module).
 
 low-level (``chaosopt.core``, ``chaosopt._validation``) -> ``dynamics`` -> ``transforms`` /
-``estimators`` -> ``tasks`` -> ``analysis`` -> ``train`` -> ``experiments`` -> the command
-(``chaosopt.cli``, ``chaosopt.__main__``). The package root (``chaosopt/__init__.py``) only
-re-exports the public API and is not importable from inside the layers.
+``estimators`` -> ``tasks`` -> ``analysis`` -> ``train`` -> ``experiments`` (the top-level
+``experiments/``, installed as ``chaosopt.experiments``) -> the command (``chaosopt.cli``,
+``chaosopt.__main__``). The package root (``chaosopt/__init__.py``) only re-exports the public
+API and is not importable from inside the layers.
 """
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import os
 
 import pytest
 
-PKG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "chaosopt")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PKG = os.path.join(ROOT, "chaosopt")
+# top-level folders installed as chaosopt.<name> (package-dir in pyproject.toml): one layer each
+OUTSIDE = ("experiments",)
 ORDER = ["core", "_validation", "dynamics", "transforms", "estimators", "tasks", "analysis",
          "train", "experiments", "cli", "__main__"]
 RANK = {"core": 0, "_validation": 0, "dynamics": 1, "transforms": 2, "estimators": 2,
@@ -20,15 +24,16 @@ RANK = {"core": 0, "_validation": 0, "dynamics": 1, "transforms": 2, "estimators
 
 
 def _modules():
-  for root, _, files in os.walk(PKG):
-    for f in files:
-      if f.endswith(".py"):
-        path = os.path.join(root, f)
-        rel = os.path.relpath(path, PKG)
-        layer = rel.split(os.sep)[0].removesuffix(".py")
-        if layer == "__init__":
-          continue
-        yield rel, layer, path
+  for top, base in [(PKG, PKG)] + [(os.path.join(ROOT, d), ROOT) for d in OUTSIDE]:
+    for root, _, files in os.walk(top):
+      for f in files:
+        if f.endswith(".py"):
+          path = os.path.join(root, f)
+          rel = os.path.relpath(path, base)
+          layer = rel.split(os.sep)[0].removesuffix(".py")
+          if layer == "__init__":
+            continue
+          yield rel, layer, path
 
 
 def _imports(path):
