@@ -1,7 +1,9 @@
 """The paper reproductions, one module each (top layer: imports everything below).
 
-Each module follows the contract of :mod:`chaosopt.train.experiment` (``get_config(arg)``,
-``run(config, workdir)``, ``report(config, results)``) and is runnable by name:
+Each module follows the contract of :mod:`chaosopt.train.experiment` (``run(config, workdir)``,
+``report(config, results)``, optional ``validate``, ``INFO`` and ``PAPER``); its config is
+``configs/<name>.py`` (:mod:`chaosopt.configs`: ``get_config(arg)`` and ``VARIANTS``). Both
+ship in the package (``chaosopt.experiments``, ``chaosopt.configs``) and run by name:
 
   chaosopt --config airfoil_table1:quick --workdir runs/airfoil
   python -m chaosopt list
@@ -19,20 +21,32 @@ import pkgutil
 from types import ModuleType
 from typing import Sequence
 
+from chaosopt import configs
 from chaosopt.train import config as config_lib
 
 
 def names() -> list[str]:
-  """Every shipped experiment, sorted."""
-  return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+  """Every shipped experiment (a config in ``chaosopt.configs``), sorted."""
+  return sorted(m.name for m in pkgutil.iter_modules(configs.__path__)
+                if not m.name.startswith("_"))
+
+
+def _check(name: str) -> None:
+  if name not in names():
+    raise config_lib.ConfigError(
+        f"unknown experiment {name!r}; `chaosopt list` shows them: {', '.join(names())}")
 
 
 def get(name: str) -> ModuleType:
   """The experiment module ``name`` (:class:`~chaosopt.train.config.ConfigError` if unknown)."""
-  if name not in names():
-    raise config_lib.ConfigError(
-        f"unknown experiment {name!r}; `chaosopt list` shows them: {', '.join(names())}")
+  _check(name)
   return importlib.import_module(f"{__name__}.{name}")
+
+
+def get_config_module(name: str) -> ModuleType:
+  """The config module ``chaosopt.configs.<name>`` (``get_config``, ``VARIANTS``)."""
+  _check(name)
+  return importlib.import_module(f"{configs.__name__}.{name}")
 
 
 def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
@@ -55,8 +69,8 @@ def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
             f"one of {names()}), or the file must define run() and report()")
       module = get(exp)
   else:
-    module = get(target)
-    config = config_lib.call_get_config(module, arg, f"experiment {target!r}")
+    config = config_lib.call_get_config(get_config_module(target), arg, f"experiment {target!r}")
+    module = get(config.get("experiment") or target)
   config_lib.apply_overrides(config, overrides)
   if hasattr(module, "validate"):
     try:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import numpy as np
 
 OPTIONS = ("gd", "gaussian", "mpgd")
-SCRIPT_SEED = 2222           # the seed of their script's figures
 CHAIN_OFFSETS = (0, 123, 1234)
 SIGN_OFFSET = 12
 TRACE_DIM = 10               # the d in their plotted d v² + ‖u‖²

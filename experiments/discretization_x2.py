@@ -16,11 +16,9 @@ import math
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
-from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
@@ -28,22 +26,7 @@ from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P3 Fig. 3", "title": "GD on x² vs gradient flow (discretization error)",
         "cost": "≈ 3 s CPU", "gpu": False}
-VARIANTS = {"quick": "horizon T = 1 instead of 5 (smoke run)"}
 logger = logging.getLogger("chaosopt")
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "discretization_x2"
-  c.seed = 0
-  c.etas = (1e-3, 0.01, 0.9)
-  c.x0 = 1.0
-  c.horizon = 5.0  # continuous time T; GD runs ceil(T / eta) steps
-  c.chunk_size = 1000
-  if "quick" in variants:
-    c.horizon = 1.0
-  return c
 
 
 def _run_gd(config, eta: float, wd) -> dict:

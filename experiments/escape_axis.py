@@ -17,38 +17,14 @@ from __future__ import annotations
 import logging
 import math
 
-import ml_collections
 import numpy as np
 
-from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P2 Fig. 6", "title": "escape axis of SαS-driven GD on 2-D Ackley",
         "cost": "≈ 2000 s CPU (1000 seeds × 7 Δ × ≤ 10⁵ steps)", "gpu": False}
-VARIANTS = {"quick": "Δ ∈ {0, 0.5}, 64 seeds, ≤ 4000 steps (smoke run)"}
 logger = logging.getLogger("chaosopt")
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "escape_axis"
-  c.seed = 0
-  c.learning_rate = 1e-4
-  # P2 does not print alpha_2, the noise strength or the radius: alpha_2 = 1.9, sigma = 0.5
-  # (increments sigma eta^{1/alpha} xi, xi ~ SaS(1)) and radius 0.5 (the ridge around the global
-  # minimum of Ackley is at |x_i| ~ 0.5)
-  c.alpha2 = 1.9
-  c.deltas = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-  c.sigma = 0.5
-  c.radius = 0.5
-  c.num_seeds = 1000
-  c.max_steps = 100_000
-  c.chunk_size = 5_000
-  if "quick" in variants:
-    c.deltas, c.num_seeds, c.max_steps, c.chunk_size = (0.0, 0.5), 64, 4_000, 2_000
-  return c
 
 
 def first_jump_prediction(alphas, sigma: float, eta: float, radius: float):

@@ -21,15 +21,14 @@ import logging
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
 from chaosopt.analysis import equilibrium as eq
+from chaosopt.configs.linear_scaling_rule import get_config
 from chaosopt.estimators import gradient_matrix, sgd_gradient
 from chaosopt.experiments import _seeds
 from chaosopt.tasks.fashion_mnist import load_fashion_mnist
-from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
@@ -38,7 +37,6 @@ from chaosopt.train import workdir as workdir_lib
 INFO = {"paper": "P3 Sec. 6 / Fig. 6 (App. E.2)",
         "title": "linear scaling rule vs G/N at equilibrium (critical batch size)",
         "cost": "≈ 2-4 min CPU (7 batch sizes)", "gpu": False}
-VARIANTS = {"quick": "B ∈ {32, 64}, 512 / 500 images, 2 + 1 epochs, 1 measurement (smoke run)"}
 logger = logging.getLogger("chaosopt")
 # the old script's full run (NumPy-drawn subsets, key(5) initializations): per B the mean
 # G_B/N_B, B* and final test error (%); it saw the break at B = 512, predicted [172, 357]
@@ -46,29 +44,6 @@ OLD_SCRIPT = {16: (0.117, 275, 16.10), 32: (0.179, 357, 16.80), 64: (0.623, 209,
               128: (1.114, 250, 17.00), 256: (3.078, 172, 18.48), 512: (6.796, 151, 19.60),
               1024: (21.844, 94, 22.75)}
 OLD_BREAK = 512
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "linear_scaling_rule"
-  c.seed = 0
-  c.num_train = 4000
-  c.num_test = 2000
-  c.hidden = 64
-  c.batch_sizes = (16, 32, 64, 128, 256, 512, 1024)
-  c.base_batch = 32
-  c.lr_base = 0.2  # LR at base_batch; LR(B) = lr_base * B / base_batch
-  c.weight_decay = 5e-3
-  c.epochs_phase1 = 40
-  c.epochs_phase2 = 5  # after LR / 10
-  c.measure_points = 5  # G, N averaged over this many points in the last 20% of phase 1
-  c.num_seeds = 2
-  c.c_squared = 2.0
-  if "quick" in variants:
-    c.batch_sizes, c.epochs_phase1, c.epochs_phase2, c.num_train = (32, 64), 2, 1, 512
-    c.num_test, c.measure_points = 500, 1
-  return c
 
 
 def _data(config):

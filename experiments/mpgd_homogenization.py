@@ -19,52 +19,25 @@ import logging
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 from scipy.stats import ks_2samp
 
 from chaosopt.analysis import marcus
 from chaosopt.analysis.distributions import wasserstein1_samples
+from chaosopt.configs.mpgd_homogenization import get_config
 from chaosopt.dynamics import observables
 from chaosopt.experiments import _mpgd_paths, _seeds
-from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P0 Thm. 4.1", "title": "MPGD iterates → Marcus SDE in law (homogenization)",
         "cost": "≈ 1.5-3 min CPU", "gpu": False}
-VARIANTS = {"quick": "β = 1 only, η ∈ {0.1, 0.05}, 300 paths, SDE dt = 0.02 (smoke run)"}
 logger = logging.getLogger("chaosopt")
 HIST_SAMPLES = 2000  # paths kept for the histograms (results.json size); KS/W1 use all paths
 # the old script's full run (same config, other random streams): mean KS over x1, x2 per η
 OLD_SCRIPT_KS = {1.0: [0.1985, 0.1390, 0.1034, 0.0789, 0.0618],
                  0.5: [0.1145, 0.0741, 0.0557, 0.0506, 0.0417]}
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "mpgd_homogenization"
-  c.seed = 0
-  c.curvatures = [1.0, 2.0]
-  c.x0 = [1.0, 1.0]
-  c.t_end = 1.0
-  c.gamma = 0.7
-  c.mu = 0.5
-  c.sigma = 0.5
-  c.betas = [1.0, 0.5]
-  c.etas = [0.1, 0.03, 0.01, 0.003, 0.001]
-  c.num_paths = 10000
-  c.sde_dt = 1e-3
-  c.chunk_size = 500
-  if "quick" in variants:
-    c.etas = [0.1, 0.05]
-    c.betas = [1.0]
-    c.num_paths = 300
-    c.sde_dt = 0.02
-    c.chunk_size = 50
-  return c
 
 
 def _dists(x, y, with_w1):

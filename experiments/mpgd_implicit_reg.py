@@ -23,14 +23,13 @@ import logging
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 from matplotlib import ticker
 
 from chaosopt.analysis import implicit_reg as ir
+from chaosopt.configs.mpgd_implicit_reg import get_config
 from chaosopt.experiments import _mpgd_paths, _seeds
 from chaosopt.tasks import widening_valley as wv
-from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
@@ -38,7 +37,6 @@ from chaosopt.train import workdir as workdir_lib
 INFO = {"paper": "P0 Thm. 4.3 (Sec. 4.3) and Fig. 2 setting",
         "title": "MPGD implicit regularization: ε² prediction vs measurement, κ_k erratum",
         "cost": "≈ 3 min CPU", "gpu": False}
-VARIANTS = {"quick": "40 steps, 300 paths, ε = 0.1 (and 0.2), 40-step valley at s = 1 (smoke run)"}
 logger = logging.getLogger("chaosopt")
 VALLEY_MU0, VALLEY_SIGMA0 = 0.02, 0.05  # (μ, σ) = s·(0.02, 0.05); s = 1 is P0 Fig. 2
 # the old script's full run (other random streams; same config): value, SE at k = K
@@ -47,40 +45,6 @@ OLD_SCRIPT = {
                     0.2: (5.8709, 0.2041)},
     "kappa_isolation": {0.05: (6.157, 0.534), 0.1: (6.234, 0.276)},
 }  # its valley used another u0 draw (tr0 = 78.65): not comparable number for number
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "mpgd_implicit_reg"
-  c.seed = 0
-  c.gamma = 0.7
-  c.beta = 0.5
-  c.eta = 0.01
-  c.x0 = [1.5, 1.0]
-  c.num_steps = 200
-  c.record_every = 25
-  c.eps = [0.025, 0.05, 0.1, 0.2]
-  c.num_paths = 20000
-  c.valley_dim = 10
-  c.valley_scales = [0.5, 1.0, 2.0]
-  c.valley_steps = 1000
-  c.valley_paths = 4000
-  c.valley_record_every = 100
-  c.rho_chains = 1000
-  c.rho_length = 2048
-  if "quick" in variants:
-    c.num_steps = 40
-    c.record_every = 20
-    c.eps = [0.1]
-    c.num_paths = 300
-    c.valley_scales = [1.0]
-    c.valley_steps = 40
-    c.valley_paths = 200
-    c.valley_record_every = 20
-    c.rho_chains = 100
-    c.rho_length = 128
-  return c
 
 
 def quartic(x):

@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import logging
 
-import ml_collections
 import numpy as np
 
-from chaosopt.train import config as config_lib
+from chaosopt.configs.msgd_linear_regression import get_config
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P4 Thm 1", "title": "online linear regression: large-batch MSGD vs SGD",
         "cost": "≈ 110 s CPU", "gpu": False}
-VARIANTS = {"quick": "200 steps, 16 seeds (smoke run)"}
 logger = logging.getLogger("chaosopt")
 # the same full config run by the earlier script (other seed rule): final averaged excess risk
 # (mean over seeds) and the paired geometric-mean ratios to small-batch SGD
@@ -39,25 +37,6 @@ EARLIER = {"final_avg_mean": {"sgd_small": 1.504e-3, "sgd_large": 6.731e-4,
                               "msgd_large": 1.482e-3},
            "ratio_msgd": 0.992, "ratio_sgd": 0.447}
 NUM_CURVE_POINTS = 60  # log-spaced steps kept for the figures (quantiles over seeds)
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "msgd_linear_regression"
-  c.seed = 0
-  c.dim = 20
-  c.decay = 1.0
-  c.noise_std = 0.5
-  c.small_batch = 1
-  c.large_batch = 32
-  c.learning_rate = 0.1
-  c.num_steps = 4000
-  c.num_seeds = 256
-  c.chunk_size = 1000
-  if "quick" in variants:
-    c.num_steps, c.num_seeds, c.chunk_size = 200, 16, 200
-  return c
 
 
 def methods(config) -> dict:

@@ -15,39 +15,19 @@ from __future__ import annotations
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 from matplotlib import ticker
 
 from chaosopt.experiments import _multiscale as common
-from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble, plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P1 Figs. 6-7", "title": "airfoil MLP, full-batch GD at LR 0.02 vs 5e-4",
         "cost": "≈ 110 s CPU", "gpu": False}
-VARIANTS = {"quick": "2 seeds, 2000 steps, window 500 (smoke run)"}
 PAPER = {"0.02": "keeps fluctuating (Fig. 6)", "0.0005": "converges to a local minimum (Fig. 7)"}
 HIST_EVERY = 50  # the loss curves kept in results.json: every 50th step
 ZOOM_POINTS = 500  # and ~500 points of the last window (the zoomed panel)
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "multiscale_airfoil"
-  c.x64 = False
-  c.seed = 0
-  c.num_seeds = 8
-  c.learning_rates = (0.02, 5e-4)
-  c.num_steps = 20_000
-  c.chunk_size = 5000
-  c.window = 2000  # the last `window` steps measure fluctuations
-  c.init = "pytorch"
-  if "quick" in variants:
-    c.num_seeds, c.num_steps, c.chunk_size, c.window = 2, 2000, 500, 500
-  return c
 
 
 def validate(config) -> None:

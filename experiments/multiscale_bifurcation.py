@@ -12,40 +12,18 @@ transients).
 from __future__ import annotations
 
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 from matplotlib import ticker
 
 from chaosopt.experiments import _multiscale as common
-from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P1 Fig. 9", "title": "bifurcation diagram of GD on x^4/4 − eps cos(x/eps)",
         "cost": "≈ 15 s CPU", "gpu": False}
-VARIANTS = {"quick": "41 values of η/eps, 2000 transient steps (smoke run)"}
 PAPER = {"period_at_2.5": 2, "chaos_threshold": 3.5}
 FIG_KEEP = 32  # attractor points per η kept in results.json for the figure (4 decimals)
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "multiscale_bifurcation"
-  c.x64 = True
-  c.seed = 0  # unused: the experiment draws no random numbers
-  c.eps = 1e-3
-  c.eta_over_eps = (1.0, 5.0, 801)  # linspace(lo, hi, n)
-  c.x0 = 1e-4  # inside the micro-well [-eps pi, eps pi] around 0
-  c.num_transient = 50_000
-  c.num_keep = 512
-  c.max_period = 128
-  c.rtol = 1e-7
-  c.lyapunov_steps = 20_000
-  if "quick" in variants:
-    c.eta_over_eps, c.num_transient, c.lyapunov_steps = (1.0, 5.0, 41), 2000, 1000
-  return c
 
 
 def validate(config) -> None:

@@ -14,41 +14,16 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from chaosopt.experiments import _multiscale as common
-from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P1 Figs. 18-19", "title": "heavy ball and NAG-SC on a multiscale quadratic",
         "cost": "≈ 70 s CPU", "gpu": False}
-VARIANTS = {"quick": "500 orbits, 500 steps, orbit of 2000 steps (smoke run)"}
 METHODS = ("GD", "heavy ball", "NAG-SC")
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "multiscale_momentum"
-  c.x64 = True
-  c.seed = 0
-  c.eps = 1e-4
-  c.eta = 0.01
-  c.gamma = 0.9
-  c.mu = 1.0
-  c.num_orbits = 10_000
-  c.init = (-1.0, 1.0)
-  c.num_steps = 5000
-  c.chunk_size = 1000
-  c.orbit_steps = 1_000_000
-  c.orbit_x0 = 0.3
-  c.bins = 60
-  if "quick" in variants:
-    c.num_orbits, c.num_steps, c.chunk_size, c.orbit_steps = 500, 500, 500, 2000
-  return c
 
 
 def validate(config) -> None:

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import logging
 
-import ml_collections
 import numpy as np
 
-from chaosopt.train import config as config_lib
+from chaosopt.configs.sgd_noise_fmnist import get_config
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P2 Tables 1-2, Fig. 5", "title": "SGD-noise distribution, SmallCNN on "
         "FashionMNIST", "cost": "≈ 600 s CPU", "gpu": False}
-VARIANTS = {"quick": "512 images, 40 SGD steps, 48 noise batches, 4 fitted parameters "
-                     "(smoke run)"}
 # P2 Tables 1-2: mean ± std over the fitted parameters (their networks, data and batch sizes)
 PAPER = {
     "ResNet18 / CIFAR100 (P2 Table 1)": {"bs": 400, "sse_gauss": (120.44, 145.52),
@@ -50,27 +47,6 @@ EARLIER = {"test_acc": 0.839, "frac_sas_better_sse": 0.94, "frac_sas_better_chi2
            "mohammadi_quantiles": (0.93, 1.41, 1.69, 1.87, 2.00), "var_ratio_median": 1.03,
            "var_ratio_q95": 1.31}
 logger = logging.getLogger("chaosopt")
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "sgd_noise_fmnist"
-  c.seed = 0
-  c.train_size = 10_000
-  c.train_steps = 3_000
-  c.train_batch = 64
-  c.learning_rate = 0.1
-  c.chunk_size = 500
-  c.noise_batch = 64
-  c.num_batches = 1_000
-  c.fit_params = 200
-  c.bins = 50
-  c.num_test = 5_000  # test accuracy on the first num_test test images
-  if "quick" in variants:
-    c.train_size, c.train_steps, c.num_batches, c.fit_params, c.chunk_size = 512, 40, 48, 4, 20
-    c.num_test = 500
-  return c
 
 
 def _finite(carry, metrics):

@@ -19,15 +19,14 @@ import logging
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 from scipy.optimize import curve_fit
 
+from chaosopt.configs.svag_convergence import get_config
 from chaosopt.estimators import svag
 from chaosopt.experiments import _seeds
 from chaosopt.tasks.mlp import MLP
-from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
@@ -35,8 +34,6 @@ from chaosopt.train import workdir as workdir_lib
 
 INFO = {"paper": "P3 Thm. 4.1 (Figs. 1-2)", "title": "SVAG → SDE: weak error rate in l",
         "cost": "≈ 4 min CPU (4096 seeds); cpu variant ≈ 1 min", "gpu": False}
-VARIANTS = {"quick": "l ∈ {1, 2}, 10 effective steps, 32 seeds (smoke run)",
-            "cpu": "1024 seeds instead of 4096 (SE × 2)"}
 NAMES = ("train_loss", "weight_norm2", "train_accuracy")
 LABELS = {"train_loss": "training loss (logistic)", "weight_norm2": "squared weight norm ‖x‖²",
           "train_accuracy": "training accuracy (fraction)"}
@@ -46,27 +43,6 @@ logger = logging.getLogger("chaosopt")
 OLD_SCRIPT = {"train_loss": (0.00882, 1.99, (1.53, 0.54), 7.4),
               "weight_norm2": (0.35934, 0.31, (1.00, 0.45), 6.4),
               "train_accuracy": (-0.00716, 3.30, (1.32, 0.30), -10.2)}
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  variants = config_lib.parse_variants(arg, VARIANTS)
-  c = ml_collections.ConfigDict()
-  c.experiment = "svag_convergence"
-  c.seed = 0
-  c.ls = (1, 2, 4, 8, 16)
-  c.n = 256
-  c.hidden = 16
-  c.batch_size = 4
-  c.learning_rate = 1.0  # η of SGD; SVAG uses η/l
-  c.sgd_steps = 200  # effective steps; SVAG runs l × sgd_steps
-  c.num_seeds = 4096
-  c.blob_distance = 1.5  # centres at ±distance/2 along the first axis, unit variance
-  c.log_every = 5  # effective steps between logged points
-  if "cpu" in variants:
-    c.num_seeds = 1024
-  if "quick" in variants:
-    c.ls, c.sgd_steps, c.num_seeds = (1, 2), 10, 32
-  return c
 
 
 def _problem(config):
