@@ -342,7 +342,7 @@ def _standin_ml_collections() -> types.ModuleType:
 
 
 def airfoil_config(args, ml_collections):
-  """P0 Table 1 (`chaosopt/experiments/airfoil_table1.py` get_config, rebuilt here so that it
+  """P0 Table 1 (`configs/airfoil_table1.py` get_config, rebuilt here so that it
   runs without ml_collections): MLP 5-16-1, lr 0.1, 3000 epochs, 5 seeds."""
   c = ml_collections.ConfigDict()
   c.experiment = "airfoil_table1"

@@ -92,9 +92,8 @@ def list_experiments(kinds: bool = False) -> str:
     return "\n".join(lines)
   rows = []
   for name in experiments.names():
-    mod = experiments.get(name)
-    info = getattr(mod, "INFO", {})
-    variants = ",".join(getattr(mod, "VARIANTS", {})) or "-"
+    info = getattr(experiments.get(name), "INFO", {})
+    variants = ",".join(getattr(experiments.get_config_module(name), "VARIANTS", {})) or "-"
     cost = info.get("cost", "?") + ("; needs a GPU" if info.get("gpu") else "")
     rows.append((name, info.get("paper", ""), variants, cost))
   w = [max(len(r[i]) for r in rows + [("experiment", "paper", "variants", "cost")])

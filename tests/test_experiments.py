@@ -1,9 +1,9 @@
 """Every shipped experiment's quick variant runs through the command and writes its outputs.
 
-One parametrised list (``chaosopt.experiments.names()``): adding an experiment module adds it
-here. Each run checks the results schema (settings, results, provenance with the git commit
-and package versions), report.md and PNG + PDF figures, and that nothing is written outside
-the workdir.
+One parametrised list (``chaosopt.experiments.names()``): adding an experiment (its config in
+configs/, its module in experiments/) adds it here. Each run checks the results schema
+(settings, results, provenance with the git commit and package versions), report.md and PNG +
+PDF figures, and that nothing is written outside the workdir.
 """
 from __future__ import annotations
 
@@ -44,8 +44,7 @@ def test_quick_variant_runs_and_writes_outputs(name, tmp_path, monkeypatch):
   if NEEDS.get(name) == "cifar10":
     pytest.skip("needs the CIFAR-10 tarball; the same code runs end to end on an "
                 "official-format fixture in tests/test_cifar10.py")
-  mod = experiments.get(name)
-  if "quick" not in getattr(mod, "VARIANTS", {}):
+  if "quick" not in getattr(experiments.get_config_module(name), "VARIANTS", {}):
     pytest.fail(f"experiment {name} has no quick variant")
   before = _repo_status()
   monkeypatch.chdir(tmp_path)

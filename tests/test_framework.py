@@ -159,7 +159,7 @@ def coin_kind():
 def test_a_noise_process_registered_here_runs_from_a_config(tmp_path, coin_kind, capsys):
   cfg = tmp_path / "my_config.py"
   cfg.write_text(textwrap.dedent('''
-      from chaosopt.experiments import widening_valley
+      from chaosopt.configs import widening_valley
 
       def get_config(arg=""):
         c = widening_valley.get_config("quick")

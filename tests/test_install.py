@@ -1,11 +1,13 @@
 """An installed (non-editable) chaosopt runs an experiment by name from a directory outside
-the checkout: the wheel ships every experiment, config and data file it needs."""
+the checkout: the wheel ships every experiment, config and data file it needs (the top-level
+configs/ and experiments/ as chaosopt.configs and chaosopt.experiments)."""
 from __future__ import annotations
 
 import json
 import os
 import subprocess
 import sys
+import textwrap
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -19,7 +21,16 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
   names = zipfile.ZipFile(wheel).namelist()
   assert "chaosopt/py.typed" in names and "chaosopt/tasks/data/airfoil_self_noise.csv" in names
   assert any(n.endswith("licenses/LICENSE") for n in names)
+  # every module of the checkout, the top-level configs/ and experiments/ inside chaosopt/
+  for pkg, top in (("chaosopt", "chaosopt"), ("chaosopt/configs", "configs"),
+                   ("chaosopt/experiments", "experiments")):
+    for root, _, files in os.walk(os.path.join(ROOT, top)):
+      for f in files:
+        if f.endswith(".py"):
+          rel = os.path.relpath(os.path.join(root, f), os.path.join(ROOT, top))
+          assert f"{pkg}/{rel}".replace(os.sep, "/") in names, (top, rel)
   assert "chaosopt/experiments/widening_valley.py" in names
+  assert "chaosopt/configs/widening_valley.py" in names
   assert not any(n.startswith(("tests/", "experiments/", "configs/")) for n in names)
   site = tmp_path / "site"
   subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
@@ -37,6 +48,23 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
   assert out.returncode == 0, out.stderr
   doc = json.loads((elsewhere / "runs" / "widening_valley_quick" / "results.json").read_text())
   assert doc["status"] == "finished" and doc["provenance"]["chaosopt"]
+  # a user's config file has the form of a shipped one and builds on chaosopt.configs
+  (elsewhere / "my_config.py").write_text(textwrap.dedent('''
+      from chaosopt.configs import widening_valley
+
+      def get_config(arg=""):
+        c = widening_valley.get_config("quick")
+        c.experiment = "widening_valley"
+        c.num_steps, c.chunk_size, c.only = 20, 10, "gd,mpgd"
+        return c
+  '''))
+  out = subprocess.run([sys.executable, "-m", "chaosopt", "--config", "my_config.py", "-q",
+                        "--no-plots", "--workdir", "mine"], cwd=elsewhere, env=env,
+                       capture_output=True, text=True, timeout=600)
+  assert out.returncode == 0, out.stderr
+  doc = json.loads((elsewhere / "mine" / "results.json").read_text())
+  assert doc["experiment"] == "widening_valley" and sorted(doc["results"]["schemes"]) == [
+      "gd", "mpgd"]
   listed = subprocess.run([sys.executable, "-m", "chaosopt", "list"], cwd=elsewhere, env=env,
                           capture_output=True, text=True, check=True).stdout
   assert "airfoil_table1" in listed

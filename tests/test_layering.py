@@ -1,34 +1,44 @@
 """The package's layers import only from the layers below them (AST check of every module).
 
 low-level (``chaosopt.core``, ``chaosopt._validation``) -> ``dynamics`` -> ``transforms`` /
-``estimators`` -> ``tasks`` -> ``analysis`` -> ``train`` -> ``experiments`` -> the command
-(``chaosopt.cli``, ``chaosopt.__main__``). The package root (``chaosopt/__init__.py``) only
-re-exports the public API and is not importable from inside the layers.
+``estimators`` -> ``tasks`` -> ``analysis`` -> ``train`` -> ``configs`` -> ``experiments`` -> the
+command (``chaosopt.cli``, ``chaosopt.__main__``). ``configs`` and ``experiments`` are the
+top-level ``configs/`` and ``experiments/``, installed as ``chaosopt.configs`` and
+``chaosopt.experiments``; a config is pure configuration: it imports only
+``chaosopt.train.config``, the low-level layer, other configs, ``ml_collections`` and the
+standard library. The package root (``chaosopt/__init__.py``) only re-exports the public API
+and is not importable from inside the layers.
 """
 from __future__ import annotations
 
 import ast
 import os
+import sys
 
 import pytest
 
-PKG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "chaosopt")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PKG = os.path.join(ROOT, "chaosopt")
+# top-level folders installed as chaosopt.<name> (package-dir in pyproject.toml): one layer each
+OUTSIDE = ("configs", "experiments")
 ORDER = ["core", "_validation", "dynamics", "transforms", "estimators", "tasks", "analysis",
-         "train", "experiments", "cli", "__main__"]
+         "train", "configs", "experiments", "cli", "__main__"]
 RANK = {"core": 0, "_validation": 0, "dynamics": 1, "transforms": 2, "estimators": 2,
-        "tasks": 3, "analysis": 4, "train": 5, "experiments": 6, "cli": 7, "__main__": 7}
+        "tasks": 3, "analysis": 4, "train": 5, "configs": 6, "experiments": 7, "cli": 8,
+        "__main__": 8}
 
 
 def _modules():
-  for root, _, files in os.walk(PKG):
-    for f in files:
-      if f.endswith(".py"):
-        path = os.path.join(root, f)
-        rel = os.path.relpath(path, PKG)
-        layer = rel.split(os.sep)[0].removesuffix(".py")
-        if layer == "__init__":
-          continue
-        yield rel, layer, path
+  for top, base in [(PKG, PKG)] + [(os.path.join(ROOT, d), ROOT) for d in OUTSIDE]:
+    for root, _, files in os.walk(top):
+      for f in files:
+        if f.endswith(".py"):
+          path = os.path.join(root, f)
+          rel = os.path.relpath(path, base)
+          layer = rel.split(os.sep)[0].removesuffix(".py")
+          if layer == "__init__":
+            continue
+          yield rel, layer, path
 
 
 def _imports(path):
@@ -68,3 +78,34 @@ def test_analysis_does_not_import_train():
   for rel, layer, path in _modules():
     if layer == "analysis":
       assert not any(n.startswith("chaosopt.train") for n in _imports(path)), rel
+
+
+def test_configs_are_pure_configuration():
+  """configs/<name>.py only builds a ConfigDict: no jax, numpy or execution-layer imports."""
+  allowed = {"chaosopt.train.config", "chaosopt.core", "chaosopt._validation"}
+  for rel, layer, path in _modules():
+    if layer != "configs":
+      continue
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names += [f"{n.module}.{a.name}" for n in ast.walk(tree)
+              if isinstance(n, ast.ImportFrom) and n.module for a in n.names]
+    for name in names:
+      top = name.split(".")[0]
+      if top == "chaosopt":
+        assert name.startswith("chaosopt.configs") or any(
+            name == a or name.startswith(a + ".") for a in allowed), f"{rel} imports {name}"
+      else:
+        assert top in sys.stdlib_module_names or top == "ml_collections", f"{rel} imports {name}"
+
+
+def test_every_config_has_its_experiment():
+  configs = {f for f in os.listdir(os.path.join(ROOT, "configs"))
+             if f.endswith(".py") and not f.startswith("_")}
+  experiments = {f for f in os.listdir(os.path.join(ROOT, "experiments"))
+                 if f.endswith(".py") and not f.startswith("_")}
+  assert configs == experiments
+  # the modules live only at the top level (a stale chaosopt/configs or chaosopt/experiments
+  # folder, even one holding only __pycache__, would shadow the installed package-dir mapping)
+  for d in OUTSIDE:
+    assert not os.path.exists(os.path.join(PKG, d)), f"remove chaosopt/{d}/ (moved to {d}/)"

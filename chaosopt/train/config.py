@@ -1,11 +1,12 @@
 """Experiment configs: loading them, command-line overrides, validation.
 
-No paper equation: this is the execution layer. A config comes from an experiment module
-``chaosopt/experiments/<name>.py`` (``chaosopt --config NAME[:variant]``) or from a user's file
-``path.py`` (``--config path.py[:arg]``); either defines ``get_config()`` (or
-``get_config(arg)``) returning an ``ml_collections.ConfigDict``
-(the flax/big_vision convention). The dict is locked, so overriding an unknown key fails, and
-:func:`validate` checks every value's range; both happen before anything is compiled.
+No paper equation: this is the execution layer. A config comes from a shipped config module
+``configs/<name>.py`` (``chaosopt.configs``; ``chaosopt --config NAME[:variant]``) or from a
+user's file ``path.py`` (``--config path.py[:arg]``); either defines ``get_config()`` (or
+``get_config(arg)``) returning an ``ml_collections.ConfigDict`` whose ``experiment`` field
+names the code that runs it (the flax/big_vision convention). The dict is locked, so
+overriding an unknown key fails, and :func:`validate` checks every value's range; both happen
+before anything is compiled.
 
 Schemes are a list of dicts ``{"name", "kind", ...hyper-parameters}`` whose ``kind`` is
 registered in :mod:`chaosopt.transforms.registry` (``gd``, ``gaussian``, ``mpgd``, ``eq11``,
@@ -47,7 +48,7 @@ class ConfigError(ValueError):
 def parse_variants(arg: str, allowed: Sequence[str]) -> set[str]:
   """The variants named in a config argument (``"quick"``, ``"quick,authors"``, ``"cpu+quick"``).
 
-  Every experiment's ``get_config(arg)`` calls this instead of its own if/elif block; an unknown
+  Every config's ``get_config(arg)`` calls this instead of its own if/elif block; an unknown
   name raises :class:`ConfigError` listing the allowed ones.
   """
   names = {a.strip() for a in arg.replace("+", ",").split(",") if a.strip()}

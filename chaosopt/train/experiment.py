@@ -1,18 +1,22 @@
 """The experiment contract and its executor (execution layer, no paper equation).
 
-An experiment is a module with
+An experiment is a config module ``configs/<name>.py`` (:mod:`chaosopt.configs`) with
 
 * ``get_config(arg: str = "") -> ml_collections.ConfigDict`` — ``arg`` names variants
   (``"quick"``, ``"authors"``, ``"quick,authors"``), parsed with
-  :func:`chaosopt.train.config.parse_variants`;
+  :func:`chaosopt.train.config.parse_variants` against its ``VARIANTS`` (``{name: help}``); the
+  config's ``experiment`` field names the module that runs it;
+
+and a module ``experiments/<name>.py`` (:mod:`chaosopt.experiments`) with
+
 * ``run(config, workdir) -> dict`` — computes; returns plain JSON-able data. ``workdir`` is a
   :class:`chaosopt.train.workdir.Workdir` (or a path: ``as_workdir``); long computations store
   their units or checkpoints there, so a killed run resumes;
 * ``report(config, results) -> (markdown, figures)`` or ``(markdown, figures, verdicts)`` —
   renders; ``figures`` maps a file stem to a matplotlib figure (saved as PNG and PDF),
   ``verdicts`` is a list of ``{"claim", "verdict", "detail"}``;
-* optional ``INFO`` (``{"paper", "title", "cost", "gpu"}``), ``VARIANTS`` (``{name: help}``),
-  ``PAPER`` (the paper's numbers) and ``validate(config)``.
+* optional ``INFO`` (``{"paper", "title", "cost", "gpu"}``), ``PAPER`` (the paper's numbers)
+  and ``validate(config)``.
 
 :func:`execute` runs one: prepares the workdir (refusing a different config, resuming the same
 one, a no-op if finished), logs to ``<workdir>/log.txt``, and writes ``results.json`` in the

@@ -1,0 +1,301 @@
+"""P0 Table 2: full-batch ResNet-18 on CIFAR-10 with GD / Gaussian / MPGD (eq. 8) / eq. 11.
+
+Each step is ``x_{k+1} = x_k - η ∇R(x_k) + perturbation_k`` (P0 eq. 8 with the scheme's noise)
+with the full-batch gradient accumulated over micro-batches
+(:func:`chaosopt.train.fullbatch.train_runs`) and the perturbation on the first convolution
+only. Full batch of 50000 training images as 100 micro-batches of 500 (BatchNorm statistics per
+micro-batch), random crop (pad 4) + flip drawn fresh every step, η = 0.1, no momentum or weight
+decay, 1000 steps. Schemes: GD; Gaussian (μ = 0.03, σ = 0.01, η^0.5 — the paper does not state
+the exponent); MPGD with γ ∈ {0.55, 0.6, 0.65, 0.7}, β = 0.5, μ = 0.03, σ = 0.01; eq. 11 with
+the same γ, μ, σ. 5 seeds. Validation = the official 10000-image test split. Evaluation (train
+and val accuracy/loss, gap) every ``chunk_size`` steps; orbax checkpoints every
+``checkpoint_every`` chunks in the workdir (a killed run resumes; a changed config is refused
+by the workdir rules, so checkpoints of another config are never reused).
+
+Variants: ``bf16`` (bfloat16 compute, float32 params and BatchNorm statistics), ``quick``
+(5000 training images, 20 steps, 1 seed: a GPU smoke run; on CPU a tiny network), ``authors``
+(combinable with both).
+
+Variant ``authors``: the perturbation process the MPGD authors' public CIFAR-10 code runs
+(shoelim/mpgd, ``cifar10_classification/fullbatch``; docs/authors_code.md, "CIFAR-10") instead of
+P0 eq. 8 / eq. 11. Noise on the first two PyTorch parameter tensors of the network only, the stem
+conv kernel and the stem BatchNorm scale (``config.perturb = "stem"``,
+:func:`chaosopt.tasks.models.stem_mask`); additive term only, step ``-η^γ σ ξ_k`` with ξ_k from
+their scrambled float32 table (:mod:`chaosopt.transforms.authors`, kinds ``mpgd_authors`` /
+``eq11_authors`` with ``seed_base=0, seed_scale=2``: chain of coordinate i seeded 2s + i, eq. 11
+second chain i + 200 s), β = 0.5, σ = 0.01; seeds 1..5 (their config's seed is 1). μ = 0: their
+μ term is computed from detached parameter norms (``torch.tensor([...])``) and changes only the
+logged loss, never the parameters, so it has no effect on their runs. Gaussian row: step
+``-σ ξ``, ξ i.i.d. N(0, 1) on the same two tensors (kind ``gaussian``, exponent 0, μ = 0).
+Everything else (data pipeline, augmentation, initialization, BatchNorm) is chaosopt's, not their
+PyTorch setup; the report says which process produced its rows and keeps P0's numbers beside
+them. Host cost of the tables (built once per process for the whole seed range, cached):
+5 seeds × one γ × the 1728-entry conv (the 64-entry BN scale reuses it), T = 1000, measured on
+the shared 2-core CPU machine: eq. 8 table 3.4 s (1736 chains, 1.7 MB), eq. 11 table 19.7 s
+(1736 + 8640 chains, 8.6 MB); all four γ of both kinds ≈ 1.5 min.
+Needs a GPU and the CIFAR-10 tarball (``cifar-10-python.tar.gz`` in ``$CHAOSOPT_DATA`` or
+``task.data_dir``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from chaosopt.tasks import models
+from chaosopt.train import config as config_lib
+from chaosopt.train import fullbatch as fb
+from chaosopt.train import report as report_lib
+from chaosopt.train import runner, sharding
+from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.checkpoint import Checkpointer
+
+logger = logging.getLogger("chaosopt")
+INFO = {"paper": "P0 (MPGD) Table 2", "title": "CIFAR-10 ResNet-18, full-batch GD",
+        "cost": "≈ 50 runs × 1000 full-batch steps", "gpu": True}
+# P0 Table 2: validation accuracy / accuracy gap (%), ResNet-18, CIFAR-10, 5 seeds
+PAPER = {"gd": {"val_accuracy": 73.10, "gap": 8.99},
+         "gaussian": {"val_accuracy": 70.58, "gap": 8.53},
+         "mpgd_0.55": {"val_accuracy": 75.97, "gap": 6.08},
+         "mpgd_0.6": {"val_accuracy": 75.78, "gap": 5.64},
+         "mpgd_0.65": {"val_accuracy": 74.39, "gap": 6.41},
+         "mpgd_0.7": {"val_accuracy": 73.72, "gap": 6.69},
+         "eq11_0.55": {"val_accuracy": 74.51, "gap": 6.58},
+         "eq11_0.6": {"val_accuracy": 74.60, "gap": 6.15},
+         "eq11_0.65": {"val_accuracy": 72.96, "gap": 6.85},
+         "eq11_0.7": {"val_accuracy": 73.27, "gap": 6.04}}
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+PERTURB = {"first_conv": models.first_conv_mask, "stem": models.stem_mask}
+AUTHORS_KINDS = ("mpgd_authors", "eq11_authors")
+
+
+def validate(config) -> None:
+  """The runner's checks (schemes, ranges) plus the image-specific keys."""
+  config_lib.validate(config)
+  t, m = config.task, config.model
+  chk = config_lib._check  # noqa: SLF001  (shared ConfigError helper)
+  chk(t.name in ("cifar10", "fashion_mnist"),
+      f"config.task.name must be 'cifar10' or 'fashion_mnist', got {t.name!r}")
+  chk(m.name in ("resnet18", "small_cnn"),
+      f"config.model.name must be 'resnet18' or 'small_cnn', got {m.name!r}")
+  chk(m.dtype in DTYPES, f"config.model.dtype must be one of {sorted(DTYPES)}, got {m.dtype!r}")
+  chk(m.width >= 1, f"config.model.width must be >= 1, got {m.width}")
+  chk(t.microbatch_size >= 1, f"config.task.microbatch_size must be >= 1, got {t.microbatch_size}")
+  chk(t.pad >= 0, f"config.task.pad must be >= 0, got {t.pad}")
+  chk(config.seed_mode in ("vmap", "sequential"),
+      f"config.seed_mode must be 'vmap' or 'sequential', got {config.seed_mode!r}")
+  chk(config.checkpoint_every >= 1, "config.checkpoint_every must be >= 1")
+  chk(config.mesh_seeds >= 1 and config.mesh_data >= 0, "config.mesh_seeds >= 1, mesh_data >= 0")
+  perturb = perturb_of(config)
+  chk(perturb in PERTURB,
+      f"config.perturb must be one of {sorted(PERTURB)}, got {perturb!r}")
+  chk(perturb != "stem" or m.name == "resnet18",
+      f"config.perturb='stem' needs config.model.name='resnet18', got {m.name!r}")
+
+
+def perturb_of(config) -> str:
+  """``config.perturb``; configs without the key (``fmnist_fullbatch``) perturb the first conv."""
+  return config.get("perturb", "first_conv")
+
+
+def authors_process(config) -> bool:
+  """Whether the selected schemes run the authors' table process (their CIFAR-10 code)."""
+  return any(s["kind"] in AUTHORS_KINDS for s in config_lib.selected_schemes(config))
+
+
+def load_data(config):
+  t = config.task
+  if t.name == "cifar10":
+    from chaosopt.tasks import cifar10
+    xtr, ytr = cifar10.load_cifar10("train", t.data_dir or None)
+    xva, yva = cifar10.load_cifar10("test", t.data_dir or None)
+    mean, std = cifar10.MEAN, cifar10.STD
+  else:
+    from chaosopt.tasks import fashion_mnist
+    xtr, ytr = fashion_mnist.load_fashion_mnist("train", t.data_dir or None)
+    xva, yva = fashion_mnist.load_fashion_mnist("test", t.data_dir or None)
+    mean, std = (0.2860,), (0.3530,)  # FashionMNIST training-set pixel mean / std
+  if t.train_size:
+    xtr, ytr = xtr[:t.train_size], ytr[:t.train_size]
+  if t.val_size:
+    xva, yva = xva[:t.val_size], yva[:t.val_size]
+  mb = t.microbatch_size
+  train = fb.to_microbatches(xtr, ytr, mb)
+  n_val = (len(xva) // mb) * mb  # evaluation micro-batches must be equal-sized too
+  val = fb.to_microbatches(xva[:n_val], yva[:n_val], mb)
+  return train, val, mean, std
+
+
+def build_classifier(config, mean, std) -> fb.Classifier:
+  m = config.model
+  if m.name == "resnet18":
+    model = models.ResNet18(width=m.width, stage_sizes=tuple(m.stage_sizes),
+                            dtype=DTYPES[m.dtype])
+  else:
+    model = models.SmallCNN()
+  return fb.Classifier(model, mean=tuple(mean), std=tuple(std), augment=config.task.augment,
+                       pad=config.task.pad)
+
+
+def train_all(config, wd: workdir_lib.Workdir, *, stop_after_chunks=None) -> dict:
+  """Trains the selected schemes; ``{scheme: {"seeds", "eval_steps", "evals", "history",
+  "timings", "kind", "hparams"}}`` (host arrays, seed axis last)."""
+  train, val, mean, std = load_data(config)
+  clf = build_classifier(config, mean, std)
+  mesh = None
+  if jax.device_count() > 1 or config.mesh_seeds > 1:
+    mesh = sharding.make_mesh(config.mesh_data or None, config.mesh_seeds)
+  keys = runner.seed_keys(config)
+  seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
+  example_shape = train.images.shape[2:]
+  out = {}
+  for group in runner.group_schemes(config_lib.selected_schemes(config), config):
+    n_s, n_r = len(group.names), len(seeds)
+    # runs = schemes x seeds, flattened scheme-major; every scheme sees the same seed keys
+    hp_all = {k: np.repeat(np.asarray(v), n_r) for k, v in group.hparams.items()}
+    run_keys_all = jnp.concatenate([keys] * n_s)
+    if config.seed_mode == "vmap":
+      batches = [np.arange(n_s * n_r)]
+    else:
+      batches = [np.array([i]) for i in range(n_s * n_r)]
+    for idx in batches:
+      host_hp = {k: v[idx] for k, v in hp_all.items()}
+      static = dict(group.static)
+      static.update(runner.run_context(group.kind, config, [seeds[r % n_r] for r in idx],
+                                       host_hp, all_seeds=seeds))
+      hp = runner.prepare_hparams(group.kind, host_hp)
+      tag = group.label if len(idx) > 1 else \
+          f"{group.names[idx[0] // n_r]}_seed{seeds[idx[0] % n_r]}"
+      t0 = time.perf_counter()
+      with Checkpointer(wd.checkpoint_dir(tag)) as ck:
+        res = fb.train_runs(
+            classifier=clf, kind=group.kind, static=static, hparams=hp,
+            run_keys=run_keys_all[idx], train=train, evals={"train": train, "val": val},
+            num_steps=config.num_steps, chunk_size=config.chunk_size,
+            mask_fn=PERTURB[perturb_of(config)], example_shape=example_shape, mesh=mesh,
+            checkpointer=ck, checkpoint_every=config.checkpoint_every,
+            stop_after_chunks=stop_after_chunks, progress=True, desc=tag, log=logger.info)
+      logger.info("%s: %.1f s", tag, time.perf_counter() - t0)
+      for j, r in enumerate(idx):
+        name, seed = group.names[r // n_r], seeds[r % n_r]
+        e = out.setdefault(name, {"seeds": [], "evals": {}, "history": {}, "timings": [],
+                                  "eval_steps": res["eval_steps"], "kind": group.kind,
+                                  "hparams": {k: float(v[r]) for k, v in hp_all.items()}})
+        e["seeds"].append(seed)
+        for split, ms in res["evals"].items():
+          for m, v in ms.items():
+            e["evals"].setdefault(f"{split}_{m}", []).append(v[:, j])
+        for m, v in res["history"].items():
+          e["history"].setdefault(m, []).append(v[:, j])
+        e["timings"].append(res["timings"])
+  for e in out.values():
+    for d in ("evals", "history"):
+      e[d] = {k: np.stack(v, -1) for k, v in e[d].items()}  # [E or T, seeds]
+    e["evals"]["gap"] = 100 * (e["evals"]["train_accuracy"] - e["evals"]["val_accuracy"])
+  return out
+
+
+def run(config, workdir) -> dict:
+  wd = workdir_lib.as_workdir(workdir, config.to_dict())
+  from chaosopt.core import loop
+  # seeds run one after another compile once; a restarted run does not recompile
+  loop.use_compilation_cache(wd.sub("xla_cache", "."))
+  trained = train_all(config, wd)
+  schemes_out, summary = {}, {}
+  for name, e in trained.items():
+    final = {k: v[-1] for k, v in e["evals"].items()}
+    final["val_accuracy"] = 100 * final["val_accuracy"]
+    final["train_accuracy"] = 100 * final["train_accuracy"]
+    schemes_out[name] = {
+        "kind": e["kind"], "hparams": e["hparams"], "seeds": e["seeds"],
+        "final": final, "eval_steps": e["eval_steps"],
+        "evals": {k: np.moveaxis(v, -1, 0) for k, v in e["evals"].items()},  # [seeds, E]
+        "diverged_at": np.full(len(e["seeds"]), -1),
+        "timings": e["timings"]}
+  from chaosopt.train import table
+  summary = table.summarize(schemes_out)
+  return {"schemes": schemes_out, "summary": summary, "diverged": [],
+          "is_paper_protocol": is_paper_protocol(config), "train_size": train_n(config)}
+
+
+def process_text(config) -> str:
+  """One paragraph saying which perturbation process produced the report's rows."""
+  where = {"first_conv": "the first convolution only (`stem_conv` kernel)",
+           "stem": "the stem convolution kernel and the stem BatchNorm scale only (the first "
+                   "two PyTorch parameter tensors)"}[perturb_of(config)]
+  gauss = [dict(s) for s in config_lib.selected_schemes(config) if s["kind"] == "gaussian"]
+  g_exp = ", ".join(sorted({f"η^{s.get('exponent', 0.5):g}" for s in gauss}))
+  g_text = (f" Gaussian rows: i.i.d. N(0, 1) noise on the same leaves scaled by {g_exp}"
+            f"{' (no η scaling, as in their code)' if g_exp == 'η^0' else ''}." if gauss else "")
+  if authors_process(config):
+    return ("**the MPGD authors' CIFAR-10 process** (their public code, shoelim/mpgd; "
+            "docs/authors_code.md), not the paper's eq. 8: perturbations on " + where + ", "
+            "additive term only (their μ term is detached and never moves the parameters, so "
+            "μ = 0 here), step -η^γ σ ξ_k with ξ_k read from their scrambled float32 table "
+            "(chain of coordinate i seeded 2s + i for run seed s, β = 0.5; eq. 11 rows: "
+            "difference of two such tables). Only the perturbation process is theirs: data "
+            "pipeline, augmentation, initialization and BatchNorm are chaosopt's (flax), not "
+            "their PyTorch setup." + g_text)
+  return ("the paper's process (P0 eq. 8 / eq. 11, one Thaler chain per coordinate, "
+          "multiplicative and additive terms) on " + where + "." + g_text +
+          (" (P0 does not state the Gaussian exponent.)" if gauss else ""))
+
+
+def is_paper_protocol(config) -> bool:
+  return (config.task.name == "cifar10" and config.task.train_size == 0
+          and config.num_steps == 1000 and config.model.width == 64
+          and tuple(config.model.stage_sizes) == (2, 2, 2, 2))
+
+
+def train_n(config) -> int:
+  if config.task.train_size:
+    return config.task.train_size
+  return 50000 if config.task.name == "cifar10" else 60000
+
+
+def report(config, results):
+  from chaosopt.train import table
+  summary = results["summary"]
+  rows = []
+  for name, e in summary.items():
+    pv = PAPER.get(name, {})
+    f = lambda m, d=2: ("–" if e[m]["mean"] is None else  # noqa: E731
+                        f"{e[m]['mean']:.{d}f} ± {e[m]['std'] or 0:.{d}f}")
+    rows.append([name, f("val_accuracy"), f("train_accuracy"), f("gap"), f("val_loss", 3),
+                 f"{pv['val_accuracy']:.2f}" if pv else "–", f"{pv['gap']:.2f}" if pv else "–"])
+  t = config.task
+  size = (f"{t.name}, {train_n(config)} training images (full batch, micro-batches of "
+          f"{t.microbatch_size}), ResNet width {config.model.width}, blocks per stage "
+          f"{tuple(config.model.stage_sizes)} ({config.model.dtype}), "
+          f"{config.num_steps} steps, η = {config.learning_rate}, {config.num_seeds} seeds, "
+          f"evaluation every {config.chunk_size} steps, seed mode {config.seed_mode}")
+  md = [f"# P0 Table 2 protocol: {config.experiment}\n", f"Run: {size}.\n",
+        f"Process: {process_text(config)}\n"]
+  if not results["is_paper_protocol"]:
+    md.append("**This is not the Table 2 run.** The paper's numbers (ResNet-18 width 64, all "
+              "50000 CIFAR-10 images, 1000 full-batch steps, 5 seeds) are shown for reference "
+              "only; our Table 2 numbers are **pending a GPU run** (`chaosopt --config "
+              "cifar10_table2`, 10 × 5 × 1000 full-batch steps; CIFAR-10 cannot be downloaded "
+              "on the machines used so far and no GPU was available). This run exercises the "
+              "same code path (micro-batched full-batch gradient, BatchNorm statistics per "
+              "micro-batch, on-device crop+flip augmentation, perturbations on the masked "
+              "leaves only via optax masks, orbax checkpoints); its accuracies are not "
+              "comparable to the paper's and support no claim about MPGD vs GD.\n")
+  md.append(report_lib.markdown_table(
+      ["scheme", "val acc (%)", "train acc (%)", "gap (pts)", "val loss", "paper val acc",
+       "paper gap"], rows))
+  md.append("\nGap = train accuracy − validation accuracy (training accuracy measured without "
+            "augmentation, BatchNorm in evaluation mode with running statistics). Mean ± std "
+            "(ddof = 1) over seeds. The paper's columns are P0's Table 2 (its own process, "
+            "whatever process produced our rows).\n")
+  figs = table.figures(results, ("val_accuracy", "gap"), paper=PAPER,
+                       curves=("val_accuracy", "train_accuracy", "gap"))
+  verdicts = [] if not results["is_paper_protocol"] else [{
+      "claim": "MPGD improves validation accuracy over GD (Table 2).",
+      "verdict": "see the table",
+      "detail": "paired tests need the GPU run"}]
+  return "\n".join(md), figs, verdicts

@@ -1,0 +1,153 @@
+"""P1 (Kong & Tao 2020) App. D.1, Fig. 9: period doubling of GD on ``x^4/4 − eps cos(x/eps)``
+(eps = 1e-3) as η goes from 1 eps to 5 eps, and the onset of chaos.
+
+The map is GD, ``x_{k+1} = x_k − η f'(x_k)`` (P1 eq. 1's φ); for each η/eps on a grid we keep the
+attractor after a transient, detect its period (:mod:`chaosopt.analysis.bifurcation`) and
+measure the Lyapunov exponent of P1 eq. 4 (:func:`chaosopt.analysis.lyapunov.lyapunov_exponents`).
+Near the micro-minimum x = 0, ``u = x/eps`` follows ``u → u − (η/eps) sin u − η eps² u³``, so the
+fixed point loses stability at η = 2 eps exactly (φ' = 1 − η/eps = −1). Deterministic (no
+random numbers). Needs float64 (``config.x64``). Variants: ``quick`` (41 grid points, short
+transients).
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from matplotlib import ticker
+
+from chaosopt.experiments import _multiscale as common
+from chaosopt.train import plots
+from chaosopt.train import report as report_lib
+from chaosopt.train import workdir as workdir_lib
+
+INFO = {"paper": "P1 Fig. 9", "title": "bifurcation diagram of GD on x^4/4 − eps cos(x/eps)",
+        "cost": "≈ 15 s CPU", "gpu": False}
+PAPER = {"period_at_2.5": 2, "chaos_threshold": 3.5}
+FIG_KEEP = 32  # attractor points per η kept in results.json for the figure (4 decimals)
+
+
+def validate(config) -> None:
+  common.check_x64(config, [config.eps])
+
+
+def run(config, workdir) -> dict:
+  from chaosopt.analysis import bifurcation as bf
+  from chaosopt.analysis.lyapunov import lyapunov_exponents
+  from chaosopt.tasks import multiscale as ms
+
+  wd = workdir_lib.as_workdir(workdir, config.to_dict())
+  r = np.linspace(config.eta_over_eps[0], config.eta_over_eps[1], int(config.eta_over_eps[2]))
+
+  def compute():
+    with common.precision(config) as x64:
+      obj = ms.quartic_negcos(config.eps)
+      etas = jnp.asarray(r * config.eps)
+      x0 = jnp.full((r.size, 1), config.x0)
+      gd = lambda x, e: obj.gd_map(x, e)
+      tails = np.asarray(bf.attractor_tails(gd, x0, etas, num_transient=config.num_transient,
+                                            num_keep=config.num_keep))
+      lyap = np.asarray(lyapunov_exponents(gd, x0, etas, num_steps=config.lyapunov_steps,
+                                           burn_in=config.num_transient))
+    return {"tails": tails[:, :, 0], "lyap": lyap, "float64": x64}
+
+  out = wd.unit("attractors", compute)
+  tails, lyap = out["tails"], out["lyap"]
+  periods = np.array([bf.detect_period(t[:, None], max_period=config.max_period,
+                                       rtol=config.rtol) for t in tails])
+  first = {str(p): bf.first_eta_with_period(r, periods, p) for p in (2, 4, 8, 16)}
+  half = np.max(np.abs(tails), axis=1)
+  escaped = r[half > np.pi * config.eps]
+  return {"float64": out["float64"], "eta_over_eps": r, "periods": periods, "lyapunov": lyap,
+          "attractor_over_eps": np.round(tails[:, :FIG_KEEP] / config.eps, 4),
+          "first_eta_over_eps_with_period": first,
+          "chaos_threshold_eta_over_eps": bf.chaos_threshold(r, periods, lyap),
+          "no_period_from": bf.chaos_threshold(r, periods),
+          "first_eta_over_eps_leaving_micro_well": float(escaped.min()) if escaped.size else None}
+
+
+def _fmt(v) -> str:
+  return "–" if v is None else plots.fmt_num(v, 4)
+
+
+def report(config, results):
+  r = np.asarray(results["eta_over_eps"], float)
+  periods = np.asarray(results["periods"])
+  i25 = int(np.argmin(np.abs(r - 2.5)))
+  thr = results["chaos_threshold_eta_over_eps"]
+  first = results["first_eta_over_eps_with_period"]
+  rows = [[f"period at η = {plots.fmt_num(r[i25])} eps", PAPER["period_at_2.5"], periods[i25]],
+          ["first η/eps with period 2", "(fixed point unstable at 2)", _fmt(first["2"])],
+          ["first η/eps with period 4", "–", _fmt(first["4"])],
+          ["first η/eps with period 8", "–", _fmt(first["8"])],
+          ["first η/eps with period 16", "–", _fmt(first["16"])],
+          [f"chaos threshold η/eps (no period ≤ {config.max_period} and λ > 0)",
+           f"≈ {PAPER['chaos_threshold']}", _fmt(thr)],
+          [f"first η/eps with no period ≤ {config.max_period}", "–",
+           _fmt(results["no_period_from"])]]
+  ok_p = int(periods[i25]) == PAPER["period_at_2.5"]
+  ok_c = thr is not None and abs(thr - PAPER["chaos_threshold"]) < 0.25
+  step = (r[-1] - r[0]) / max(len(r) - 1, 1)
+  verdicts = [
+      {"claim": "GD has period 2 at η = 2.5 eps (Fig. 9).", "verdict": common.verdict_word(ok_p),
+       "detail": f"detected period {periods[i25]} at η/eps = {plots.fmt_num(r[i25])}."},
+      {"claim": "Chaos sets in around η = 3.5 eps (Fig. 9, read off the plot).",
+       "verdict": common.verdict_word(ok_c),
+       "detail": f"first η/eps with no period ≤ {config.max_period} and λ > 0: {_fmt(thr)} "
+                 f"(grid step {plots.fmt_num(step)}; tolerance ± 0.25 for a value read off a "
+                 f"figure)."}]
+  md = f"""# P1 Fig. 9: bifurcation diagram, x^4/4 − eps cos(x/eps), eps = {plots.fmt_num(config.eps)}
+
+{len(r)} values of η/eps in [{plots.fmt_num(r[0])}, {plots.fmt_num(r[-1])}], x0 = {plots.fmt_num(config.x0)},
+{config.num_transient} transient steps, {config.num_keep} kept; period = smallest p ≤
+{config.max_period} with |x_(i+p) − x_i| ≤ {config.rtol:g} × max(range, max|x|); Lyapunov exponent
+(eq. 4) over {config.lyapunov_steps} steps after the transient; float64 = {results['float64']}.
+Deterministic: the numbers equal the earlier report's.
+
+{report_lib.markdown_table(["quantity", "paper", "ours"], rows)}
+The attractor first leaves the micro-well [−eps π, eps π] (global chaos) at η/eps =
+{_fmt(results['first_eta_over_eps_leaving_micro_well'])}.
+
+## Verdicts
+
+""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + "\n"
+  return md, {"bifurcation": _figure(config, results)}, verdicts
+
+
+def _figure(config, results):
+  r = np.asarray(results["eta_over_eps"], float)
+  tails = np.asarray(results["attractor_over_eps"], float)
+  lyap = np.asarray(results["lyapunov"], float)
+  fig, (a1, a2) = plots.subplots(2, 1, figsize=(7.5, 6.5), sharex=True)
+  k = tails.shape[1]
+  a1.plot(np.repeat(r, k), tails.ravel(), ls="none", marker=".", ms=0.6, color="black",
+          alpha=0.35, rasterized=True)
+  for s in (-np.pi, np.pi):
+    a1.axhline(s, color=plots.PAPER_COLOR, ls="--", lw=0.9)
+  # symmetric-log axis: the micro-well (|x/eps| <= pi) linear, the escaped orbits compressed
+  a1.set_yscale("symlog", linthresh=np.pi, linscale=1.5)
+  top = float(np.nanmax(np.abs(tails))) if np.isfinite(tails).any() else np.pi
+  ticks = [t for t in (10.0, 100.0, 1000.0) if t <= 1.05 * top]
+  a1.set_yticks([-t for t in ticks[::-1]] + [-np.pi, 0.0, np.pi] + ticks)
+  a1.set_yticklabels([f"−{plots.fmt_num(t)}" for t in ticks[::-1]] + ["−π", "0", "π"]
+                     + [plots.fmt_num(t) for t in ticks])
+  a1.yaxis.set_minor_locator(ticker.NullLocator())
+  plots.label_axes(a1, "", "attractor x / eps",
+                   title=f"GD attractor, {tails.shape[1]} iterates per η (dashed: micro-well "
+                         "edges ± π; symlog axis beyond)")
+  a1.set_xlabel("")
+  fin = np.isfinite(lyap)
+  a2.plot(r[fin], lyap[fin], ls="none", marker=".", ms=3, color="C0", label="λ (eq. 4)")
+  a2.plot(r, np.log(r) - np.log(2), "k--", lw=1.0, label="m + ln(η/eps), m = −ln 2 (Thm. 9)")
+  a2.axhline(0, color="0.5", lw=0.7)
+  theory = np.log(r) - np.log(2)
+  lo, _ = plots.robust_ylim(a2, [lyap[fin]], q=(0.02, 1.0), keep=theory)
+  clipped = int(np.sum(lyap[fin] < lo))
+  if clipped:
+    low = lyap[fin][lyap[fin] < lo]
+    a2.plot(r[fin][lyap[fin] < lo], np.full(clipped, lo), ls="none", marker="v", ms=5,
+            color="C0", clip_on=False,
+            label=f"{clipped} value{'s' if clipped > 1 else ''} below the axis "
+                  f"(min {plots.fmt_num(low.min())})")
+  plots.label_axes(a2, "η / eps", "Lyapunov exponent λ (per step)")
+  plots.legend(a2, loc="lower right")
+  return fig

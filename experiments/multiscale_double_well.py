@@ -1,0 +1,198 @@
+"""P1 (Kong & Tao 2020) App. D.5, Figs. 20-22: the nonconvex dichotomy of large-LR GD on
+``k(x² − 1)² + eps sin(x/eps)``, η = 0.05, eps = 1e-4.
+
+GD (P1 eq. 1's φ) from an ensemble in the right well: for k = 0.02 < k_critical = 3√3/8 orbits
+cross x = 0 and the ensemble approaches the two-well rescaled Gibbs law (eq. 2); for k = 5 >
+k_critical no orbit crosses (the stochastic map's noise |ζ| ≤ 1 cannot beat |f0'| on the
+barrier, Rmk. 12) and the law in the right well is the restricted Gibbs law, ≈
+``exp(−16k(x − 1)²/η)`` (Fig. 22: the zoomed variable ``z = 1 + (x − 1)/√η`` approaches
+``exp(−16k(z − 1)²)`` as η decreases). Also: single long orbits counting sign changes. Needs
+float64 (``config.x64``). Variants: ``quick`` (500 orbits, 1000 steps).
+"""
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from chaosopt.experiments import _multiscale as common
+from chaosopt.train import plots
+from chaosopt.train import report as report_lib
+from chaosopt.train import workdir as workdir_lib
+
+INFO = {"paper": "P1 Figs. 20-22", "title": "double well: crossing below k_critical, not above",
+        "cost": "≈ 210 s CPU", "gpu": False}
+PAPER = {"0.02": "crosses between the wells (Fig. 20)", "5": "never crosses (Fig. 21)"}
+
+
+def validate(config) -> None:
+  common.check_x64(config, [config.eps])
+  if config.num_long_orbits > config.num_orbits:
+    raise ValueError("num_long_orbits must be <= num_orbits")
+
+
+def _x0(config, purpose: int):
+  return jax.random.uniform(common.key(config, purpose), (config.num_orbits, 1),
+                            minval=config.init[0], maxval=config.init[1])
+
+
+def _case(config, ci: int, k: float) -> dict:
+  from chaosopt.analysis import distributions as di
+  from chaosopt.tasks import multiscale as ms
+
+  obj = ms.double_well_sin(k, config.eps)
+  eta = config.eta
+  x0 = _x0(config, 2 * ci)
+  _, snap = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
+                                snapshots=config.snapshots, chunk_size=config.chunk_size)
+  _, ssnap = di.iterate_ensemble(di.stochastic_map_step(obj, eta),
+                                 (x0, common.key(config, 2 * ci + 1)), config.num_steps,
+                                 snapshots=config.snapshots, chunk_size=config.chunk_size,
+                                 observe=lambda c: c[0])
+  tf = max(config.snapshots)
+  # reference: two-well Gibbs (k small) or Gibbs restricted to the right well (k large)
+  lo = -1.8 if k < ms.K_CRITICAL else 0.0
+  edges = np.linspace(lo, 1.8, config.bins + 1)
+  q = di.bin_probabilities(di.rescaled_gibbs_logpdf(obj.f0, eta, obj.sigma2), [edges])
+
+  def cross_step(c):
+    x, n = c
+    y = jax.vmap(lambda z: obj.gd_map(z, eta))(x)
+    return y, n + (jnp.sign(y[:, 0]) != jnp.sign(x[:, 0]))
+
+  xl = x0[:config.num_long_orbits]
+  (_, crossings), _ = di.iterate_ensemble(cross_step, (xl, jnp.zeros(xl.shape[0], jnp.int32)),
+                                          config.orbit_steps,
+                                          chunk_size=min(100_000, config.orbit_steps))
+  pg, og = di.histogram_probs(snap[tf], [edges])
+  ps, os_ = di.histogram_probs(ssnap[tf], [edges])
+  return {"k": k, "frac_left": {str(t): float(np.mean(snap[t] < 0)) for t in config.snapshots},
+          "frac_left_phi_hat": float(np.mean(ssnap[tf] < 0)),
+          "gibbs_frac_left": float(q[(edges[:-1] + edges[1:]) / 2 < 0].sum()),
+          "restricted": bool(lo >= 0),
+          "tv_gd_vs_gibbs": di.compare_to_reference(snap[tf][:, 0], q, edges),
+          "tv_phi_hat_vs_gibbs": di.compare_to_reference(ssnap[tf][:, 0], q, edges),
+          "single_orbit_crossings": np.asarray(crossings),
+          "edges": edges, "gibbs": q, "final": {"gd": pg, "gd_outside": og, "phi_hat": ps,
+                                                "phi_hat_outside": os_}}
+
+
+def _fig22(config, j: int, eta: float) -> dict:
+  from chaosopt.analysis import distributions as di
+  from chaosopt.tasks import multiscale as ms
+
+  k = config.ks[-1]
+  obj = ms.double_well_sin(k, config.eps)
+  x0 = _x0(config, 100 + j)
+  _, snap = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
+                                snapshots=(config.num_steps,), chunk_size=config.chunk_size)
+  z = 1.0 + (snap[config.num_steps][:, 0] - 1.0) / np.sqrt(eta)  # the paper's zoom
+  half = 4 / np.sqrt(32 * k)
+  edges = np.linspace(1 - half, 1 + half, config.bins + 1)
+  q = di.bin_probabilities(lambda x: -16.0 * k * jnp.sum((x - 1.0) ** 2), [edges])
+  cmp = di.compare_to_reference(z, q, edges)
+  p, out = di.histogram_probs(z, [edges])
+  return {"eta": eta, **cmp, "var_zoomed": float(np.var(z)), "var_gaussian": 1 / (32 * k),
+          "probs": p, "outside": out, "edges": edges, "gaussian": q}
+
+
+def run(config, workdir) -> dict:
+  from chaosopt.tasks import multiscale as ms
+
+  wd = workdir_lib.as_workdir(workdir, config.to_dict())
+  with common.precision(config) as x64:
+    cases = [wd.unit(f"k={k:g}", lambda ci=ci, k=k: _case(config, ci, float(k)))
+             for ci, k in enumerate(config.ks)]
+    fig22 = [wd.unit(f"fig22_eta={eta:g}", lambda j=j, eta=eta: _fig22(config, j, float(eta)))
+             for j, eta in enumerate(config.fig22_etas)]
+  return {"float64": x64, "k_critical": ms.K_CRITICAL, "cases": cases, "fig22": fig22}
+
+
+def report(config, results):
+  kc = results["k_critical"]
+  tf = str(max(config.snapshots))
+  rows = []
+  for r in results["cases"]:
+    g = r["tv_gd_vs_gibbs"]
+    rows.append([plots.fmt_num(r["k"]), PAPER.get(plots.fmt_num(r["k"]), "–"),
+                 f"{r['frac_left'][tf]:.4f}", f"{r['frac_left_phi_hat']:.4f}",
+                 "(restricted: 0)" if r["restricted"] else f"{r['gibbs_frac_left']:.4f}",
+                 f"{g['tv']:.4f} (floor {g['tv_floor']:.4f})",
+                 " / ".join(str(int(c)) for c in r["single_orbit_crossings"])])
+  rows22 = [[plots.fmt_num(r["eta"]), f"{r['tv']:.4f}", f"{r['w1']:.4f}", f"{r['tv_floor']:.4f}",
+             f"{r['var_zoomed']:.5f}", f"{r['var_gaussian']:.5f}"] for r in results["fig22"]]
+  r0, r1 = results["cases"][0], results["cases"][-1]
+  c0 = np.asarray(r0["single_orbit_crossings"])
+  c1 = np.asarray(r1["single_orbit_crossings"])
+  cross_ok = c0.min() > 0 and r0["frac_left"][tf] > 0.1
+  stay_ok = c1.max() == 0 and r1["frac_left"][tf] == 0
+  tvs = [r["tv"] for r in results["fig22"]]
+  shrink = all(b < a for a, b in itertools.pairwise(tvs))
+  verdicts = [
+      {"claim": f"k = {plots.fmt_num(r0['k'])} < k_critical: orbits cross x = 0 and the "
+                "ensemble fills the left well (Fig. 20).",
+       "verdict": common.verdict_word(bool(cross_ok)),
+       "detail": f"every one of {c0.size} single orbits crosses (min {int(c0.min())} sign "
+                 f"changes in {config.orbit_steps} steps) and {r0['frac_left'][tf]:.3f} of the "
+                 f"ensemble is at x < 0 at step {tf} (Gibbs: {r0['gibbs_frac_left']:.3f}); "
+                 "criterion: all orbits cross and > 10% on the left."},
+      {"claim": f"k = {plots.fmt_num(r1['k'])} > k_critical: no orbit ever crosses (Fig. 21).",
+       "verdict": common.verdict_word(bool(stay_ok)),
+       "detail": f"max sign changes {int(c1.max())}; ensemble fraction at x < 0: "
+                 f"{r1['frac_left'][tf]:.4f}."},
+      {"claim": "Fig. 22: the zoomed in-well law approaches exp(−16k(z − 1)²) as η decreases.",
+       "verdict": "TV decreases monotonically" if shrink else "TV does not decrease "
+                                                               "monotonically",
+       "detail": "TV by η: " + ", ".join(f"{plots.fmt_num(r['eta'])}: {r['tv']:.4f}"
+                                         for r in results["fig22"])
+                 + f" (floor {results['fig22'][0]['tv_floor']:.4f})."}]
+  md = f"""# P1 Figs. 20-22: double well k(x²−1)² + eps sin(x/eps), η = {plots.fmt_num(config.eta)}, eps = {plots.fmt_num(config.eps)}
+
+k_critical = 3√3/8 = {kc:.4f}. {config.num_orbits} orbits from U{tuple(config.init)} for
+{config.num_steps} steps (GD and φ̂); {config.num_long_orbits} single orbits of
+{config.orbit_steps} steps counting sign changes; float64 = {results['float64']}. Random
+numbers: `fold_in(key(seed), j)` (the old script split `PRNGKey(seed)`), so ensemble values
+differ from the earlier report within sampling noise.
+
+{report_lib.markdown_table(["k", "paper", "fraction x<0 (GD)", "fraction x<0 (φ̂)",
+                            "Gibbs fraction x<0", "TV(GD, Gibbs)",
+                            "sign changes of single orbits"], rows)}
+## Fig. 22: k = {plots.fmt_num(config.ks[-1])}, zoomed law z = 1 + (x−1)/√η vs exp(−16k(z−1)²)
+
+{report_lib.markdown_table(["η", "TV", "W1", "TV floor", "Var z (GD)", "Var z (Gaussian)"],
+                           rows22)}
+## Verdicts
+
+""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + "\n"
+  return md, {"double_well": _figure(config, results)}, verdicts
+
+
+def _figure(config, results):
+  tf = max(config.snapshots)
+  fig, axes = plots.subplots(1, 3, figsize=(14, 3.9))
+  for ax, r in zip(axes, results["cases"]):
+    e, f = np.asarray(r["edges"]), r["final"]
+    common.density_panel(ax, f["gd"], e, label=f"GD ensemble, step {tf}", color="C0",
+                         outside=f["gd_outside"])
+    common.density_panel(ax, f["phi_hat"], e, label="φ̂ ensemble", color="C1",
+                         outside=f["phi_hat_outside"], filled=False)
+    common.reference_curve(ax, r["gibbs"], e, label="restricted rescaled Gibbs"
+                           if r["restricted"] else "rescaled Gibbs (eq. 2)")
+    ax.set_ylim(0, 1.35 * ax.get_ylim()[1])
+    plots.label_axes(ax, "x (dimensionless)", "probability density",
+                     title=f"k = {plots.fmt_num(r['k'])} "
+                           f"({'<' if r['k'] < results['k_critical'] else '>'} k_critical)")
+    plots.legend(ax, loc="upper left")
+  ax = axes[2]
+  for r, c in zip(results["fig22"], ("C0", "C2", "C3", "C4", "C5")):
+    common.density_panel(ax, r["probs"], r["edges"], label=f"η = {plots.fmt_num(r['eta'])}",
+                         color=c, outside=r["outside"], filled=False)
+  r = results["fig22"][-1]
+  common.reference_curve(ax, r["gaussian"], r["edges"], label="exp(−16k(z−1)²)")
+  ax.set_ylim(0, 1.35 * ax.get_ylim()[1])
+  plots.label_axes(ax, "z = 1 + (x − 1)/√η", "probability density",
+                   title=f"Fig. 22: k = {plots.fmt_num(config.ks[-1])}, zoomed in-well law")
+  plots.legend(ax, outside=True)
+  return fig

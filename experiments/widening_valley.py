@@ -1,0 +1,342 @@
+"""P0 Fig. 2: the widening valley ℓ(u, v) = v² ‖u‖² / 2, d = 10, from (u0, 0), u0 ~ 5·U[0,1]^d.
+
+The recursion is P0 eq. 8 (MPGD, γ = 0.7, β = 0.5), its eq. 11 variant, the Gaussian baseline
+(noise η^0.5, and unscaled η^0 as in the authors' script) and plain GD, with η = 0.01,
+μ = 0.02, σ = 0.05 (:func:`chaosopt.train.table.run_table`). GD cannot move (the gradient
+vanishes at v = 0); the paper's claim is that MPGD drifts towards flatter regions (smaller
+Hessian trace tr ∇²ℓ = d v² + ‖u‖²). Per-step metrics are recorded (paths in the
+(v, ‖u‖²) plane, the trace).
+
+Variant ``authors``: the authors' script's process instead (scalar u on (5, 50], Gauss-Seidel
+updates whose v-term multiplies u, Gaussian noise of mean 10 and 1, their chain seeds; see
+:mod:`chaosopt.experiments._valley_authors`), value for value, in float64, with γ ∈ {0.6, 0.7,
+0.8}, 8000 steps and the control ``mpgd_0.7_vterm_v`` (the v-update's multiplicative term on v,
+as in P0). Variants ``quick`` (200 steps, 2 seeds) and ``seeds100`` combine with it.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from chaosopt.experiments import _valley_authors as va
+from chaosopt.train import config as config_lib
+from chaosopt.train import ensemble
+from chaosopt.train import report as report_lib
+from chaosopt.train import table
+from chaosopt.train import workdir as workdir_lib
+
+logger = logging.getLogger("chaosopt")
+
+INFO = {"paper": "P0 (MPGD) Fig. 2", "title": "widening valley, d = 10",
+        "cost": "≈ 30 s CPU (8 seeds × 10⁴ steps)", "gpu": False}
+
+
+def _is_authors(config) -> bool:
+  return config.get("process", "paper") == "authors"
+
+
+def validate(config) -> None:
+  if not _is_authors(config):
+    table.validate(config)
+    return
+  chk = config_lib._check  # noqa: SLF001  (shared ConfigError helper)
+  chk(config.process == "authors", f"config.process must be 'authors', got {config.process!r}")
+  chk(config.learning_rate > 0, f"config.learning_rate must be > 0, got {config.learning_rate}")
+  for key in ("num_steps", "num_seeds", "chunk_size"):
+    chk(config[key] >= 1, f"config.{key} must be >= 1, got {config[key]!r}")
+  chk(config.first_seed >= 0 and config.authors_seed >= 0,
+      "config.first_seed and config.authors_seed must be >= 0")
+  names = []
+  for i, s in enumerate(config.schemes):
+    s, where = dict(s), f"config.schemes[{i}]"
+    names.append(s.get("name"))
+    chk(s.get("kind") in va.OPTIONS,
+        f"{where}.kind must be one of {va.OPTIONS} (their options), got {s.get('kind')!r}")
+    allowed = {"name", "kind"} | ({"mu", "sigma"} if s["kind"] != "gd" else set()) | (
+        {"gamma", "beta", "v_term"} if s["kind"] == "mpgd" else set())
+    extra = sorted(set(s) - allowed)
+    chk(not extra, f"{where}: unknown key(s) {extra} for kind {s['kind']!r}; allowed "
+                   f"{sorted(allowed)}")
+    for k in ("mu", "sigma"):
+      if k in allowed:
+        chk(isinstance(s.get(k), (int, float)) and s[k] >= 0, f"{where}.{k} must be >= 0")
+    if s["kind"] == "mpgd":
+      chk(0.5 < s.get("gamma", 0) < 1, f"{where}.gamma must be in (1/2, 1), got "
+                                       f"{s.get('gamma')!r}")
+      chk(-1 <= s.get("beta", 0.5) <= 1, f"{where}.beta must be in [-1, 1]")
+      chk(s.get("v_term", "u") in ("u", "v"), f"{where}.v_term must be 'u' or 'v'")
+  chk(len(set(names)) == len(names), f"duplicate scheme names {names}")
+  config_lib.selected_schemes(config)
+
+
+def run(config, workdir) -> dict:
+  if _is_authors(config):
+    return _run_authors(config, workdir)
+  return table.run_table(config, workdir)
+
+
+def _run_scheme(config, scheme: dict, wd) -> dict:
+  """One scheme of the authors' process for every seed (members vmapped; float64)."""
+  import jax.numpy as jnp
+  seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
+  theirs = [config.authors_seed + s for s in seeds]
+  eta, steps = float(config.learning_rate), int(config.num_steps)
+  noise, sigma0, mu0 = va.scheme_inputs(scheme, theirs, eta, steps)
+  v_on_v = scheme.get("v_term", "u") == "v"
+  hp = {"noise": jnp.asarray(noise, jnp.float64),
+        "u0": jnp.asarray([va.initial_u(s) for s in theirs], jnp.float64)}
+
+  def init(key, h):
+    del key
+    return h["u0"], jnp.zeros((), jnp.float64)
+
+  def step(carry, k, key, h):
+    del key
+    u, v = carry
+    u1, v1 = va.step(u, v, h["noise"][k], sigma0, mu0, eta, xp=jnp, v_term_on_v=v_on_v)
+    return (u1, v1), va.metrics(u1, v1, xp=jnp)
+
+  res = ensemble.run_ensemble(
+      init, step, steps, keys=ensemble.seed_keys(config.seed, len(seeds)), hparams=hp,
+      chunk_size=min(config.chunk_size, steps),
+      evaluate=lambda c, h: va.metrics(*c, xp=jnp),
+      checkpoint_dir=wd.checkpoint_dir(scheme["name"]), progress=True, desc=scheme["name"])
+  u0 = np.asarray(hp["u0"])
+  initial = va.metrics(u0, np.zeros_like(u0))
+  final = va.metrics(*(np.asarray(x, np.float64) for x in res.carry))
+  points = int(config.get("history_points", 0) or steps)
+  idx = np.unique(np.linspace(0, steps - 1, min(points, steps)).round().astype(int))
+  hparams = {k: v for k, v in scheme.items() if k not in ("name", "kind")}
+  hparams.update({"sigma0": sigma0, "mu0": mu0})
+  return {"kind": scheme["kind"], "hparams": hparams, "seeds": seeds, "their_seeds": theirs,
+          "initial": {k: np.asarray(v, np.float64) for k, v in initial.items()},
+          "final": {k: np.asarray(v, np.float64) for k, v in final.items()},
+          "eval_steps": np.asarray(res.eval_steps), "evals": res.evals,
+          "diverged_at": np.asarray(res.diverged_at),
+          "history_steps": idx + 1, "history": {k: v[:, idx] for k, v in res.history.items()}}
+
+
+def _run_authors(config, workdir) -> dict:
+  from chaosopt.tasks import multiscale as ms
+  wd = workdir_lib.as_workdir(workdir, config.to_dict())
+  schemes, diverged, messages = {}, [], []
+  with ms.x64_scope(True):  # their NumPy recursion is float64
+    for s in config_lib.selected_schemes(config):
+      r = wd.unit(s["name"], lambda s=s: _run_scheme(config, s, wd))
+      schemes[s["name"]] = r
+      for seed, d in zip(r["seeds"], r["diverged_at"]):
+        if d >= 0:
+          diverged.append({"scheme": s["name"], "seed": int(seed), "step": int(d)})
+      n_div = int(np.sum(np.asarray(r["diverged_at"]) >= 0))
+      logger.info("%s: median final trace %.4g, %d/%d seeds diverged", s["name"],
+                  np.nanmedian(np.where(np.asarray(r["diverged_at"]) < 0,
+                                        r["final"]["hessian_trace"], np.nan)), n_div,
+                  len(r["seeds"]))
+      if n_div:
+        messages.append(f"scheme {s['name']!r}: {n_div}/{len(r['seeds'])} seeds diverged "
+                        f"(non-finite u or v); their last finite values are excluded from the "
+                        f"summary statistics and counted in the verdicts")
+  return {"schemes": schemes, "summary": table.summarize(schemes), "diverged": diverged,
+          "process": "authors", "messages": messages,
+          "task": {"name": "widening_valley (the authors' script)", "dim": 1,
+                   "init": "u0 = 5 * uniform(low=10, high=1) of RandomState(their seed)"}}
+
+
+def _ratio(results, name):
+  s = results["schemes"][name]
+  fin = np.asarray(table.values(results, "hessian_trace")[name])
+  init = np.asarray(s["initial"]["hessian_trace"], np.float64)
+  return fin / init
+
+
+def _mean_sd(x) -> str:
+  return f"{np.mean(x):.2f} ± {np.std(x, ddof=1) if x.size > 1 else 0:.2f}"
+
+
+def _authors_header(config, results, init_tr) -> str:
+  first = next(iter(results["schemes"].values()))
+  theirs = first.get("their_seeds", [])
+  return f"""# P0 Fig. 2 in the authors' process — widening valley, their script
+
+{config.num_seeds} seeds × {config.num_steps} iterations × {len(results["summary"])} schemes,
+float64. This is **not** P0's recursion: it is what the authors' script
+(shoelim/mpgd, `wideningvalleyloss_minimization/minimizing_widening_valley_loss.py`; see
+`docs/authors_code.md`) runs, reproduced value for value: u is a **scalar**,
+u0 = 5·uniform(low=10, high=1) ∈ (5, 50] from their seed (ours: seeds
+{theirs[0] if theirs else "–"}…{theirs[-1] if theirs else "–"}, their figure uses 2222); v0 = 0;
+the v-update uses the new u and its "multiplicative" term is −μ0 m u (u, not v); MPGD:
+σ0 = σ η^γ, μ0 = μ η^γ, three chains (seeds S, S+123, S+1234; one shared by both
+multiplicative terms), additive +σ; Gaussian: a ~ N(10, 1), the other three draws N(1, 1), no η
+factor. η = 0.01, σ = 0.05, μ = 0.02, β = 0.5. Control `mpgd_0.7_vterm_v`: their process with
+the v-update's multiplicative term on v (as in P0). "tr ∇²ℓ" is the Hessian trace v² + u² of
+their scalar-u loss (their plot shows 10 v² + u², recorded as `their_trace`). Mean ± std
+(ddof = 1) over seeds that did not diverge; every scheme of a seed starts from the same u0.
+Initial tr ∇²ℓ = u0²: {_mean_sd(init_tr)}.
+"""
+
+
+def _authors_mechanism(config, results) -> str:
+  """Which seeds diverge (by u0) and the stability threshold of the v-update, from the data."""
+  lines = []
+  eta = float(config.learning_rate)
+  for name, e in results["schemes"].items():
+    d = np.asarray(e["diverged_at"]) >= 0
+    if not d.any():
+      continue
+    u0 = np.sqrt(np.asarray(e["initial"]["u_norm2"], np.float64))
+    lines.append(f"| {name} | {int(d.sum())}/{d.size} | {u0[d].min():.1f}–{u0[d].max():.1f} | "
+                 f"{u0[~d].min():.1f}–{u0[~d].max():.1f} |" if (~d).any() else
+                 f"| {name} | {int(d.sum())}/{d.size} | {u0[d].min():.1f}–{u0[d].max():.1f} | – |")
+  if not lines:
+    return ""
+  return (f"""
+## Why seeds diverge, and why the survivors end flatter
+
+The v-update is GD on v with curvature u² and step η = {eta:g}: it is unstable when η u² > 2,
+i.e. u > {np.sqrt(2 / eta):.1f}, and their u0 lies in (5, 50]. GD never leaves v = 0, but any
+perturbation of v then grows until the term −η u v² of the u-update has shrunk u below the
+threshold (the trace drops) or v overflows (the seed diverges; their own script gives NaN for
+these seeds too). Which seeds diverge, by u0:
+
+| scheme | diverged | u0 of diverged seeds | u0 of the others |
+|---|---|---|---|
+""" + "\n".join(lines) + """
+
+All noisy rows lower the trace of the seeds that survive: the control `mpgd_0.7_vterm_v`
+(multiplicative v-term on v, as in P0) as much as `mpgd_0.7`, and the Gaussian baseline less (its
+additive noise has mean 10: a drift of +10 σ per step in u). In this process the drop of the
+trace comes from the instability of the v-update at large u, which any perturbation of v
+triggers, rather than from a property of the chaotic perturbation. P0's Fig. 2 setting (u ∈ R^10,
+u0 ~ 5·U[0,1]^10, ‖u0‖² ≈ 83 < 2/η) is stable, and there the trace grows (report
+`widening_valley_seeds100`).
+""")
+
+
+def _g(x, spec: str) -> str:
+  """``x`` formatted, or "–" where a statistic is undefined (too few finite seeds)."""
+  return "–" if x is None or not np.isfinite(x) else format(x, spec)
+
+
+def report(config, results):
+  from chaosopt.train import plots
+  summary = results["summary"]
+
+  def ms(name, metric):
+    e = summary[name][metric]
+    return "–" if e["mean"] is None else f"{e['mean']:.4g} ± {e['std'] or 0:.3g}"
+
+  rows = []
+  for name in summary:
+    r = _ratio(results, name)
+    n_div = sum(1 for d in results["diverged"] if d["scheme"] == name)
+    rows.append([name, ms(name, "loss"), ms(name, "hessian_trace"), ms(name, "u_norm2"),
+                 ms(name, "v"), f"{np.nanmedian(r):.3f}", f"{np.nanmean(r < 1):.0%}",
+                 f"{n_div}/{config.num_seeds}"])
+  tab = report_lib.markdown_table(
+      ["scheme", "final loss", "final tr ∇²ℓ", "final ‖u‖²", "final v",
+       "trace ratio final/initial (median)", "seeds with lower trace", "diverged"], rows)
+  init_tr = np.asarray(next(iter(results["schemes"].values()))["initial"]["hessian_trace"],
+                       np.float64)
+  verdicts = []
+  if "gd" in summary:
+    r = _ratio(results, "gd")
+    verdicts.append({"claim": "GD never moves (the gradient vanishes at v = 0).",
+                     "verdict": "reproduced" if np.allclose(r, 1, atol=1e-5) else
+                     "not reproduced", "detail": f"final/initial trace ratio {np.mean(r):.4f}"})
+  authors = results.get("process") == "authors"
+  chaotic = [n for n, e in results["schemes"].items() if e["kind"] in ("mpgd", "eq11")]
+  n_div = {n: sum(1 for d in results["diverged"] if d["scheme"] == n) for n in summary}
+  for name in chaotic:
+    r = _ratio(results, name)
+    ok = np.nanmedian(r) < 0.9 and np.mean(r < 1) >= 0.75
+    why = ""
+    if not ok and not authors:
+      why = ("; on the valley floor u feels only the noise: the additive term σ η^γ v2 is an "
+             "unrestrained heavy-tailed walk in every u-coordinate, which inflates ‖u‖², while "
+             "μ = 0.02 is too weak to shrink it")
+    if n_div[name]:
+      why += f"; {n_div[name]}/{r.size} seeds diverged (counted as not lower)"
+    verdicts.append({
+        "claim": f"{name} drives the Hessian trace down (towards flat regions).",
+        "verdict": "reproduced" if ok else "not reproduced",
+        "detail": f"trace ratio final/initial median {np.nanmedian(r):.3f} (seeds that did not "
+                  f"diverge), lower for {np.sum(r < 1)}/{r.size} seeds{why}"})
+  comps = table.paired_comparisons(results, "hessian_trace", ("gd", "gaussian"))
+  if "gd" in comps:
+    rows_gd = {r["scheme"]: r for r in comps["gd"]}
+    for name in chaotic:
+      if name in rows_gd:
+        r = rows_gd[name]
+        div = (f"; {n_div[name]} diverged seeds excluded (survivors only)" if n_div[name]
+               else "")
+        verdicts.append({
+            "claim": f"{name} ends with a smaller Hessian trace than GD (paired by seed; GD "
+                     f"stays at the start).",
+            "verdict": {"better": "holds" + (" for the seeds that do not diverge"
+                                             if n_div[name] else ""),
+                        "worse": "does not hold: the trace grows"}.get(r["verdict"],
+                                                                      "not shown"),
+            "detail": f"mean paired difference {_g(r['mean_diff'], '+.4g')} ± "
+                      f"{_g(r['se_diff'], '.3g')} (scheme − GD), {r['n_improved']}/{r['n']} "
+                      f"seeds lower, Holm p (t) = {_g(r['p_ttest_holm'], '.3g')}{div}"})
+  if authors:
+    md = _authors_header(config, results, init_tr)
+  else:
+    md = f"""# P0 Fig. 2 — widening valley ℓ(u, v) = v²‖u‖²/2, d = 10
+
+{config.num_seeds} seeds × {config.num_steps} iterations × {len(summary)} schemes. The paper
+does not state the number of iterations of Fig. 2 (η = 0.01: 100 steps per unit of time).
+
+Setup: start (u0, 0) with u0 ~ 5·U[0,1]^10 drawn per seed (a vector, as the paper states; the
+authors' script draws a scalar: variant `authors`), η = 0.01, μ = 0.02, σ = 0.05; MPGD γ = 0.7,
+β = 0.5; eq. 11 γ = 0.7. Gaussian noise exponent: `gaussian` η^0.5 (chaosopt's default),
+`gaussian_unscaled` η^0 (σ ξ per step, as in the authors' script, whose noise mean of 10 is
+reproduced only by variant `authors`). Mean ± std (ddof = 1) over seeds that did not diverge;
+every scheme of a seed starts from the same u0.
+Initial tr ∇²ℓ = ‖u0‖²: {_mean_sd(init_tr)}.
+"""
+  md += f"""
+{tab}
+## Paired comparisons
+{table.paired_markdown(comps, "hessian_trace")}
+Diverged seeds are excluded pairwise from the paired tests (see the table's last column).
+
+## Verdicts
+
+""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}." for v in verdicts) + "\n"
+  if authors:
+    md += _authors_mechanism(config, results)
+  if results.get("messages"):
+    md += "\n## Diverged runs\n\n" + "\n".join(f"- {m}" for m in results["messages"]) + "\n"
+  schemes = table.scheme_dicts(results)
+  colors = plots.scheme_colors(schemes)
+  noisy = [n for n in results["schemes"] if n != "gd"]
+  fig, axes = plots.subplots(1, len(noisy) + 1, figsize=(3.4 * (len(noisy) + 1), 3.4))
+  axes = np.atleast_1d(axes)
+  for ax, name in zip(axes, noisy):
+    s = results["schemes"][name]
+    v = np.asarray(s["history"]["v"], np.float64)
+    u2 = np.asarray(s["history"]["u_norm2"], np.float64)
+    u0 = np.asarray(s["initial"]["u_norm2"], np.float64)
+    shown = min(8, v.shape[0])
+    for j in range(shown):
+      ax.plot(np.r_[0.0, v[j]], np.r_[u0[j], u2[j]], lw=0.7, color=colors[name], alpha=0.8,
+              label=f"one path per seed ({shown} of {v.shape[0]} shown)" if j == 0 else None)
+    ax.plot(np.zeros(shown), u0[:shown], "k.", ms=4, label="start (u0, 0)")
+    ax.set_yscale("symlog", linthresh=1.0)
+    plots.label_axes(ax, "v", "‖u‖²", title=name)
+    plots.legend(ax, outside=False)
+  ax = axes[-1]
+  for name, s in results["schemes"].items():
+    tr = np.asarray(s["history"]["hessian_trace"], np.float64)
+    plots.curves(ax, np.asarray(s["history_steps"]), tr, label=name, color=colors[name],
+                 band="iqr")
+  plots.auto_yscale(ax, [np.asarray(s["history"]["hessian_trace"], np.float64)
+                         for s in results["schemes"].values()])
+  plots.label_axes(ax, "step (iterations)", "Hessian trace tr ∇²ℓ",
+                   title="Hessian trace (all seeds)")
+  plots.legend(ax, outside=True)
+  fig.suptitle("paths in the (v, ‖u‖²) plane; right: " + plots.band_note("iqr", config.num_seeds),
+               fontsize=10)
+  return md, {"fig2": fig}, verdicts
