@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import logging
 import os
 import sys
@@ -161,9 +162,13 @@ def _run(args, overrides) -> int:
   name = experiment_lib.name_of(module)
   workdir = args.workdir or f"runs/{name}" + (f"_{variant.replace(',', '_')}" if variant else "")
   try:
+    cfg_module = (experiments.get_config_module(name) if name in experiments.names()
+                  else module)
     doc = experiment_lib.execute(module, config, workdir, restart=args.restart,
                                  plots=not args.no_plots, variant=variant,
-                                 report_only=args.report)
+                                 report_only=args.report,
+                                 evolve=functools.partial(config_lib.evolve_for, cfg_module,
+                                                          variant))
   except workdir_lib.WorkdirError as e:
     return _fail(str(e), 2, args.verbose)
   except config_lib.ConfigError as e:

@@ -52,7 +52,8 @@ def _stored(tmp_path, drop=(), rename=None):
 
 
 # how ``execute`` evolves a stored config of widening_valley (no variant)
-EVOLVE = functools.partial(config_lib.evolve_for, experiments.get("widening_valley"), "")
+EVOLVE = functools.partial(config_lib.evolve_for,
+                           experiments.get_config_module("widening_valley"), "")
 
 
 def test_workdir_accepts_a_config_stored_before_a_key_existed(tmp_path):

@@ -329,7 +329,7 @@ def evolve(stored: dict, current: dict, defaults: dict,
 
 
 def evolve_for(module, variant: str, stored, current: dict):
-  """:func:`evolve` with the defaults and aliases of experiment ``module``: its config for
+  """:func:`evolve` with the defaults and aliases of config module ``module``: its config for
   ``variant`` without overrides (``get_config(variant)``) and ``ALIASES`` + the module's
   ``CONFIG_ALIASES``. ``stored`` is returned unchanged when it is not a dict or the module's
   config cannot be built."""

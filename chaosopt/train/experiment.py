@@ -29,7 +29,6 @@ dirty flag, package versions, backend and devices, x64, command line, wall time)
 """
 from __future__ import annotations
 
-import functools
 import importlib.metadata
 import logging
 import os
@@ -164,13 +163,15 @@ class _LogFile:
 
 
 def execute(module, config, workdir: str, *, restart: bool = False, plots: bool = True,
-            variant: str = "", report_only: bool = False) -> dict:
+            variant: str = "", report_only: bool = False, evolve=None) -> dict:
   """Runs experiment ``module`` with ``config`` in ``workdir``; returns the results document.
 
   A finished run of the same config is not repeated (its results are returned); a different
   config in the same workdir, a folder that is not a run, or a workdir another process is
   writing raise :class:`chaosopt.train.workdir.WorkdirError`. ``report_only`` with
-  ``restart`` is refused (it would delete the results it is asked to render).
+  ``restart`` is refused (it would delete the results it is asked to render). ``evolve(stored,
+  current)`` maps a config stored by older code to the current form before the comparison
+  (:func:`chaosopt.train.config.evolve_for` with the experiment's config module).
   """
   name = name_of(module)
   if report_only and restart:
@@ -186,8 +187,6 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
     if not os.path.exists(os.path.join(path, workdir_lib.RESULTS_FILE)):
       raise workdir_lib.WorkdirError(f"--report: {path} holds no results.json to render (run "
                                      f"the experiment there first)")
-  from chaosopt.train import config as config_lib
-  evolve = functools.partial(config_lib.evolve_for, module, variant)
   with workdir_lib.Workdir(workdir, config.to_dict(), restart=restart, evolve=evolve) as wd:
     if report_only:
       return _render_again(module, config, wd, plots)
