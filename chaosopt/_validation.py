@@ -1,7 +1,9 @@
 """Argument checks shared by every public factory (no paper equation: input hygiene).
 
 Checks run at construction time on concrete Python/NumPy numbers. A traced value (e.g. a
-hyper-parameter vmapped over by the runner) cannot be checked eagerly and is passed through.
+hyper-parameter vmapped over by the runner) cannot be checked eagerly and is passed through. A
+value that is not a number at all (a string such as ``"0.7"``, ``None``, a dict) is refused with
+a ``ValueError`` naming the parameter, before it can fail later inside a compiled step.
 """
 from __future__ import annotations
 
@@ -23,9 +25,26 @@ def _concrete(x: Any):
     return None  # arrays of hyper-parameters are checked element-wise by callers
 
 
+def check_numeric(name: str, value: Any) -> None:
+  """Raises ``ValueError`` naming ``name`` unless ``value`` is a number or an array of numbers
+  (bool, int, float or complex dtype). Tracers and callables (schedules) pass unchecked."""
+  if callable(value) or isinstance(value, jax.core.Tracer):
+    return
+  if isinstance(value, (str, bytes)):
+    raise ValueError(f"{name} must be a number, got the string {value!r}")
+  try:
+    kind = np.asarray(value).dtype.kind
+  except Exception:  # noqa: BLE001 - anything NumPy cannot turn into an array is not a number
+    kind = "O"
+  if kind not in "biufc":
+    raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+
+
 def check_in_range(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
                    hi_open: bool = False) -> None:
-  """Raises ``ValueError`` naming ``name`` and the valid range if ``value`` is outside it."""
+  """Raises ``ValueError`` naming ``name`` and the valid range if ``value`` is outside it (or
+  not a number, see :func:`check_numeric`)."""
+  check_numeric(name, value)
   x = _concrete(value)
   if x is None:
     return
@@ -50,8 +69,10 @@ def _concrete_values(x: Any):
 def check_positive(name: str, value: Any) -> None:
   """Raises ``ValueError`` unless ``value`` is finite and > 0 (every element of an array;
   schedules are checked at step 0, see :func:`check_schedule` for a whole run)."""
+  check_numeric(name, value)
   if callable(value):
     value = value(0)
+    check_numeric(f"{name} schedule at step 0", value)
   x = _concrete_values(value)
   if x is not None and not (np.all(np.isfinite(x)) and np.all(x > 0)):
     raise ValueError(f"{name} must be finite and > 0, got {value!r}")
@@ -59,6 +80,7 @@ def check_positive(name: str, value: Any) -> None:
 
 def check_nonnegative(name: str, value: Any) -> None:
   """Raises ``ValueError`` unless ``value`` is finite and >= 0 (every element of an array)."""
+  check_numeric(name, value)
   x = _concrete_values(value)
   if x is not None and not (np.all(np.isfinite(x)) and np.all(x >= 0)):
     raise ValueError(f"{name} must be finite and >= 0, got {value!r}")

@@ -7,7 +7,7 @@ import ml_collections
 
 from chaosopt.train import config as config_lib
 
-VARIANTS = {"bf16": "bfloat16 compute", "quick": "a few images and steps (smoke run)",
+VARIANTS = {"bf16": "bfloat16 compute", "quick": "narrow ResNet, 256 images, 2 steps, GD + one MPGD (CPU smoke run)",
             "authors": "the MPGD authors' CIFAR-10 perturbation process (stem conv + stem BN, "
                        "additive only, scrambled tables; seeds 1..5)"}
 
@@ -73,5 +73,11 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if "bf16" in variants:
     c.model.dtype = "bfloat16"
   if "quick" in variants:
-    c.task.train_size, c.num_steps, c.chunk_size, c.num_seeds = 5000, 20, 10, 1
+    # a CPU-sized smoke run of the whole pipeline (not evidence): a narrow one-block-per-stage
+    # ResNet on 256 images, 2 steps, GD and one MPGD scheme; the real data when present
+    c.task.train_size, c.task.val_size, c.task.microbatch_size = 256, 256, 128
+    c.model.width, c.model.stage_sizes = 4, (1, 1, 1, 1)
+    c.num_steps, c.chunk_size, c.num_seeds = 2, 1, 1
+    c.only = ",".join(s["name"] for s in c.schemes[:2])
+    c.data = ml_collections.ConfigDict({"allow_synthetic": True})  # generated data if absent
   return c

@@ -31,4 +31,5 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if "quick" in variants:
     c.batch_sizes, c.epochs_phase1, c.epochs_phase2, c.num_train = (32, 64), 2, 1, 512
     c.num_test, c.measure_points = 500, 1
+    c.data = ml_collections.ConfigDict({"allow_synthetic": True})  # generated data if absent
   return c

@@ -35,6 +35,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if "quick" in variants:
     c.num_train, c.num_steps, c.eval_every, c.num_test, c.num_seeds = 200, 4, 2, 100, 2
     c.methods = ("gd", "sgd", "msgd_cov")
+    c.data = ml_collections.ConfigDict({"allow_synthetic": True})  # generated data if absent
   if "cpu" in variants:
     c.num_steps, c.eval_every, c.num_test, c.seed_strategy = 200, 20, 1000, "sequential"
   return c

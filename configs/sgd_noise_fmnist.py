@@ -29,4 +29,5 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if "quick" in variants:
     c.train_size, c.train_steps, c.num_batches, c.fit_params, c.chunk_size = 512, 40, 48, 4, 20
     c.num_test = 500
+    c.data = ml_collections.ConfigDict({"allow_synthetic": True})  # generated data if absent
   return c

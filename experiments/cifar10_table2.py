@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from chaosopt.tasks import models
+from chaosopt.tasks import datasets, models
 from chaosopt.train import config as config_lib
 from chaosopt.train import fullbatch as fb
 from chaosopt.train import report as report_lib
@@ -108,16 +108,16 @@ def authors_process(config) -> bool:
 
 
 def load_data(config):
-  t = config.task
+  t, ok = config.task, datasets.allow_synthetic(config)
   if t.name == "cifar10":
     from chaosopt.tasks import cifar10
-    xtr, ytr = cifar10.load_cifar10("train", t.data_dir or None)
-    xva, yva = cifar10.load_cifar10("test", t.data_dir or None)
+    xtr, ytr = cifar10.load_cifar10("train", t.data_dir or None, allow_synthetic=ok)
+    xva, yva = cifar10.load_cifar10("test", t.data_dir or None, allow_synthetic=ok)
     mean, std = cifar10.MEAN, cifar10.STD
   else:
     from chaosopt.tasks import fashion_mnist
-    xtr, ytr = fashion_mnist.load_fashion_mnist("train", t.data_dir or None)
-    xva, yva = fashion_mnist.load_fashion_mnist("test", t.data_dir or None)
+    xtr, ytr = fashion_mnist.load_fashion_mnist("train", t.data_dir or None, allow_synthetic=ok)
+    xva, yva = fashion_mnist.load_fashion_mnist("test", t.data_dir or None, allow_synthetic=ok)
     mean, std = (0.2860,), (0.3530,)  # FashionMNIST training-set pixel mean / std
   if t.train_size:
     xtr, ytr = xtr[:t.train_size], ytr[:t.train_size]
@@ -219,7 +219,8 @@ def run(config, workdir) -> dict:
   from chaosopt.train import table
   summary = table.summarize(schemes_out)
   return {"schemes": schemes_out, "summary": summary, "diverged": [],
-          "is_paper_protocol": is_paper_protocol(config), "train_size": train_n(config)}
+          "is_paper_protocol": is_paper_protocol(config), "train_size": train_n(config),
+          "data": datasets.source(config.task.name, config, config.task.data_dir)}
 
 
 def process_text(config) -> str:
@@ -274,7 +275,7 @@ def report(config, results):
           f"{config.num_steps} steps, η = {config.learning_rate}, {config.num_seeds} seeds, "
           f"evaluation every {config.chunk_size} steps, seed mode {config.seed_mode}")
   md = [f"# P0 Table 2 protocol: {config.experiment}\n", f"Run: {size}.\n",
-        f"Process: {process_text(config)}\n"]
+        f"Process: {process_text(config)}\n", datasets.report_line(results)]
   if not results["is_paper_protocol"]:
     md.append("**This is not the Table 2 run.** The paper's numbers (ResNet-18 width 64, all "
               "50000 CIFAR-10 images, 1000 full-batch steps, 5 seeds) are shown for reference "

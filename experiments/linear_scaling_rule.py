@@ -28,7 +28,7 @@ from chaosopt.analysis import equilibrium as eq
 from chaosopt.configs.linear_scaling_rule import get_config
 from chaosopt.estimators import gradient_matrix, sgd_gradient
 from chaosopt.experiments import _seeds
-from chaosopt.tasks.fashion_mnist import load_fashion_mnist
+from chaosopt.tasks import datasets
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
@@ -48,7 +48,7 @@ OLD_BREAK = 512
 
 def _data(config):
   def prep(split, m, key):
-    x, y = load_fashion_mnist(split)
+    x, y = datasets.load("fashion_mnist", split, config)
     idx = np.asarray(jax.random.choice(key, len(y), (m,), replace=False))
     x = x[idx].astype(np.float32).reshape(m, 7, 4, 7, 4).mean((2, 4)).reshape(m, 49) / 255.0
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)
@@ -177,7 +177,7 @@ def run(config, workdir) -> dict:
   sel = np.isin(bs, base)
   rng = [float(pred[sel].min()), float(pred[sel].max())] if sel.any() else [None, None]
   return {"per_batch": per_b, "observed_break_batch": broke,
-          "predicted_range_from_baselines": rng}
+          "predicted_range_from_baselines": rng, "data": datasets.source("fashion_mnist", config)}
 
 
 def _agreement(results) -> tuple[str, str]:
@@ -303,7 +303,7 @@ LR = {config.lr_base}·B/{config.base_batch}, {config.epochs_phase1} epochs, the
 {config.epochs_phase2} epochs, {config.num_seeds} seeds (`chaosopt.train.ensemble.run_ensemble`,
 the same initializations for every B), float32. G and N: exact on the training set, averaged
 over {config.measure_points} points in the last 20% of phase 1.
-
+{datasets.report_line(results)}
 {report_lib.markdown_table(["B", "LR", "steps", "G_B", "N_B", "G_B/N_B", "κ bound C²(1+N/G)",
                             "B* = C²B N/G", "final test err (%)", "diverged"], rows)}
 {text}.

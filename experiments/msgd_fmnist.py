@@ -24,6 +24,7 @@ import logging
 import numpy as np
 
 from chaosopt.configs.msgd_fmnist import METHODS
+from chaosopt.tasks import datasets
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
@@ -66,15 +67,14 @@ def run(config, workdir) -> dict:
     msgd_gradient,
     sgd_gradient,
   )
-  from chaosopt.tasks.fashion_mnist import load_fashion_mnist
   from chaosopt.tasks.models import SmallCNN, num_params
   from chaosopt.train import ensemble
 
   wd = workdir_lib.as_workdir(workdir, config.to_dict())
   base = jax.random.key(config.seed)
   # distinct purposes: 0 = training images, 1 = test images; members: seed_keys(seed, n)
-  xtr, ytr = load_fashion_mnist("train")
-  xte, yte = load_fashion_mnist("test")
+  xtr, ytr = datasets.load("fashion_mnist", "train", config)
+  xte, yte = datasets.load("fashion_mnist", "test", config)
   itr = np.asarray(jax.random.choice(jax.random.fold_in(base, 0), len(ytr), (config.num_train,),
                                      replace=False))
   ite = np.asarray(jax.random.choice(jax.random.fold_in(base, 1), len(yte), (config.num_test,),
@@ -149,6 +149,7 @@ def run(config, workdir) -> dict:
                       "final_train_loss_window": r["train_loss_window"][:, -1]}
                   for m, r in out.items()},
       "diverged": [{"method": m, "count": r["diverged"]} for m, r in out.items() if r["diverged"]],
+      "data": datasets.source("fashion_mnist", config),
   }
 
 
@@ -219,7 +220,7 @@ N(0, 0.02²) init), raw 0..255 inputs × {config.pixel_scale}, optax.sgd(η =
 noise scaled to batch-b SGD, [Fisher-B] with B = {config.fisher_b}; **{config.num_steps}
 iterations** (the paper: 10⁴, GPU), {config.num_seeds} seeds (seed i: the same initialization
 for every method), seeds run `{config.seed_strategy}`, float32.
-
+{datasets.report_line(results)}
 {report_lib.markdown_table(["method", "final test acc (%)", "best test acc (%)",
                             f"train loss (last {e} iterations)"], rows)}
 Spread of the final test accuracy across the noisy methods: {s['spread']:.2f} points; mean

@@ -20,6 +20,7 @@ import logging
 import numpy as np
 
 from chaosopt.configs.sgd_noise_fmnist import get_config
+from chaosopt.tasks import datasets
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 
@@ -62,14 +63,13 @@ def run(config, workdir) -> dict:
 
   from chaosopt.analysis import sgd_noise
   from chaosopt.core.loop import host_steps_default
-  from chaosopt.tasks.fashion_mnist import load_fashion_mnist
   from chaosopt.tasks.models import SmallCNN
   from chaosopt.train import ensemble
 
   wd = workdir_lib.as_workdir(workdir, config.to_dict())
   base = jax.random.key(config.seed)
   # distinct purposes: 0 = training subset, 1 = the SGD run (init + batches), 2 = noise batches
-  xs, ys = load_fashion_mnist("train")
+  xs, ys = datasets.load("fashion_mnist", "train", config)
   sel = np.sort(np.asarray(jax.random.choice(jax.random.fold_in(base, 0), len(xs),
                                              (config.train_size,), replace=False)))
   x = jnp.asarray(xs[sel], jnp.float32) / 255.0
@@ -106,7 +106,7 @@ def run(config, workdir) -> dict:
 
   trained = wd.unit("train", train)
   params = jax.tree_util.tree_map(jnp.asarray, trained["params"])
-  xt, yt = load_fashion_mnist("test")
+  xt, yt = datasets.load("fashion_mnist", "test", config)
   xt = jnp.asarray(xt[:config.num_test], jnp.float32) / 255.0
   yt = jnp.asarray(yt[:config.num_test])
   acc = lambda xx, yy: float(jnp.mean(jnp.argmax(
@@ -161,6 +161,7 @@ def run(config, workdir) -> dict:
                                            "q95": float(np.quantile(nz["var_ratio"], .95))},
       "examples": nz["examples"],
       "diverged": [{"unit": "train"}] if trained["diverged"] else [],
+      "data": datasets.source("fashion_mnist", config),
   }
 
 
@@ -292,7 +293,7 @@ exact over the {config.train_size} images), per parameter. Fits on {fit['n']} ra
 Gaussian by sample mean/std; SSE = Σ(h−f)², χ² = Σ(h−f)²/f over {config.bins} bins spanning
 the central 99% of each parameter's noise (standardized by its MAD). Different networks, data
 and units from P2: compare the direction (which family fits better), not the magnitudes.
-
+{datasets.report_line(results)}
 {table}
 SαS fits better in {100 * fit['frac_sas_better_sse']:.0f}% of the fitted parameters by SSE and
 {100 * fit['frac_sas_better_chi2']:.0f}% by χ². {int(low.sum())} of the {fit['n']} fits are

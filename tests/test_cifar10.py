@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from chaosopt.tasks import cifar10
+from chaosopt.core.errors import DataError
+from chaosopt.tasks import _download, cifar10, datasets, synthetic
 from chaosopt.tasks.augment import random_crop_flip
 
 
@@ -57,14 +58,17 @@ def test_channel_layout_matches_official_encoding(tmp_path):
 
 
 def test_md5_mismatch_and_missing_file(fixture_tarball, tmp_path, monkeypatch):
+  # data errors are DataError (the command prints them in one line) with the file named
   d, _, _, _ = fixture_tarball
-  with pytest.raises(ValueError, match="md5 mismatch"):
+  with pytest.raises(DataError, match="md5 mismatch") as e:
     cifar10.load_cifar10("train", data_dir=str(d), download=False)  # official md5
-  with pytest.raises(FileNotFoundError) as e:
+  assert e.value.path == str(d / cifar10.FILENAME) and e.value.path in str(e.value)
+  with pytest.raises(DataError) as e:
     cifar10.load_cifar10("train", data_dir=str(tmp_path), download=False)
   assert os.path.join(str(tmp_path), cifar10.FILENAME) in str(e.value)
+  assert e.value.path == os.path.join(str(tmp_path), cifar10.FILENAME)
   monkeypatch.setenv("CHAOSOPT_DATA", str(tmp_path / "env"))
-  with pytest.raises(FileNotFoundError, match=str(tmp_path / "env")):
+  with pytest.raises(DataError, match=str(tmp_path / "env")):
     cifar10.load_cifar10("test", download=False)
   with pytest.raises(ValueError, match="split"):
     cifar10.load_cifar10("valid", data_dir=str(d))
@@ -128,8 +132,8 @@ def _official_format_fixture(tmp_path, monkeypatch, *, per_batch: int, test: int
   md5 = cifar10.write_fixture(str(tmp_path / cifar10.FILENAME), images, labels)
   real_loader = cifar10.load_cifar10
   monkeypatch.setattr(cifar10, "load_cifar10",
-                      lambda split, data_dir=None: real_loader(split, data_dir, md5=md5,
-                                                               download=False))
+                      lambda split, data_dir=None, **kw: real_loader(split, data_dir, md5=md5,
+                                                                     download=False))
 
 
 def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
@@ -222,10 +226,66 @@ def test_loader_rejects_bad_labels_and_truncated_files_naming_the_file(tmp_path)
   labels["data_batch_3"] = np.array([3, 200])  # a label out of range
   path = str(tmp_path / cifar10.FILENAME)
   cifar10.write_fixture(path, images, labels)
-  with pytest.raises(ValueError, match=r"cifar-10-python.tar.gz.*data_batch_3.*outside 0\.\.9"):
+  with pytest.raises(DataError, match=r"cifar-10-python.tar.gz.*data_batch_3.*outside 0\.\.9"):
     cifar10.load_cifar10("train", str(tmp_path), md5=None, download=False)
   blob = open(path, "rb").read()
   with open(path, "wb") as f:
     f.write(blob[: len(blob) // 2])  # truncated download
-  with pytest.raises(ValueError, match="cifar-10-python.tar.gz.*truncated or corrupt"):
+  with pytest.raises(DataError, match="cifar-10-python.tar.gz.*truncated or corrupt") as e:
     cifar10.load_cifar10("test", str(tmp_path), md5=None, download=False)
+  assert e.value.path == path
+
+
+def _no_download(monkeypatch):
+  def refuse(url, dest, timeout=30.0):
+    raise AssertionError(f"a smoke run must not download ({url})")
+  monkeypatch.setattr(_download, "download", refuse)
+
+
+def test_generated_stand_in_when_allowed_and_absent(tmp_path, monkeypatch):
+  """allow_synthetic: no real tarball -> the generated set in the official format, no download;
+  without the flag the same call is the DataError naming the missing file."""
+  _no_download(monkeypatch)
+  x, y = cifar10.load_cifar10("train", str(tmp_path), allow_synthetic=True)
+  xt, yt = cifar10.load_cifar10("test", str(tmp_path), allow_synthetic=True)
+  assert x.shape == (synthetic.CIFAR10_SIZES["train"], 32, 32, 3) and x.dtype == np.uint8
+  assert xt.shape == (synthetic.CIFAR10_SIZES["test"], 32, 32, 3) and yt.dtype == np.int32
+  np.testing.assert_array_equal(np.bincount(y), np.full(10, len(y) // 10))  # balanced
+  x2, _ = cifar10.load_cifar10("train", str(tmp_path), allow_synthetic=True)
+  np.testing.assert_array_equal(x, x2)  # deterministic
+  # the official format, read by the same parser: the written tarball gives the same arrays
+  path = synthetic.write_cifar10(str(tmp_path / "written"))
+  xw, yw = cifar10.load_cifar10("train", str(tmp_path / "written"), md5=None, download=False)
+  np.testing.assert_array_equal(xw, x)
+  np.testing.assert_array_equal(yw, y)
+  assert os.path.basename(path) == cifar10.FILENAME
+  assert not os.path.exists(tmp_path / cifar10.FILENAME)  # nothing written to the cache dir
+  with pytest.raises(DataError, match="not found"):
+    cifar10.load_cifar10("train", str(tmp_path), download=False)
+
+
+def test_present_real_tarball_is_checked_even_when_synthetic_is_allowed(fixture_tarball,
+                                                                        monkeypatch):
+  # a present but damaged/unofficial tarball is never silently replaced by generated data
+  _no_download(monkeypatch)
+  d, _, _, _ = fixture_tarball
+  with pytest.raises(DataError, match="md5 mismatch"):
+    cifar10.load_cifar10("train", str(d), allow_synthetic=True)
+
+
+def test_data_source_record_and_report_line(fixture_tarball, tmp_path):
+  import ml_collections
+  quick = ml_collections.ConfigDict({"data": {"allow_synthetic": True}})
+  full = ml_collections.ConfigDict({"task": {"name": "cifar10"}})
+  assert datasets.allow_synthetic(quick) and not datasets.allow_synthetic(full)
+  assert not datasets.allow_synthetic(None)
+  gen = datasets.source("cifar10", quick, str(tmp_path))
+  assert gen["source"] == "generated" and gen["sizes"] == synthetic.CIFAR10_SIZES
+  assert str(tmp_path / cifar10.FILENAME) in gen["reason"]
+  line = datasets.report_line({"data": gen})
+  assert "**Data: generated, not CIFAR-10.**" in line and "5000 training and 500 test" in line
+  d = fixture_tarball[0]
+  real = datasets.source("cifar10", quick, str(d))
+  assert real["source"] == "real" and real["files"] == [str(d / cifar10.FILENAME)]
+  assert "Data: CIFAR-10, the real files" in datasets.report_line({"data": real})
+  assert datasets.report_line({}) == ""  # results written before the record existed

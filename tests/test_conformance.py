@@ -382,7 +382,9 @@ BAD = [("sigma", dict(sigma=-1.0)), ("sigma", dict(sigma=float("nan"))),
        ("mu", dict(mu=float("nan"))), ("mu", dict(mu=-0.5)),
        ("learning_rate", dict(lr=float("inf"))), ("learning_rate", dict(lr=float("nan"))),
        ("learning_rate", dict(lr=0.0)), ("learning_rate", dict(lr=optax.constant_schedule(-1.0))),
-       ("key", dict(key="seed")), ("key", dict(key=1.5))]
+       ("key", dict(key="seed")), ("key", dict(key=1.5)),
+       ("sigma", dict(sigma="0.1")), ("mu", dict(mu="0.0")), ("learning_rate", dict(lr="0.1")),
+       ("sigma", dict(sigma=None))]
 
 
 @parametrize

@@ -2,8 +2,9 @@
 
 No paper equation: data plumbing for the CIFAR-10 (P0 Table 2) and FashionMNIST (P4 Fig. 1a)
 experiments. The cache directory is ``$CHAOSOPT_DATA`` when set, else ``~/.cache/chaosopt``.
-Downloads use only the standard library; when offline, :func:`fetch` raises a
-``FileNotFoundError`` that says which file to put where.
+Downloads use only the standard library. A missing file that cannot be downloaded (offline) and
+a checksum mismatch raise :class:`chaosopt.core.errors.DataError` with the file's path in the
+message and in ``.path`` (the command prints it in one line).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import tempfile
 import urllib.error
 import urllib.request
 from typing import Optional
+
+from chaosopt.core.errors import DataError
 
 ENV_VAR = "CHAOSOPT_DATA"
 
@@ -37,13 +40,14 @@ def md5sum(path: str, chunk: int = 1 << 20) -> str:
 
 
 def check_md5(path: str, expected: Optional[str]) -> None:
-  """Raises ``ValueError`` naming the file if its md5 differs from ``expected`` (None: skip)."""
+  """Raises ``DataError`` naming the file if its md5 differs from ``expected`` (None: skip)."""
   if expected is None:
     return
   got = md5sum(path)
   if got != expected.lower():
-    raise ValueError(f"md5 mismatch for {path}: expected {expected}, got {got}. The file is "
-                     "corrupt or not the official release; delete it and download it again.")
+    raise DataError(f"md5 mismatch for {path}: expected {expected}, got {got}. The file is "
+                    "corrupt or not the official release; delete it and download it again.",
+                    path)
 
 
 def download(url: str, dest: str, timeout: float = 30.0) -> None:
@@ -63,9 +67,8 @@ def fetch(filename: str, url: str, directory: str, *, md5: Optional[str] = None,
           allow_download: bool = True, what: str = "dataset") -> str:
   """Returns the path of ``directory/filename``, downloading it from ``url`` if missing.
 
-  Raises ``FileNotFoundError`` with the exact destination path when the file is missing and
-  cannot be downloaded (offline, or ``allow_download=False``), and ``ValueError`` on an md5
-  mismatch.
+  Raises ``DataError`` with the exact destination path when the file is missing and cannot be
+  downloaded (offline, or ``allow_download=False``), and on an md5 mismatch.
   """
   path = os.path.join(directory, filename)
   if not os.path.exists(path):
@@ -77,8 +80,8 @@ def fetch(filename: str, url: str, directory: str, *, md5: Optional[str] = None,
         err = e
     if not os.path.exists(path):
       reason = f" (download failed: {err})" if err is not None else " (download disabled)"
-      raise FileNotFoundError(
+      raise DataError(
           f"{what} file {filename!r} not found{reason}. Download it from {url} and put it at "
-          f"{path} (or set ${ENV_VAR} to the directory that holds it).")
+          f"{path} (or set ${ENV_VAR} to the directory that holds it).", path)
   check_md5(path, md5)
   return path

@@ -5,18 +5,27 @@
 (training, 5 x 10000) and ``test_batch`` (10000): pickled dicts with ``b'data'`` (uint8
 ``[N, 3072]``, channel-major 3x32x32) and ``b'labels'``, plus ``batches.meta``. The tarball is
 looked up in ``data_dir`` / ``$CHAOSOPT_DATA`` / ``~/.cache/chaosopt``, downloaded there when
-online, md5-checked, and read directly (no extraction). Offline and missing: a
-``FileNotFoundError`` names the exact path where to put the file.
+online, md5-checked, and read directly (no extraction). Offline and missing, a wrong md5, or a
+damaged tarball: :class:`chaosopt.core.errors.DataError` naming the file (for a missing one, the
+exact path where to put it).
+
+``allow_synthetic=True`` (smoke runs, :mod:`chaosopt.tasks.datasets`): the real tarball when it
+is present (never downloaded), otherwise the generated stand-in of
+:func:`chaosopt.tasks.synthetic.write_cifar10` in the same format, read by the same code.
 """
 from __future__ import annotations
 
+import functools
 import io
+import os
 import pickle
 import tarfile
+import tempfile
 from typing import Optional
 
 import numpy as np
 
+from chaosopt.core.errors import DataError
 from chaosopt.tasks import _download
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -38,20 +47,31 @@ def tarball_path(data_dir: Optional[str] = None, *, md5: Optional[str] = MD5,
                          allow_download=download, what="CIFAR-10")
 
 
+def real_path(data_dir: Optional[str] = None) -> Optional[str]:
+  """Path of the tarball if it is present in the cache directory (no download, no check)."""
+  path = os.path.join(_download.cache_dir(data_dir), FILENAME)
+  return path if os.path.exists(path) else None
+
+
 def _unpickle(blob: bytes) -> dict:
   return pickle.loads(blob, encoding="bytes")
 
 
 def load_cifar10(split: str = "train", data_dir: Optional[str] = None, *,
-                 md5: Optional[str] = MD5, download: bool = True
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 md5: Optional[str] = MD5, download: bool = True,
+                 allow_synthetic: bool = False) -> tuple[np.ndarray, np.ndarray]:
   """Returns ``(images uint8 [N, 32, 32, 3] NHWC, labels int32 [N])`` of ``split``.
 
   ``split``: ``"train"`` (data_batch_1..5, N = 50000) or ``"test"`` (N = 10000). ``md5``: the
-  expected checksum of the tarball (``None`` skips the check).
+  expected checksum of the tarball (``None`` skips the check). ``allow_synthetic``: without the
+  real tarball in the cache directory, the generated stand-in (module docstring) instead of a
+  download; a real tarball that is present is still checked and a damaged one refused.
   """
   if split not in ("train", "test"):
     raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+  if allow_synthetic and real_path(data_dir) is None:
+    x, y = _generated()[split]
+    return x.copy(), y.copy()
   names = TRAIN_BATCHES if split == "train" else TEST_BATCHES
   path = tarball_path(data_dir, md5=md5, download=download)
   xs, ys = [], []
@@ -62,28 +82,38 @@ def load_cifar10(split: str = "train", data_dir: Optional[str] = None, *,
         try:
           f = tar.extractfile(member)
         except KeyError:
-          raise ValueError(f"{path} has no member {member!r}; not the official CIFAR-10 "
-                           "python tarball") from None
+          raise DataError(f"{path} has no member {member!r}; not the official CIFAR-10 "
+                          "python tarball", path) from None
         d = _unpickle(f.read())
         data = np.asarray(d[b"data"], np.uint8)
         labels = np.asarray(d[b"labels"], np.int64)
         if data.ndim != 2 or data.shape[1] != 3072:
-          raise ValueError(f"{path}: {member}: expected data of shape [N, 3072], got "
-                           f"{data.shape}")
+          raise DataError(f"{path}: {member}: expected data of shape [N, 3072], got "
+                          f"{data.shape}", path)
         if labels.shape != (data.shape[0],):
-          raise ValueError(f"{path}: {member}: {labels.shape[0]} labels for {data.shape[0]} "
-                           f"images")
+          raise DataError(f"{path}: {member}: {labels.shape[0]} labels for {data.shape[0]} "
+                          f"images", path)
         bad = (labels < 0) | (labels > 9)
         if bad.any():
-          raise ValueError(f"{path}: {member}: {int(bad.sum())} labels outside 0..9 (first: "
-                           f"{int(labels[bad][0])})")
+          raise DataError(f"{path}: {member}: {int(bad.sum())} labels outside 0..9 (first: "
+                          f"{int(labels[bad][0])})", path)
         xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         ys.append(labels.astype(np.int32))
   except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError) as e:
-    raise ValueError(f"{path}: cannot read the CIFAR-10 tarball ({type(e).__name__}: {e}); "
-                     f"the file is truncated or corrupt — delete it and download it "
-                     f"again") from None
+    raise DataError(f"{path}: cannot read the CIFAR-10 tarball ({type(e).__name__}: {e}); "
+                    f"the file is truncated or corrupt — delete it and download it "
+                    f"again", path) from None
   return np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys)
+
+
+@functools.lru_cache(maxsize=1)
+def _generated() -> dict:
+  """Both splits of the generated stand-in, written to a temporary tarball in the official
+  format and read back by :func:`load_cifar10` (once per process)."""
+  from chaosopt.tasks import synthetic
+  with tempfile.TemporaryDirectory(prefix="chaosopt-cifar10-") as d:
+    synthetic.write_cifar10(d)
+    return {s: load_cifar10(s, d, md5=None, download=False) for s in ("train", "test")}
 
 
 def label_names(data_dir: Optional[str] = None, *, md5: Optional[str] = MD5) -> list[str]:
@@ -95,13 +125,14 @@ def label_names(data_dir: Optional[str] = None, *, md5: Optional[str] = MD5) -> 
 
 def write_fixture(path: str, images: dict[str, np.ndarray], labels: dict[str, np.ndarray],
                   names: tuple[str, ...] = ("airplane", "automobile", "bird", "cat", "deer",
-                                            "dog", "frog", "horse", "ship", "truck")) -> str:
+                                            "dog", "frog", "horse", "ship", "truck"),
+                  compresslevel: int = 9) -> str:
   """Writes a tarball in exactly the official format (for tests and offline smoke runs).
 
   ``images[batch]`` uint8 ``[N, 32, 32, 3]`` and ``labels[batch]`` for every batch name in
   ``data_batch_1..5`` and ``test_batch``. Returns the tarball's md5.
   """
-  with tarfile.open(path, "w:gz") as tar:
+  with tarfile.open(path, "w:gz", compresslevel=compresslevel) as tar:
     def add(name: str, obj: dict) -> None:
       blob = pickle.dumps(obj, protocol=2)
       info = tarfile.TarInfo(f"{FOLDER}/{name}")

@@ -13,8 +13,17 @@ evaluation between chunks). A seed whose loss or parameters become non-finite is
 last finite parameters (per-seed ``alive`` flag in the carry) and reported by scheme, seed and
 step; the other seeds run on.
 
-Seed ``i`` uses ``fold_in(key, i)`` (``key = jax.random.key(config.seed)``), so running seeds
-one at a time (``first_seed=i, num_seeds=1``) gives the same numbers as running them together.
+Seed ``i`` uses ``fold_in(key, i)`` (``key = jax.random.key(config.seed)``) whatever the other
+seeds, so seed ``i`` run alone (``first_seed=i, num_seeds=1``) starts from the same parameters
+and draws the same noise as in a batch. Whether its numbers are also *bit*-identical depends on
+``config.seed_strategy`` (:func:`chaosopt.train.ensemble.run_ensemble`): with ``"sequential"``
+every seed runs through one compiled program, so its numbers do not depend on the other seeds
+(``tests/test_ensemble.py``; the authors' table kinds compile one program per static seed range,
+see :func:`run_context`); with ``"vmap"`` (the default) or a block size, the batched program
+may round differently from a batch of one (XLA fuses batched kernels differently), so the runs
+agree only to float32 rounding, and a chaotic recursion (the Thaler chains of MPGD) amplifies a
+one-ulp difference until, after a few tens of steps, the trajectories part
+(``tests/test_runner.py`` compares 10 steps at ``rtol=1e-5``).
 """
 from __future__ import annotations
 
