@@ -84,3 +84,14 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
                         "-q", "--no-plots"], cwd=elsewhere, env=env, capture_output=True,
                        text=True, timeout=600)
   assert out.returncode == 0, out.stderr
+  # an image-data experiment's smoke run needs no download: offline (every proxy points at a
+  # closed local port), an empty data folder, the wheel alone -> the generated stand-in
+  offline = dict(env, CHAOSOPT_DATA=str(tmp_path / "no-data"), http_proxy="http://127.0.0.1:9",
+                 https_proxy="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9",
+                 HTTPS_PROXY="http://127.0.0.1:9", no_proxy="", NO_PROXY="")
+  out = subprocess.run([sys.executable, "-m", "chaosopt", "--config", "cifar10_table2:quick",
+                        "-q", "--no-plots", "--workdir", "c10"], cwd=elsewhere, env=offline,
+                       capture_output=True, text=True, timeout=600)
+  assert out.returncode == 0, out.stderr
+  doc = json.loads((elsewhere / "c10" / "results.json").read_text())
+  assert doc["results"]["data"]["source"] == "generated", doc["results"]["data"]
