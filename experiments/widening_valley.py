@@ -53,6 +53,12 @@ AUTHORS_SCHEMA = config_lib.Schema({
                                                                       min_len=0))})
 
 
+def schema_for(config) -> config_lib.Schema:
+  """The schema of ``config``: :data:`AUTHORS_SCHEMA` for the authors' process, else
+  :data:`SCHEMA`."""
+  return AUTHORS_SCHEMA if _is_authors(config) else SCHEMA
+
+
 def validate(config) -> None:
   if not _is_authors(config):
     table.validate(config, SCHEMA)

@@ -67,17 +67,22 @@ def load_module_from_path(path: str):
   try:
     mod_spec.loader.exec_module(module)
   except Exception as e:  # noqa: BLE001 - a user's file: name it, one line
-    where = ""
-    tb = e.__traceback__
-    while tb is not None:  # the line of the user's file where it failed
-      if os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(path):
-        where = f" (line {tb.tb_lineno})"
-      tb = tb.tb_next
+    where = _line_in(e, path)
     if isinstance(e, SyntaxError) and e.lineno:
       where = f" (line {e.lineno})"
     raise ConfigError(f"config file {path!r} failed to import{where}: "
                       f"{type(e).__name__}: {e}") from e
   return module
+
+
+def _line_in(e: BaseException, path: str | None) -> str:
+  """`` (line N)``: the last line of file ``path`` in the traceback of ``e`` ("" if none)."""
+  where, tb = "", e.__traceback__
+  while tb is not None and path:
+    if os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(path):
+      where = f" (line {tb.tb_lineno})"
+    tb = tb.tb_next
+  return where
 
 
 def call_get_config(module, arg: str, where: str) -> ml_collections.ConfigDict:
@@ -89,6 +94,10 @@ def call_get_config(module, arg: str, where: str) -> ml_collections.ConfigDict:
     config = module.get_config(arg) if (arg or n_params) else module.get_config()
   except ValueError as e:  # a config's own argument check
     raise ConfigError(f"{where}: {e}") from None
+  except Exception as e:  # noqa: BLE001 - get_config itself failed: name the file and line
+    path = getattr(module, "__file__", None)
+    raise ConfigError(f"{where}: get_config() failed{_line_in(e, path)}: "
+                      f"{type(e).__name__}: {e}") from None
   if not isinstance(config, ml_collections.ConfigDict):
     raise ConfigError(f"{where}: get_config() must return an ml_collections.ConfigDict")
   return ml_collections.ConfigDict(config)  # a copy we may lock
@@ -528,9 +537,14 @@ def check_common(config: ml_collections.ConfigDict) -> None:
   Schema({k: Opt(s) for k, s in specs.items()}).check(config)
 
 
-def _check(cond: bool, msg: str) -> None:
+def require(cond: bool, msg: str) -> None:
+  """:class:`ConfigError` with ``msg`` (naming the key and its valid range) unless ``cond``: the
+  cross-key checks of an experiment's ``validate``."""
   if not cond:
     raise ConfigError(msg)
+
+
+_check = require
 
 
 def _number(where: str, x: Any) -> float:

@@ -293,8 +293,9 @@ def _opt_floats_per_param(group: SchemeGroup, config, params_shape, num_params: 
     static = dict(group.static)
     static.update(run_context(group.kind, config, [config.first_seed], host_hp))
     hp = {k: v[0] for k, v in prepare_hparams(group.kind, host_hp).items()}
-    tx = registry.build(group.kind, static, hp, jax.random.key(0))
-    return _size(jax.eval_shape(tx.init, params_shape)) / max(num_params, 1)
+    state = jax.eval_shape(lambda p: registry.build(group.kind, static, hp, jax.random.key(0)
+                                                    ).init(p), params_shape)
+    return _size(state) / max(num_params, 1)
   except Exception:  # noqa: BLE001 - an estimate only; the run itself reports real errors
     return 4.0
 
@@ -310,7 +311,7 @@ def memory_estimate(config: ml_collections.ConfigDict, task: Optional[Task] = No
   the end: the per-step history (``train_loss``, plus every metric when ``per_step_metrics``),
   the evaluations between chunks and every member's final parameters, for every scheme."""
   task = build_task(config.task) if task is None else task
-  params_shape = jax.eval_shape(task.init, jax.random.key(0))
+  params_shape = jax.eval_shape(lambda: task.init(jax.random.key(0)))  # abstract: no compile
   p = _size(params_shape)
   n_metrics = len(jax.eval_shape(task.metrics, params_shape))
   seeds = int(config.num_seeds)
