@@ -27,6 +27,7 @@ import json
 import math
 import os
 import re
+import sys
 from typing import Any, Sequence
 
 import ml_collections
@@ -513,16 +514,36 @@ def human_bytes(n: float) -> str:
   return f"{n:.3g} EB"
 
 
+def device_memory() -> int | None:
+  """Free bytes of the first accelerator (``memory_stats``: ``bytes_limit - bytes_in_use``);
+  None on CPU, when JAX is not imported yet, or when the backend does not say."""
+  jax = sys.modules.get("jax")
+  if jax is None:
+    return None
+  try:
+    dev = jax.local_devices()[0]
+    if dev.platform == "cpu":
+      return None
+    stats = dev.memory_stats() or {}
+    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+  except Exception:  # noqa: BLE001 - no statistics: the host's memory is the limit
+    return None
+
+
 def check_memory(nbytes: float, detail: str, hint: str = "") -> None:
   """:class:`ConfigError` (before anything is allocated) when a run's memory estimate
-  ``nbytes`` exceeds :data:`MEMORY_FRACTION` of the available memory; ``detail`` says what the
+  ``nbytes`` exceeds :data:`MEMORY_FRACTION` of the available memory: the host's, or the
+  accelerator's when that is smaller (the arrays live there). ``detail`` says what the
   estimate counts, ``hint`` which keys to reduce."""
-  avail = available_memory()
+  avail, where = available_memory(), "available"
+  dev = device_memory()
+  if dev is not None and dev < avail:
+    avail, where = dev, "free on the accelerator"
   limit = MEMORY_FRACTION * avail
   if not nbytes <= limit:  # also NaN / inf
     raise ConfigError(
         f"this config needs about {human_bytes(nbytes)} of memory ({detail}); the limit is "
-        f"{human_bytes(limit)} ({MEMORY_FRACTION:.0%} of the {human_bytes(avail)} available)"
+        f"{human_bytes(limit)} ({MEMORY_FRACTION:.0%} of the {human_bytes(avail)} {where})"
         + (f": reduce {hint}" if hint else ""))
 
 
