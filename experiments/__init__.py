@@ -72,12 +72,20 @@ def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
     config = config_lib.call_get_config(get_config_module(target), arg, f"experiment {target!r}")
     module = get(config.get("experiment") or target)
   config_lib.apply_overrides(config, overrides)
+  validate(module, config)
+  return module, config, arg
+
+
+def validate(module: ModuleType, config) -> None:
+  """The checks :func:`load` runs before anything is compiled: the keys shared by every
+  experiment (:func:`chaosopt.train.config.check_common`), then the experiment's own
+  ``validate`` (its ``SCHEMA`` of types and ranges, cross-key checks, the memory estimate).
+  Raises :class:`~chaosopt.train.config.ConfigError` naming the key."""
   config_lib.check_common(config)
   if hasattr(module, "validate"):
     try:
       module.validate(config)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
       if isinstance(e, config_lib.ConfigError):
         raise
       raise config_lib.ConfigError(str(e)) from None
-  return module, config, arg

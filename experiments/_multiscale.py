@@ -9,6 +9,9 @@ No new equation: the objectives ``f = f0 + f_{1,eps}`` (P1 eq. 1), the stochasti
   switched on globally);
 * :func:`check_x64` — refuses float32 for ``eps <= 1e-4`` before anything is compiled (the
   objective constructors refuse it too, see :func:`chaosopt.tasks.multiscale.require_x64`);
+* :data:`ENSEMBLE_KEYS` / :func:`check_ensemble` — the keys shared by the ensemble experiments
+  (types and ranges for their schemas; snapshot times against the step count and chunk size;
+  the memory of the ensemble);
 * :func:`keys` — one base seed, a distinct ``fold_in`` per purpose;
 * :func:`density_panel` / :func:`reference_curve` — binned laws drawn as densities (the mass
   outside the box is stated on the panel, never dropped).
@@ -42,6 +45,37 @@ def check_x64(config, eps_values: Iterable[float]) -> None:
     raise config_lib.ConfigError(
         f"eps = {min(small):g} <= {ms.X64_EPS_THRESHOLD:g} needs float64: keep x64 = True "
         f"(float32 cannot resolve the phase x/eps)")
+
+
+# keys shared by the orbit-ensemble experiments (their SCHEMA extends these)
+ENSEMBLE_KEYS = {
+    "x64": config_lib.Bool(), "seed": config_lib.Seed(), "num_orbits": config_lib.Int(1),
+    "num_steps": config_lib.Int(1), "snapshots": config_lib.Seq(config_lib.Int(0),
+                                                                order="unique"),
+    "chunk_size": config_lib.Int(1), "orbit_steps": config_lib.Int(1), "bins": config_lib.Int(1),
+    "init": config_lib.Interval()}
+
+
+def check_ensemble(config, dim: int = 1, extra_bytes: float = 0.0,
+                   final_snapshot: bool = False) -> None:
+  """Cross-key checks of :data:`ENSEMBLE_KEYS`: every snapshot time in [0, num_steps] and a
+  multiple of chunk_size (num_steps too when the run also snapshots the last step,
+  ``final_snapshot``, or has no ``snapshots`` key); the memory of ``num_orbits`` float64 orbits
+  of dimension ``dim`` with their snapshots (plus ``extra_bytes``)."""
+  snaps = list(config.get("snapshots", ()))
+  for t in snaps:
+    config_lib.require(t <= config.num_steps and t % config.chunk_size == 0,
+                       f"config.snapshots: every snapshot must be in [0, num_steps = "
+                       f"{config.num_steps}] and a multiple of chunk_size = {config.chunk_size}"
+                       f", got {t}")
+  if final_snapshot or not snaps:
+    config_lib.require(config.num_steps % config.chunk_size == 0,
+                       f"config.chunk_size ({config.chunk_size}) must divide num_steps "
+                       f"({config.num_steps}): the last step is a snapshot")
+    snaps.append(config.num_steps)
+  n = config.num_orbits
+  nbytes = 8.0 * n * dim * (4 * len(snaps) + 16) + extra_bytes
+  config_lib.check_memory(nbytes, f"{n:,} orbits x {len(snaps)} snapshots", "num_orbits")
 
 
 def key(config, purpose: int) -> jax.Array:

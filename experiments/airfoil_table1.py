@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import table
 
@@ -35,7 +36,17 @@ PAPER = {
 AUTHORS = {"baseline": (0.4344, 0.057), "gaussian": (0.4273, 0.097), "mpgd_0.6": (0.4076, 0.084)}
 
 
-validate = table.validate
+# the keys' types and ranges (table.SCHEMA: the scheme-table keys; the schemes are checked
+# against their registered kinds and the task's other arguments by its factory, building it)
+SCHEMA = table.SCHEMA.extend({
+    "task.split_seed": config_lib.Opt(config_lib.Seed()),
+    "task.hessian_trace": config_lib.Opt(config_lib.Bool()),
+    "process": config_lib.Opt(config_lib.OneOf("paper", "authors", "controls"))})
+
+
+def validate(config) -> None:
+  """Keys and ranges, schemes, task, and the memory estimate (:func:`table.validate`)."""
+  table.validate(config, SCHEMA)
 
 
 def run(config, workdir) -> dict:

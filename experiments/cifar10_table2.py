@@ -50,7 +50,7 @@ from chaosopt.tasks import datasets, models
 from chaosopt.train import config as config_lib
 from chaosopt.train import fullbatch as fb
 from chaosopt.train import report as report_lib
-from chaosopt.train import runner, sharding
+from chaosopt.train import runner, sharding, table
 from chaosopt.train import workdir as workdir_lib
 from chaosopt.train.checkpoint import Checkpointer
 
@@ -73,28 +73,75 @@ PERTURB = {"first_conv": models.first_conv_mask, "stem": models.stem_mask}
 AUTHORS_KINDS = ("mpgd_authors", "eq11_authors")
 
 
+C = config_lib  # the schema helpers
+# the keys' types and ranges (table.SCHEMA: the scheme-table keys; the schemes are checked
+# against their registered kinds); task sizes: 0 = the whole split
+SCHEMA = table.SCHEMA.extend({
+    "task.name": C.OneOf("cifar10", "fashion_mnist"), "task.data_dir": C.Str(),
+    "task.train_size": C.Int(0, 60000), "task.val_size": C.Int(0, 10000),
+    "task.microbatch_size": C.Int(1), "task.augment": C.Bool(), "task.pad": C.Int(0, 32),
+    "model.name": C.OneOf("resnet18", "small_cnn"), "model.width": C.Int(1),
+    "model.dtype": C.OneOf(*DTYPES), "model.stage_sizes": C.Seq(C.Int(1), max_len=4),
+    "seed_mode": C.OneOf("vmap", "sequential"), "mesh_data": C.Int(0), "mesh_seeds": C.Int(1),
+    "perturb": C.Opt(C.OneOf(*PERTURB)), "data.allow_synthetic": C.Opt(C.Bool())})
+FULL_SIZES = {"cifar10": (50000, 10000), "fashion_mnist": (60000, 10000)}
+
+
 def validate(config) -> None:
-  """The runner's checks (schemes, ranges) plus the image-specific keys."""
+  """The keys' types and ranges (:data:`SCHEMA`), the runner's checks (schemes), the sizes
+  against each other and the memory estimate."""
+  SCHEMA.check(config)
   config_lib.validate(config)
   t, m = config.task, config.model
   chk = config_lib._check  # noqa: SLF001  (shared ConfigError helper)
-  chk(t.name in ("cifar10", "fashion_mnist"),
-      f"config.task.name must be 'cifar10' or 'fashion_mnist', got {t.name!r}")
-  chk(m.name in ("resnet18", "small_cnn"),
-      f"config.model.name must be 'resnet18' or 'small_cnn', got {m.name!r}")
-  chk(m.dtype in DTYPES, f"config.model.dtype must be one of {sorted(DTYPES)}, got {m.dtype!r}")
-  chk(m.width >= 1, f"config.model.width must be >= 1, got {m.width}")
-  chk(t.microbatch_size >= 1, f"config.task.microbatch_size must be >= 1, got {t.microbatch_size}")
-  chk(t.pad >= 0, f"config.task.pad must be >= 0, got {t.pad}")
-  chk(config.seed_mode in ("vmap", "sequential"),
-      f"config.seed_mode must be 'vmap' or 'sequential', got {config.seed_mode!r}")
-  chk(config.checkpoint_every >= 1, "config.checkpoint_every must be >= 1")
-  chk(config.mesh_seeds >= 1 and config.mesh_data >= 0, "config.mesh_seeds >= 1, mesh_data >= 0")
+  full_train, full_val = FULL_SIZES[t.name]
+  chk(t.train_size <= full_train and t.val_size <= full_val,
+      f"config.task.train_size / val_size must be <= {full_train} / {full_val} ({t.name}), got "
+      f"{t.train_size} / {t.val_size}")
+  n_train = t.train_size or full_train
+  chk(n_train % t.microbatch_size == 0,
+      f"config.task.microbatch_size ({t.microbatch_size}) must divide the training set size "
+      f"({n_train}: task.train_size, 0 = all)")
+  chk(t.microbatch_size <= (t.val_size or full_val),
+      f"config.task.microbatch_size ({t.microbatch_size}) must be <= the validation size "
+      f"({t.val_size or full_val}: task.val_size)")
   perturb = perturb_of(config)
-  chk(perturb in PERTURB,
-      f"config.perturb must be one of {sorted(PERTURB)}, got {perturb!r}")
   chk(perturb != "stem" or m.name == "resnet18",
       f"config.perturb='stem' needs config.model.name='resnet18', got {m.name!r}")
+  nbytes, detail = memory_estimate(config)
+  config_lib.check_memory(nbytes, detail, "model.width, task.microbatch_size or num_seeds "
+                                          "(seed_mode='vmap' trains every seed at once)")
+
+
+def _num_params(config) -> int:
+  m = config.model
+  if m.name != "resnet18":
+    return 11_330  # SmallCNN
+  w, channels = m.width, 3 if config.task.name == "cifar10" else 1
+  p, prev = 9 * channels * w, w
+  for i, n in enumerate(m.stage_sizes):
+    c = w * 2 ** i
+    for _ in range(n):
+      p += 9 * prev * c + 9 * c * c + (prev * c if prev != c else 0) + 4 * c
+      prev = c
+  return p + 10 * prev + 10
+
+
+def memory_estimate(config) -> tuple[float, str]:
+  """``(bytes, detail)``: parameters (+ gradient, update, noise state) of the runs trained at
+  once and the activations of one micro-batch kept for the backward pass, plus the images."""
+  t, m = config.task, config.model
+  p = _num_params(config)
+  schemes = len(config_lib.selected_schemes(config))
+  at_once = config.num_seeds * schemes if config.seed_mode == "vmap" else 1
+  width = m.width if m.name == "resnet18" else 10
+  depth = 2 * sum(m.stage_sizes) + 2 if m.name == "resnet18" else 3
+  act = 4.0 * t.microbatch_size * 32 * 32 * width * depth * 2
+  images = 4.0 * 3 * 32 * 32 * ((t.train_size or FULL_SIZES[t.name][0])
+                                + (t.val_size or FULL_SIZES[t.name][1]))
+  nbytes = at_once * (4.0 * p * 5 + act) + images
+  return nbytes, (f"{at_once} run(s) at once, {p:,} parameters each, micro-batch "
+                  f"{t.microbatch_size} at width {width}")
 
 
 def perturb_of(config) -> str:

@@ -21,12 +21,28 @@ import optax
 
 from chaosopt.train import ensemble
 from chaosopt.train import plots
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P3 Fig. 3", "title": "GD on x² vs gradient flow (discretization error)",
         "cost": "≈ 3 s CPU", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges: GD on x² is stable for η <= 1, and the claim compares the rates in
+# the order given (increasing)
+SCHEMA = Schema({"seed": Seed(), "etas": Seq(Num(0, 1, lo_open=True), order="increasing"),
+                 "x0": Positive(), "horizon": Positive(), "chunk_size": Int(1)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  steps = sum(math.ceil(config.horizon / eta - 1e-9) for eta in config.etas)
+  # per step: the float32 iterate, then t, GD, GF and closed-form float64 arrays and their JSON
+  config_lib.check_memory(64.0 * steps, f"{steps:,} GD steps kept (horizon / η per η)",
+                          "horizon or raise the smallest of etas")
 
 
 def _run_gd(config, eta: float, wd) -> dict:

@@ -19,12 +19,33 @@ import math
 
 import numpy as np
 
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, NonNegative, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P2 Fig. 6", "title": "escape axis of SαS-driven GD on 2-D Ackley",
         "cost": "≈ 2000 s CPU (1000 seeds × 7 Δ × ≤ 10⁵ steps)", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges: stable indices α ∈ (0, 2], the exit-axis curve in increasing Δ
+SCHEMA = Schema({
+    "seed": Seed(), "learning_rate": Positive(), "alpha2": Num(0, 2, lo_open=True),
+    "deltas": Seq(NonNegative(), order="increasing"), "sigma": Positive(), "radius": Positive(),
+    "num_seeds": Int(1), "max_steps": Int(1), "chunk_size": Int(1)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  top = max(config.deltas)
+  config_lib.require(
+      round(config.alpha2 - top, 6) > 0,
+      f"config.deltas: alpha1 = alpha2 - delta must be in (0, 2], so every delta must be < "
+      f"alpha2 = {config.alpha2}; got delta = {top}")
+  # per seed: position, Lévy state and key, stop step and axis (vmapped), the escape steps kept
+  config_lib.check_memory(config.num_seeds * (512.0 + 8 * len(config.deltas)),
+                          f"{config.num_seeds:,} seeds at once", "num_seeds")
 
 
 def first_jump_prediction(alphas, sigma: float, eta: float, radius: float):

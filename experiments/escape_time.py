@@ -24,12 +24,35 @@ import math
 import numpy as np
 
 from chaosopt.configs.escape_time import get_config
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P2 Figs. 3-4", "title": "escape time of SGD from a minimum (airfoil MLP)",
         "cost": "≈ 120 s CPU", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges
+SCHEMA = Schema({
+    "seed": Seed(), "hidden": Seq(Int(1)), "split_seed": Seed(), "train_lr": Positive(),
+    "train_batch": Int(1), "train_steps": Int(1), "radius_rel": Positive(),
+    "lrs": Seq(Positive(), order="unique"), "lr_batch": Int(1), "lr_seeds": Int(1),
+    "survival_lr": Positive(), "survival_batches": Seq(Int(1), order="unique"),
+    "survival_seeds": Int(1), "max_steps": Int(1), "chunk_size": Int(1)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  sizes = [5, *config.hidden, 1]
+  params = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+  seeds = max(config.lr_seeds, config.survival_seeds)
+  batch = max([config.train_batch, config.lr_batch, *config.survival_batches])
+  # per member: parameters, the step's copy, gradient and w*; a batch's activations
+  nbytes = 4.0 * seeds * (5 * params + 3 * batch * max(sizes))
+  config_lib.check_memory(nbytes, f"{seeds:,} seeds at once, {params:,} parameters each",
+                          "lr_seeds, survival_seeds, hidden or the batch sizes")
 # the same full config run by the earlier script (other seed rule, hence another minimum):
 # mean escape step per learning rate, mean τ per survival batch, the minimum's train MSE
 EARLIER = {"lr_mean": {0.03: 6291, 0.04: 3174, 0.05: 1734, 0.06: 893, 0.07: 458, 0.08: 225},

@@ -20,6 +20,7 @@ INFO = {"paper": "P0 (MPGD) Table 2 protocol, CPU-sized", "title": "FashionMNIST
 PAPER = _t2.PAPER
 
 
+SCHEMA = _t2.SCHEMA  # the keys' types and ranges (the same keys as cifar10_table2)
 validate = _t2.validate
 run = _t2.run
 report = _t2.report

@@ -31,13 +31,45 @@ from chaosopt.experiments import _seeds
 from chaosopt.tasks import datasets
 from chaosopt.train import ensemble
 from chaosopt.train import plots
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Bool, Int, NonNegative, Opt, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P3 Sec. 6 / Fig. 6 (App. E.2)",
         "title": "linear scaling rule vs G/N at equilibrium (critical batch size)",
         "cost": "≈ 2-4 min CPU (7 batch sizes)", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges (FashionMNIST: 60000 training and 10000 test images)
+SCHEMA = Schema({
+    "seed": Seed(), "num_train": Int(1, 60000), "num_test": Int(1, 10000), "hidden": Int(1),
+    "batch_sizes": Seq(Int(1), order="increasing"), "base_batch": Int(1), "lr_base": Positive(),
+    "weight_decay": NonNegative(), "epochs_phase1": Int(1), "epochs_phase2": Int(0),
+    "measure_points": Int(1), "num_seeds": Int(1), "c_squared": Positive(),
+    "data.allow_synthetic": Opt(Bool())})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  big, small = max(config.batch_sizes), min(config.batch_sizes)
+  config_lib.require(big <= config.num_train, f"config.batch_sizes must be <= num_train "
+                                              f"({config.num_train}), got {big}")
+  config_lib.require(config.epochs_phase1 * config.num_train >= big * config.measure_points,
+                     f"config.epochs_phase1 * num_train // batch size must be >= measure_points "
+                     f"({config.measure_points}) for every batch size (the largest, {big}, gets "
+                     f"{config.epochs_phase1 * config.num_train // big} phase-1 steps)")
+  h, n, s = config.hidden, config.num_train, config.num_seeds
+  d = 49 * h + h * h
+  steps1 = config.epochs_phase1 * n // small
+  chunk = max(1, steps1 // (5 * config.measure_points))
+  evals = (steps1 + config.epochs_phase2 * n // small) // chunk + 2
+  # per seed: the per-example gradient matrix (num_train x parameters) of the G/N statistics and
+  # the parameters kept at every evaluation of the smallest batch size
+  nbytes = 4.0 * s * d * (n + evals + 8)
+  config_lib.check_memory(nbytes, f"{s} seeds x {d:,} parameters x ({n} examples + {evals} "
+                                  f"evaluations)", "hidden, num_train, num_seeds or epochs")
 # the old script's full run (NumPy-drawn subsets, key(5) initializations): per B the mean
 # G_B/N_B, B* and final test error (%); it saw the break at B = 512, predicted [172, 357]
 OLD_SCRIPT = {16: (0.117, 275, 16.10), 32: (0.179, 357, 16.80), 64: (0.623, 209, 16.60),

@@ -28,12 +28,45 @@ from chaosopt.configs.mpgd_homogenization import get_config
 from chaosopt.dynamics import observables
 from chaosopt.experiments import _mpgd_paths, _seeds
 from chaosopt.train import plots
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, NonNegative, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P0 Thm. 4.1", "title": "MPGD iterates → Marcus SDE in law (homogenization)",
         "cost": "≈ 1.5-3 min CPU", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges: γ ∈ (1/2, 1) (Thaler map), β ∈ [-1, 1]; the distances are read as
+# η → 0, so the rates come in decreasing order
+SCHEMA = Schema({
+    "seed": Seed(), "curvatures": Seq(Positive()), "x0": Seq(Num()), "t_end": Positive(),
+    "gamma": Num(0.5, 1, lo_open=True, hi_open=True), "mu": NonNegative(),
+    "sigma": NonNegative(), "betas": Seq(Num(-1, 1), order="unique"),
+    "etas": Seq(Positive(), order="decreasing"), "num_paths": Int(2), "sde_dt": Positive(),
+    "chunk_size": Int(1)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  config_lib.require(len(config.x0) == len(config.curvatures),
+                     f"config.x0 must have one value per curvature ({len(config.curvatures)}), "
+                     f"got {len(config.x0)}")
+  config_lib.require(max(config.etas) <= config.t_end,
+                     f"config.etas must be <= t_end = {config.t_end} (at least one step), got "
+                     f"{max(config.etas)}")
+  for dt in (config.sde_dt, 2 * config.sde_dt):
+    try:
+      marcus.num_steps_for(config.t_end, dt)
+    except ValueError:
+      raise config_lib.ConfigError(
+          f"config.sde_dt: t_end / sde_dt and t_end / (2 sde_dt) must be whole numbers >= 1 "
+          f"(the SDE runs at dt and 2 dt), got t_end = {config.t_end}, sde_dt = "
+          f"{config.sde_dt}") from None
+  d, n = len(config.x0), config.num_paths
+  # float64 paths: the SDE at dt (2n) and 2 dt (n), MPGD (n) with its chains, sorted copies
+  config_lib.check_memory(8.0 * n * d * 64, f"{n:,} paths x {d} coordinates", "num_paths")
 HIST_SAMPLES = 2000  # paths kept for the histograms (results.json size); KS/W1 use all paths
 # the old script's full run (same config, other random streams): mean KS over x1, x2 per η
 OLD_SCRIPT_KS = {1.0: [0.1985, 0.1390, 0.1034, 0.0789, 0.0618],

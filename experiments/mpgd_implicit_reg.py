@@ -31,13 +31,50 @@ from chaosopt.configs.mpgd_implicit_reg import get_config
 from chaosopt.experiments import _mpgd_paths, _seeds
 from chaosopt.tasks import widening_valley as wv
 from chaosopt.train import plots
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P0 Thm. 4.3 (Sec. 4.3) and Fig. 2 setting",
         "title": "MPGD implicit regularization: ε² prediction vs measurement, κ_k erratum",
         "cost": "≈ 3 min CPU", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges: γ ∈ (1/2, 1), β ∈ [-1, 1]; valley scales increasing (the common-
+# random-numbers coefficient at s pairs it with 2s)
+SCHEMA = Schema({
+    "seed": Seed(), "gamma": Num(0.5, 1, lo_open=True, hi_open=True), "beta": Num(-1, 1),
+    "eta": Positive(), "x0": Seq(Num(), length=2), "num_steps": Int(1), "record_every": Int(1),
+    "eps": Seq(Positive(), order="unique"), "num_paths": Int(2), "valley_dim": Int(1),
+    "valley_scales": Seq(Positive(), order="increasing"), "valley_steps": Int(1),
+    "valley_paths": Int(2), "valley_record_every": Int(1), "rho_chains": Int(1),
+    "rho_length": Int(2)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  req = config_lib.require
+  req(config.num_steps % config.record_every == 0,
+      f"config.record_every ({config.record_every}) must divide num_steps ({config.num_steps})")
+  req(config.valley_steps % config.valley_record_every == 0,
+      f"config.valley_record_every ({config.valley_record_every}) must divide valley_steps "
+      f"({config.valley_steps})")
+  lag = max(config.num_steps, config.valley_steps) + 1
+  req(config.rho_length > lag, f"config.rho_length must be > max(num_steps, valley_steps) + 1 "
+                               f"= {lag} (the autocorrelation's largest lag), got "
+                               f"{config.rho_length}")
+  e = config.num_steps // config.record_every + 1
+  ev = config.valley_steps // config.valley_record_every + 1
+  d = config.valley_dim + 1
+  nbytes = 8.0 * (4 * len(config.eps) * e * config.num_paths  # quartic, ε and 2ε per path
+                  + 4 * len(config.valley_scales) * ev * config.valley_paths
+                  + 5 * config.rho_chains * config.rho_length  # the chains and their FFT
+                  + 6 * config.valley_steps * d * d)  # the valley's moment recursions
+  config_lib.check_memory(nbytes, "recorded paths, chain autocorrelation and moment "
+                                  "recursions", "num_paths, valley_paths, rho_chains, "
+                                  "rho_length, valley_dim or the step counts")
 VALLEY_MU0, VALLEY_SIGMA0 = 0.02, 0.05  # (μ, σ) = s·(0.02, 0.05); s = 1 is P0 Fig. 2
 # the old script's full run (other random streams; same config): value, SE at k = K
 OLD_SCRIPT = {

@@ -25,8 +25,10 @@ import numpy as np
 
 from chaosopt.configs.msgd_fmnist import METHODS
 from chaosopt.tasks import datasets
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Bool, Int, OneOf, Opt, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P4 Fig. 1a", "title": "FashionMNIST 1000 images, SmallCNN: GD / SGD / MSGD "
         "noise classes", "cost": "cpu variant (200 steps) ≈ 1600 s CPU; 1000 steps: GPU",
@@ -38,15 +40,33 @@ COLOR_FAMILY = {"gd": "gd", "sgd": "gaussian", "msgd_cov": "mpgd", "msgd_fisher"
 logger = logging.getLogger("chaosopt")
 
 
+# the keys' types and ranges (FashionMNIST: 60000 training and 10000 test images)
+SCHEMA = Schema({
+    "seed": Seed(), "num_train": Int(1, 60000), "num_test": Int(1, 10000),
+    "pixel_scale": Positive(), "batch_size": Int(1), "fisher_b": Int(1),
+    "learning_rate": Positive(), "num_steps": Int(1), "eval_every": Int(1), "num_seeds": Int(1),
+    "methods": Seq(subset=METHODS, order="unique"), "seed_strategy": OneOf("vmap", "sequential"),
+    "data.allow_synthetic": Opt(Bool())})
+ACTIVATION_BYTES = 4 * (24 * 24 * 10 * 3 + 8 * 8 * 10 * 3 + 50 * 3)  # SmallCNN, one image
+
+
 def validate(config) -> None:
-  unknown = sorted(set(config.methods) - set(METHODS))
-  if unknown:
-    raise ValueError(f"config.methods: unknown {unknown}; known: {list(METHODS)}")
-  if config.seed_strategy not in ("vmap", "sequential"):
-    raise ValueError(f"config.seed_strategy must be 'vmap' or 'sequential', got "
-                     f"{config.seed_strategy!r}")
-  if not 1 <= config.batch_size <= config.num_train:
-    raise ValueError(f"config.batch_size must be in [1, num_train], got {config.batch_size}")
+  SCHEMA.check(config)
+  req = config_lib.require
+  for key in ("batch_size", "fisher_b"):
+    req(config[key] <= config.num_train,
+        f"config.{key} must be in [1, num_train = {config.num_train}], got {config[key]}")
+  req(config.eval_every <= config.num_steps,
+      f"config.eval_every must be <= num_steps ({config.num_steps}), got {config.eval_every}")
+  at_once = config.num_seeds if config.seed_strategy == "vmap" else 1
+  # full-batch gradients over every training image (GD, MSGD) for the seeds run at once, the
+  # per-step loss history, the images
+  nbytes = (at_once * config.num_train * ACTIVATION_BYTES
+            + 4.0 * config.num_seeds * (4 * 11_330 + config.num_steps)
+            + 4.0 * 784 * (config.num_train + config.num_test))
+  config_lib.check_memory(nbytes, f"{at_once} seed(s) at once x {config.num_train:,} images",
+                          "num_train or num_seeds (seed_strategy='sequential' runs one seed "
+                          "at a time)")
 
 
 def _finite(carry, metrics):

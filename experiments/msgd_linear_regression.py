@@ -25,12 +25,36 @@ import logging
 import numpy as np
 
 from chaosopt.configs.msgd_linear_regression import get_config
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, NonNegative, Positive, Schema, Seed
 
 INFO = {"paper": "P4 Thm 1", "title": "online linear regression: large-batch MSGD vs SGD",
         "cost": "≈ 110 s CPU", "gpu": False}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges (the MSGD weights need a large batch of >= 2 and >= the small one;
+# standard errors need >= 2 seeds)
+SCHEMA = Schema({
+    "seed": Seed(), "dim": Int(1), "decay": NonNegative(), "noise_std": NonNegative(),
+    "small_batch": Int(1), "large_batch": Int(2), "learning_rate": Positive(),
+    "num_steps": Int(1), "num_seeds": Int(2), "chunk_size": Int(1)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  config_lib.require(config.large_batch >= config.small_batch,
+                     f"config.large_batch must be >= small_batch ({config.small_batch}), got "
+                     f"{config.large_batch}")
+  s = config.num_seeds
+  # per method: the per-step excess risks of every seed (float32, two curves, percentile copies)
+  # and one large batch per seed
+  nbytes = 4.0 * s * (8 * config.num_steps + 3 * config.large_batch * (config.dim + 1)
+                      + 8 * config.dim)
+  config_lib.check_memory(nbytes, f"{s:,} seeds x {config.num_steps:,} steps of history",
+                          "num_seeds, num_steps, large_batch or dim")
 # the same full config run by the earlier script (other seed rule): final averaged excess risk
 # (mean over seeds) and the paired geometric-mean ratios to small-batch SGD
 EARLIER = {"final_avg_mean": {"sgd_small": 1.504e-3, "sgd_large": 6.731e-4,

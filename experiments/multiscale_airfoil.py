@@ -19,9 +19,12 @@ import numpy as np
 from matplotlib import ticker
 
 from chaosopt.experiments import _multiscale as common
+from chaosopt.tasks.mlp import INITS
+from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble, plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Bool, Int, OneOf, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P1 Figs. 6-7", "title": "airfoil MLP, full-batch GD at LR 0.02 vs 5e-4",
         "cost": "≈ 110 s CPU", "gpu": False}
@@ -30,9 +33,23 @@ HIST_EVERY = 50  # the loss curves kept in results.json: every 50th step
 ZOOM_POINTS = 500  # and ~500 points of the last window (the zoomed panel)
 
 
+# the keys' types and ranges: the large learning rate first (Fig. 6), then the small (Fig. 7)
+SCHEMA = Schema({
+    "x64": Bool(), "seed": Seed(), "num_seeds": Int(1),
+    "learning_rates": Seq(Positive(), min_len=2, order="decreasing"), "num_steps": Int(2),
+    "chunk_size": Int(1), "window": Int(2), "init": OneOf(*INITS)})
+
+
 def validate(config) -> None:
-  if config.window > config.num_steps or config.window < 2:
-    raise ValueError(f"window must be in [2, num_steps], got {config.window}")
+  SCHEMA.check(config)
+  config_lib.require(config.window <= config.num_steps,
+                     f"config.window must be in [2, num_steps = {config.num_steps}], got "
+                     f"{config.window}")
+  members = config.num_seeds * len(config.learning_rates)
+  # the per-step history of every member (loss, gradient norm, step norm), float64 copies
+  nbytes = 8.0 * members * (4 * config.num_steps + 4 * 113)
+  config_lib.check_memory(nbytes, f"{members} members x {config.num_steps:,} steps of history",
+                          "num_seeds or num_steps")
 
 
 def run(config, workdir) -> dict:

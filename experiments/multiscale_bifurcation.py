@@ -16,9 +16,11 @@ import numpy as np
 from matplotlib import ticker
 
 from chaosopt.experiments import _multiscale as common
+from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Bool, Int, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P1 Fig. 9", "title": "bifurcation diagram of GD on x^4/4 − eps cos(x/eps)",
         "cost": "≈ 15 s CPU", "gpu": False}
@@ -26,8 +28,29 @@ PAPER = {"period_at_2.5": 2, "chaos_threshold": 3.5}
 FIG_KEEP = 32  # attractor points per η kept in results.json for the figure (4 decimals)
 
 
+# the keys' types and ranges: eta_over_eps = (lo, hi, n) for linspace(lo, hi, n), lo > 0
+SCHEMA = Schema({
+    "x64": Bool(), "seed": Seed(), "eps": Positive(),
+    "eta_over_eps": Seq(Positive(), length=3), "x0": Num(), "num_transient": Int(0),
+    "num_keep": Int(2), "max_period": Int(1), "rtol": Positive(), "lyapunov_steps": Int(1)})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [config.eps])
+  lo, hi, n = config.eta_over_eps
+  req = config_lib.require
+  req(isinstance(n, int) or float(n).is_integer(),
+      f"config.eta_over_eps[2] (the number of values) must be a whole number, got {n!r}")
+  req(lo < hi or int(n) == 1, f"config.eta_over_eps must be (lo, hi, n) with lo < hi, got "
+                              f"{tuple(config.eta_over_eps)}")
+  req(2 * config.max_period <= config.num_keep,
+      f"config.max_period must be <= num_keep / 2 = {config.num_keep // 2} (a period is "
+      f"detected from two repeats), got {config.max_period}")
+  # the kept tails of every η (float64) and the Lyapunov runs' states
+  config_lib.check_memory(8.0 * int(n) * (3 * config.num_keep + 64),
+                          f"{int(n):,} values of η/eps x {config.num_keep} kept steps",
+                          "eta_over_eps[2] or num_keep")
 
 
 def run(config, workdir) -> dict:

@@ -18,19 +18,30 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt.experiments import _multiscale as common
+from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Positive, Schema, Seq
 
 INFO = {"paper": "P1 Figs. 20-22", "title": "double well: crossing below k_critical, not above",
         "cost": "≈ 210 s CPU", "gpu": False}
 PAPER = {"0.02": "crosses between the wells (Fig. 20)", "5": "never crosses (Fig. 21)"}
 
 
+# the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments)
+SCHEMA = Schema({
+    **common.ENSEMBLE_KEYS, "eps": Positive(), "eta": Positive(), "ks": Seq(Positive()),
+    "num_long_orbits": Int(0), "fig22_etas": Seq(Positive())})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [config.eps])
-  if config.num_long_orbits > config.num_orbits:
-    raise ValueError("num_long_orbits must be <= num_orbits")
+  config_lib.require(config.num_long_orbits <= config.num_orbits,
+                     f"config.num_long_orbits must be in [0, num_orbits = {config.num_orbits}], "
+                     f"got {config.num_long_orbits}")
+  common.check_ensemble(config, final_snapshot=True)  # Fig. 22 snapshots the last step
 
 
 def _x0(config, purpose: int):

@@ -18,6 +18,7 @@ from chaosopt.experiments import _multiscale as common
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Num, Positive, Schema, Seq
 
 INFO = {"paper": "P1 Fig. 5", "title": "GD on a micro-scale violating Cond. 1-2",
         "cost": "≈ 60 s CPU", "gpu": False}
@@ -25,8 +26,16 @@ OMEGA = np.sqrt(3.0) / 5.0
 QS = (0.0, 0.25, 0.5, 0.75, 1.0)  # quantiles of |x| kept per snapshot (the collapse panel)
 
 
+# the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments)
+SCHEMA = Schema({
+    **common.ENSEMBLE_KEYS, "eps": Positive(), "eta": Positive(), "orbit_x0s": Seq(Num()),
+    "box": Positive()})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [config.eps])
+  common.check_ensemble(config)
 
 
 def run(config, workdir) -> dict:

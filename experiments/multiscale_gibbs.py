@@ -16,16 +16,33 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt.experiments import _multiscale as common
+from chaosopt.tasks import multiscale as ms
+from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Interval, Num, OneOf, Positive, Record, Schema, Seq, Str
 
 INFO = {"paper": "P1 Figs. 1, 3, 4", "title": "GD ensembles and orbits vs rescaled Gibbs",
         "cost": "≈ 100 s CPU", "gpu": False}
 
 
+# the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments); each
+# case names a registered objective and its eps, η, initial interval and histogram box
+CASE = Record({"figure": Str(), "objective": OneOf(*sorted(ms.REGISTRY)), "eps": Positive(),
+               "eta": Positive(), "init": Interval(), "box": Positive()})
+SCHEMA = Schema({
+    **{k: v for k, v in common.ENSEMBLE_KEYS.items() if k != "init"},
+    "orbit_burn_in": Int(0), "orbit_x0": Num(), "cases": Seq(CASE)})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [case["eps"] for case in config.cases])
+  config_lib.require(config.orbit_burn_in < config.orbit_steps,
+                     f"config.orbit_burn_in must be in [0, orbit_steps = {config.orbit_steps}), "
+                     f"got {config.orbit_burn_in}")
+  common.check_ensemble(config)
 
 
 def _case(config, ci: int, case) -> dict:

@@ -19,9 +19,11 @@ import numpy as np
 
 from chaosopt.configs.multiscale_lyapunov import CASES
 from chaosopt.experiments import _multiscale as common
+from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Bool, Int, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P1 Figs. 13-17", "title": "Lyapunov exponent of GD vs m + ln(η/eps)",
         "cost": "≈ 90 s CPU", "gpu": False}
@@ -30,12 +32,24 @@ PAPER = {"ln|sin a|": -0.6931, "ln|sin a + 2 sin b|": -0.0117,
          "ln max(|sin a|, |cos b|)": -0.2669}
 
 
+# the keys' types and ranges; torus_grid = midpoint-rule points per axis (1-D, 2-D integrands)
+SCHEMA = Schema({
+    "x64": Bool(), "seed": Seed(), "num_orbits": Int(1), "num_steps": Int(1),
+    "burn_in": Int(0), "etas": Seq(Positive()), "eps_fixed": Positive(),
+    "epss": Seq(Positive()), "eta_fixed": Positive(), "matyas_eps_fixed": Positive(),
+    "m_samples": Int(2), "figures": Seq(subset=[c[0] for c in CASES], order="unique"),
+    "torus_grid": Seq(Int(1), length=2)})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [config.eps_fixed, config.matyas_eps_fixed, *config.epss])
-  unknown = sorted(set(config.figures) - {fig for fig, _, _ in CASES})
-  if unknown or not config.figures:
-    raise ValueError(f"figures must be a non-empty subset of {[c[0] for c in CASES]}, got "
-                     f"{list(config.figures)}")
+  n1, n2 = config.torus_grid
+  grid = max(len(config.etas), len(config.epss)) * config.num_orbits
+  # Monte Carlo samples, the 2-D quadrature grid (several float64 temporaries), the orbits
+  nbytes = 8.0 * (8 * config.m_samples + 6 * n2 * n2 + 4 * n1 + 64 * grid)
+  config_lib.check_memory(nbytes, f"{config.m_samples:,} Monte Carlo samples, a {n2} x {n2} "
+                                  f"quadrature grid", "m_samples or torus_grid")
 
 
 def _objective(name: str, eps: float):

@@ -18,13 +18,24 @@ from chaosopt.experiments import _multiscale as common
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Num, Positive, Schema, Seq
 
 INFO = {"paper": "P1 Figs. 10-12", "title": "Matyas multiscale: GD vs φ̂ vs rescaled Gibbs (2-D)",
         "cost": "≈ 100 s CPU", "gpu": False}
 
 
+# the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments)
+SCHEMA = Schema({
+    **common.ENSEMBLE_KEYS, "eps": Positive(), "eta": Positive(),
+    "orbit_x0": Seq(Num(), length=2), "box": Positive(), "marginal_grid": Int(2)})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [config.eps])
+  g = config.marginal_grid
+  # the Gibbs marginals on a g x g grid (float64 temporaries) and the 2-D histograms
+  common.check_ensemble(config, dim=2, extra_bytes=8.0 * (6 * g * g + 8 * config.bins ** 2))
 
 
 def run(config, workdir) -> dict:

@@ -17,17 +17,32 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt.experiments import _multiscale as common
+from chaosopt.train import config as config_lib
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, Num, Positive, Schema
 
 INFO = {"paper": "P1 Figs. 18-19", "title": "heavy ball and NAG-SC on a multiscale quadratic",
         "cost": "≈ 70 s CPU", "gpu": False}
 METHODS = ("GD", "heavy ball", "NAG-SC")
 
 
+# the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments): heavy
+# ball γ ∈ [0, 1), NAG-SC needs μη ∈ (0, 1]; the orbit histogram drops the first 1000 steps
+SCHEMA = Schema({
+    **{k: v for k, v in common.ENSEMBLE_KEYS.items() if k not in ("snapshots", "orbit_steps")},
+    "eps": Positive(), "eta": Positive(), "gamma": Num(0, 1, hi_open=True), "mu": Positive(),
+    "orbit_steps": Int(1001), "orbit_x0": Num()})
+
+
 def validate(config) -> None:
+  SCHEMA.check(config)
   common.check_x64(config, [config.eps])
+  config_lib.require(config.mu * config.eta <= 1,
+                     f"config.mu * eta must be in (0, 1] (NAG-SC's coefficient), got "
+                     f"{config.mu * config.eta:g}")
+  common.check_ensemble(config, dim=2)  # position and momentum
 
 
 def exact_variances(eta: float, gamma: float, c: float, sigma2: float) -> dict:

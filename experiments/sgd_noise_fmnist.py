@@ -21,8 +21,10 @@ import numpy as np
 
 from chaosopt.configs.sgd_noise_fmnist import get_config
 from chaosopt.tasks import datasets
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Bool, Int, Opt, Positive, Schema, Seed
 
 INFO = {"paper": "P2 Tables 1-2, Fig. 5", "title": "SGD-noise distribution, SmallCNN on "
         "FashionMNIST", "cost": "≈ 600 s CPU", "gpu": False}
@@ -48,6 +50,28 @@ EARLIER = {"test_acc": 0.839, "frac_sas_better_sse": 0.94, "frac_sas_better_chi2
            "mohammadi_quantiles": (0.93, 1.41, 1.69, 1.87, 2.00), "var_ratio_median": 1.03,
            "var_ratio_q95": 1.31}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges (FashionMNIST: 60000 training and 10000 test images)
+SCHEMA = Schema({
+    "seed": Seed(), "train_size": Int(2, 60000), "train_steps": Int(1), "train_batch": Int(1),
+    "learning_rate": Positive(), "chunk_size": Int(1), "noise_batch": Int(1),
+    "num_batches": Int(2), "fit_params": Int(1), "bins": Int(2), "num_test": Int(1, 10000),
+    "data.allow_synthetic": Opt(Bool())})
+NUM_PARAMS = 11_330  # SmallCNN on 28x28x1
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  config_lib.require(config.noise_batch <= config.train_size,
+                     f"config.noise_batch must be <= train_size ({config.train_size}), got "
+                     f"{config.noise_batch}")
+  # the noise matrix u [parameters, batches] (float32, then float64 copies in the fits) and the
+  # images
+  nbytes = (20.0 * NUM_PARAMS * config.num_batches
+            + 8.0 * 784 * (config.train_size + config.num_test))
+  config_lib.check_memory(nbytes, f"{NUM_PARAMS:,} parameters x {config.num_batches:,} noise "
+                                  f"batches", "num_batches or train_size")
 
 
 def _finite(carry, metrics):

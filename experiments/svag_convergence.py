@@ -29,8 +29,10 @@ from chaosopt.experiments import _seeds
 from chaosopt.tasks.mlp import MLP
 from chaosopt.train import ensemble
 from chaosopt.train import plots
+from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.config import Int, NonNegative, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P3 Thm. 4.1 (Figs. 1-2)", "title": "SVAG → SDE: weak error rate in l",
         "cost": "≈ 4 min CPU (4096 seeds); cpu variant ≈ 1 min", "gpu": False}
@@ -38,6 +40,29 @@ NAMES = ("train_loss", "weight_norm2", "train_accuracy")
 LABELS = {"train_loss": "training loss (logistic)", "weight_norm2": "squared weight norm ‖x‖²",
           "train_accuracy": "training accuracy (fraction)"}
 logger = logging.getLogger("chaosopt")
+
+
+# the keys' types and ranges: l >= 1 increasing (the fit in 1/l and the l_1 - l_max gap need
+# >= 2 values); standard errors need >= 2 seeds
+SCHEMA = Schema({
+    "seed": Seed(), "ls": Seq(Int(1), min_len=2, order="increasing"), "n": Int(1),
+    "hidden": Int(1), "batch_size": Int(1), "learning_rate": Positive(), "sgd_steps": Int(1),
+    "num_seeds": Int(2), "blob_distance": NonNegative(), "log_every": Int(1)})
+
+
+def validate(config) -> None:
+  SCHEMA.check(config)
+  config_lib.require(config.log_every <= config.sgd_steps,
+                     f"config.log_every must be <= sgd_steps ({config.sgd_steps}), got "
+                     f"{config.log_every}")
+  s, h = config.num_seeds, config.hidden
+  points = config.sgd_steps // config.log_every + 2
+  # per seed: parameters, gradient and optimizer state, the full-data evaluation's activations,
+  # two batches' activations, the evaluations
+  nbytes = 4.0 * s * (4 * (4 * h + 1) + 3 * config.n * h + 4 * config.batch_size * h
+                      + 3 * points)
+  config_lib.check_memory(nbytes, f"{s:,} seeds at once, hidden {h}, {config.n} examples",
+                          "num_seeds, hidden, n or batch_size")
 # the old script's full run (NumPy-drawn data set, key(1000 + l)): C of the C/l fit, χ², rate p,
 # (g_1 − g_16)/SE
 OLD_SCRIPT = {"train_loss": (0.00882, 1.99, (1.53, 0.54), 7.4),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 
+import ml_collections
 import numpy as np
 
 from chaosopt.experiments import _valley_authors as va
@@ -36,19 +37,42 @@ def _is_authors(config) -> bool:
   return config.get("process", "paper") == "authors"
 
 
+# the keys' types and ranges (table.SCHEMA: the scheme-table keys; the schemes are checked
+# against their registered kinds and the task's arguments by its factory, building it)
+SCHEMA = table.SCHEMA.extend({
+    "process": config_lib.Opt(config_lib.OneOf("paper", "authors")),
+    "history_points": config_lib.Int(0)})
+# the authors' process: no task, no seed strategy; their seeds are authors_seed + seed
+AUTHORS_SCHEMA = config_lib.Schema({
+    "learning_rate": config_lib.Positive(), "num_steps": config_lib.Int(1),
+    "num_seeds": config_lib.Int(1), "first_seed": config_lib.Seed(), "seed": config_lib.Seed(),
+    "chunk_size": config_lib.Int(1), "checkpoint_every": config_lib.Opt(config_lib.Int(1)),
+    "authors_seed": config_lib.Seed(), "process": config_lib.OneOf("authors"),
+    "per_step_metrics": config_lib.Bool(), "history_points": config_lib.Int(0),
+    "only": config_lib.Str(), "headline": config_lib.Opt(config_lib.Seq(config_lib.Str(),
+                                                                      min_len=0))})
+
+
+def schema_for(config) -> config_lib.Schema:
+  """The schema of ``config``: :data:`AUTHORS_SCHEMA` for the authors' process, else
+  :data:`SCHEMA`."""
+  return AUTHORS_SCHEMA if _is_authors(config) else SCHEMA
+
+
 def validate(config) -> None:
   if not _is_authors(config):
-    table.validate(config)
+    table.validate(config, SCHEMA)
     return
+  AUTHORS_SCHEMA.check(config)
   chk = config_lib._check  # noqa: SLF001  (shared ConfigError helper)
-  chk(config.process == "authors", f"config.process must be 'authors', got {config.process!r}")
-  chk(config.learning_rate > 0, f"config.learning_rate must be > 0, got {config.learning_rate}")
-  for key in ("num_steps", "num_seeds", "chunk_size"):
-    chk(config[key] >= 1, f"config.{key} must be >= 1, got {config[key]!r}")
-  chk(config.first_seed >= 0 and config.authors_seed >= 0,
-      "config.first_seed and config.authors_seed must be >= 0")
+  last = config.authors_seed + config.first_seed + config.num_seeds - 1
+  chk(last <= config_lib.MAX_SEED, f"config.authors_seed + first_seed + num_seeds - 1 = {last} "
+                                   f"exceeds {config_lib.MAX_SEED} (their seeds)")
   names = []
   for i, s in enumerate(config.schemes):
+    chk(isinstance(s, (dict, ml_collections.ConfigDict)) and isinstance(s.get("name"), str)
+        and s["name"],
+        f"config.schemes[{i}] must be a dict with a non-empty string 'name', got {s!r}")
     s, where = dict(s), f"config.schemes[{i}]"
     names.append(s.get("name"))
     chk(s.get("kind") in va.OPTIONS,
@@ -60,14 +84,18 @@ def validate(config) -> None:
                    f"{sorted(allowed)}")
     for k in ("mu", "sigma"):
       if k in allowed:
-        chk(isinstance(s.get(k), (int, float)) and s[k] >= 0, f"{where}.{k} must be >= 0")
+        config_lib.NonNegative().check(f"{where}.{k}", s.get(k))
     if s["kind"] == "mpgd":
-      chk(0.5 < s.get("gamma", 0) < 1, f"{where}.gamma must be in (1/2, 1), got "
-                                       f"{s.get('gamma')!r}")
-      chk(-1 <= s.get("beta", 0.5) <= 1, f"{where}.beta must be in [-1, 1]")
-      chk(s.get("v_term", "u") in ("u", "v"), f"{where}.v_term must be 'u' or 'v'")
+      config_lib.Num(0.5, 1, lo_open=True, hi_open=True).check(f"{where}.gamma", s.get("gamma"))
+      config_lib.Num(-1, 1).check(f"{where}.beta", s.get("beta", 0.5))
+      config_lib.OneOf("u", "v").check(f"{where}.v_term", s.get("v_term", "u"))
   chk(len(set(names)) == len(names), f"duplicate scheme names {names}")
   config_lib.selected_schemes(config)
+  # per scheme, live: their noise table and the per-step metrics of every seed (float64)
+  n = len(config_lib.selected_schemes(config))
+  nbytes = 8.0 * config.num_seeds * config.num_steps * (2 + 8) * (1 + 0.1 * n)
+  config_lib.check_memory(nbytes, f"{config.num_seeds} seeds x {config.num_steps} steps of "
+                                  f"noise and per-step metrics", "num_seeds or num_steps")
 
 
 def run(config, workdir) -> dict:

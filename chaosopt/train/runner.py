@@ -275,6 +275,68 @@ def seed_strategy(config) -> ensemble.Strategy:
   return value
 
 
+def _size(tree) -> int:
+  return int(sum(int(np.prod(x.shape, dtype=np.float64)) for x in jax.tree_util.tree_leaves(tree)))
+
+
+def _opt_floats_per_param(group: SchemeGroup, config, params_shape, num_params: int) -> float:
+  """Optimizer-state numbers per parameter of ``group``'s transform (``jax.eval_shape`` of its
+  ``init``: nothing allocated); 4 when it cannot be traced abstractly. Kinds that take run
+  context (the authors' processes) build host tables when constructed: not traced here (their
+  tables are counted by :func:`memory_estimate`)."""
+  if registry.get_noise(group.kind).context:
+    return 0.0
+  if num_params > 10 ** 8:  # tracing the state of a huge model is slow: assume the default
+    return 4.0
+  try:
+    host_hp = {k: v[:1] for k, v in group.hparams.items()}
+    static = dict(group.static)
+    static.update(run_context(group.kind, config, [config.first_seed], host_hp))
+    hp = {k: v[0] for k, v in prepare_hparams(group.kind, host_hp).items()}
+    state = jax.eval_shape(lambda p: registry.build(group.kind, static, hp, jax.random.key(0)
+                                                    ).init(p), params_shape)
+    return _size(state) / max(num_params, 1)
+  except Exception:  # noqa: BLE001 - an estimate only; the run itself reports real errors
+    return 4.0
+
+
+def memory_estimate(config: ml_collections.ConfigDict, task: Optional[Task] = None
+                    ) -> tuple[float, str]:
+  """``(bytes, detail)``: the memory a run of ``config`` needs, estimated before anything is
+  allocated (parameter and metric shapes from ``jax.eval_shape``).
+
+  Live at once (the largest group): members x parameters x (1 + optimizer-state numbers per
+  parameter + gradients + updates) x 4 bytes, members = the group's schemes x seeds
+  (``seed_strategy`` ``"sequential"``: one seed at a time; a block size: that many). Kept until
+  the end: the per-step history (``train_loss``, plus every metric when ``per_step_metrics``),
+  the evaluations between chunks and every member's final parameters, for every scheme."""
+  task = build_task(config.task) if task is None else task
+  params_shape = jax.eval_shape(lambda: task.init(jax.random.key(0)))  # abstract: no compile
+  p = _size(params_shape)
+  n_metrics = len(jax.eval_shape(task.metrics, params_shape))
+  seeds = int(config.num_seeds)
+  strategy = seed_strategy(config)
+  groups = group_schemes(config_lib.selected_schemes(config), config)
+  steps, chunks = int(config.num_steps), -(-int(config.num_steps) // int(config.chunk_size))
+  live, kept, total_members = 0.0, 0.0, 0
+  for g in groups:
+    members = len(g.names) * seeds
+    total_members += members
+    at_once = (members if strategy == "vmap" else len(g.names) if strategy == "sequential"
+               else len(g.names) * min(int(strategy), seeds))
+    state = _opt_floats_per_param(g, config, params_shape, p)
+    # kinds built from run context read host tables: num_steps numbers per parameter and seed
+    tables = 4.0 * seeds * p * steps if registry.get_noise(g.kind).context else 0.0
+    live = max(live, 4.0 * at_once * p * (3 + state) + tables)
+    per_step = 1 + (n_metrics if config.per_step_metrics else 0)
+    kept += 4.0 * members * (steps * per_step + (chunks + 1) * n_metrics + p)
+  kept += 4.0 * (total_members + seeds) * p  # the final-metrics batch (params0 + every run)
+  detail = (f"{total_members} members = {seeds} seeds x {total_members // max(seeds, 1)} "
+            f"schemes, {p:,} parameters each, {steps} steps"
+            + (" with per-step metrics" if config.per_step_metrics else ""))
+  return live + kept, detail
+
+
 def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, workdir, progress,
                on_eval):
   static = dict(group.static)

@@ -162,13 +162,33 @@ def figures(results: dict, metrics, *, paper: dict | None = None,
   return figs
 
 
-def validate(config) -> None:
-  """Checks a scheme-table config before anything is compiled: keys, ranges, every scheme
-  against its registered kind, and the task's arguments (by building the task)."""
+def _schema():
+  from chaosopt.train import config as c
+  return c.Schema({
+      "learning_rate": c.Positive(), "num_steps": c.Int(1), "num_seeds": c.Int(1),
+      "first_seed": c.Seed(), "seed": c.Seed(), "chunk_size": c.Int(1),
+      "checkpoint_every": c.Opt(c.Int(1)), "per_step_metrics": c.Bool(), "only": c.Str(),
+      "history_points": c.Opt(c.Int(0)), "headline": c.Opt(c.Seq(c.Str(), min_len=0)),
+      "task.name": c.Str(nonempty=True)})
+
+
+# the keys of every scheme-table config (experiments extend it with their own keys)
+SCHEMA = _schema()
+
+
+def validate(config, schema=None) -> None:
+  """Checks a scheme-table config before anything is compiled: the keys' types and ranges
+  (``schema``, default :data:`SCHEMA`), every scheme against its registered kind, the task's
+  arguments (by building the task) and the memory the run needs (:func:`runner.memory_estimate`
+  against the machine's available memory)."""
   from chaosopt.train import config as config_lib
+  (schema or SCHEMA).check(config)
   config_lib.validate(config)
   runner.seed_strategy(config)
-  runner.build_task(config.task)
+  task = runner.build_task(config.task)
+  nbytes, detail = runner.memory_estimate(config, task)
+  config_lib.check_memory(nbytes, detail, "num_seeds, the model size, the schemes run (only) "
+                          "or the history kept (per_step_metrics)")
 
 
 def paired_comparisons(results: dict, metric: str, references, *, lower_is_better: bool = True,
