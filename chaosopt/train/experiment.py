@@ -93,14 +93,33 @@ def git_state(root: str, exclude: Optional[str] = None) -> Optional[dict]:
                                        else [])}
 
 
-def provenance(wall_s: Optional[float] = None, exclude: Optional[str] = None) -> dict:
-  """Where a result comes from: code (version, git commit, dirty flag when run from a
-  checkout), packages, machine, JAX backend/devices/x64, command line, date."""
-  import jax
+def code_state(exclude: Optional[str] = None) -> Optional[dict]:
+  """The code this process runs: ``{"commit", "dirty", "dirty_paths", "source"}``.
 
+  From a git checkout (``source: "checkout"``, :func:`git_state` of the checkout holding this
+  package); otherwise, for a non-editable install, the commit recorded in the package when it
+  was built (``source: "build"``, :mod:`chaosopt._build_info`, written by ``setup.py``; its
+  ``dirty`` says whether tracked files differed from that commit at build time). None if
+  neither is known (e.g. a wheel built without git)."""
   # the checkout root when run from one: chaosopt/train/experiment.py -> ../../..
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   git = git_state(root, exclude=exclude)
+  if git is not None:
+    return dict(git, source="checkout")
+  from chaosopt import _build_info
+  if not _build_info.COMMIT:
+    return None
+  return {"commit": _build_info.COMMIT, "dirty": _build_info.DIRTY, "dirty_paths": [],
+          "source": "build"}
+
+
+def provenance(wall_s: Optional[float] = None, exclude: Optional[str] = None) -> dict:
+  """Where a result comes from: code (version, git commit and dirty flag: of the checkout when
+  run from one, else as recorded at build time, :func:`code_state`), packages, machine, JAX
+  backend/devices/x64, command line, date."""
+  import jax
+
+  git = code_state(exclude=exclude)
   versions = {}
   for name in _PACKAGES:
     try:
@@ -129,7 +148,7 @@ def _dirty_note(git: dict) -> str:
     return ""
   paths = git.get("dirty_paths") or []
   if not paths:
-    return " + local changes"
+    return " + local changes" + (" at build time" if git.get("source") == "build" else "")
   shown = ", ".join(f"`{p}`" for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
   return f" + local changes in {shown}"
 
