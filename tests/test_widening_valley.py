@@ -62,6 +62,19 @@ def test_cli_end_to_end(tmp_path, monkeypatch, capsys):
   hist = results_lib.history(str(workdir))
   assert hist["mpgd/hessian_trace"].shape == (2, 40)
   assert "hessian_trace" in capsys.readouterr().out
+  # metrics.csv: the final metrics and the evaluations, read back with the csv module
+  with open(workdir / "metrics.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+  table = [r for r in rows if r["scheme"]]  # the other rows: scalars such as timings_s.*
+  finals = {(r["scheme"], int(r["seed"]), r["metric"]): float(r["value"]) for r in table
+            if r["step"] == ""}
+  assert finals[("mpgd", 1, "hessian_trace")] == schemes["mpgd"]["final"]["hessian_trace"][1]
+  assert len(finals) == 3 * 2 * 4
+  assert {r["step"] for r in table} == {"", "0", "20", "40"}
+  assert rows[0]["experiment"] == "widening_valley" and rows[0]["variant"] == "quick"
+  assert {r["gamma"] for r in rows if r["scheme"] == "mpgd"} == {"0.7"}
+  assert "metrics.csv" in json.loads((workdir / ".chaosopt-run.json").read_text())["entries"]
+
 
 
 def _their_recursion(option, seed, num_steps, *, gamma=0.0, beta=0.5, eta=0.01, sigma=0.05,

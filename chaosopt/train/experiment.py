@@ -23,9 +23,10 @@ one, a no-op if finished), logs to ``<workdir>/log.txt``, and writes ``results.j
 one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``results`` (what
 ``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
 dirty flag, package versions, backend and devices, x64, command line, wall time) and
-``status``; then ``report.md`` and the figures. Large arrays of ``results`` go to
-``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one writer of both files;
-``chaosopt.train.results.load`` reads them back as one document).
+``status``; then ``metrics.csv`` (the numbers in long format,
+:func:`chaosopt.train.export.write_csv`), ``report.md`` and the figures. Large arrays of
+``results`` go to ``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one
+writer of both files; ``chaosopt.train.results.load`` reads them back as one document).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import sys
 import time
 from typing import Optional
 
+from chaosopt.train import export
 from chaosopt.train import report as report_lib
 from chaosopt.train import results as results_lib
 from chaosopt.train import workdir as workdir_lib
@@ -228,10 +230,11 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
              "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
              "provenance": dict(prov, wall_s=round(wall, 2))}
       _write_results(wd, doc)
+      export.write_csv(wd, doc)
       logger.info("%s: computed in %.1f s", name, wall)
       _render(module, config, wd, doc, plots)
-      logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
-                  len(doc["figures"]))
+      logger.info("%s: wrote %s (report.md, results.json, metrics.csv, %d figure files)", name,
+                  wd.path, len(doc["figures"]))
   return doc
 
 
@@ -295,6 +298,7 @@ def _render_again(module, config, wd, plots: bool) -> dict:
       os.remove(p)
   doc["rendered"] = {"chaosopt": _chaosopt_version(), "date": time.strftime(
       "%Y-%m-%d %H:%M:%S %Z"), "command": _command()}
+  export.write_csv(wd, doc)  # also for runs written before metrics.csv existed
   with _LogFile(wd.file("log.txt")):
     _render(module, config, wd, doc, plots)
     logger.info("%s: re-rendered the report in %s", name_of(module), wd.path)
