@@ -76,6 +76,26 @@ def test_cli_end_to_end(tmp_path, monkeypatch, capsys):
   assert "metrics.csv" in json.loads((workdir / ".chaosopt-run.json").read_text())["entries"]
 
 
+@pytest.mark.parametrize("report", ["widening_valley", "widening_valley_seeds100",
+                                    "widening_valley_authors_seeds100"])
+def test_report_figure_has_readable_ticks(report):
+  """Fig. 2 of the committed reports, re-rendered: at least two labelled ticks on every axis,
+  no two texts (titles, labels, tick labels) overlapping."""
+  import ml_collections
+  from test_plots import _texts, assert_no_overlapping_text
+
+  from chaosopt.experiments import widening_valley
+  from chaosopt.train import plots
+  doc = results_lib.load(os.path.join(ROOT, "reports", report))
+  fig = widening_valley.report(ml_collections.ConfigDict(doc["settings"]), doc["results"])[1][
+      "fig2"]
+  assert_no_overlapping_text(fig)
+  names = [n for n, _ in _texts(fig)]
+  for i in range(len(fig.axes)):
+    for axis in ("x", "y"):
+      assert sum(n.startswith(f"ax{i} {axis}tick") for n in names) >= 2, (i, axis, names)
+  plots.pyplot().close(fig)
+
 
 def _their_recursion(option, seed, num_steps, *, gamma=0.0, beta=0.5, eta=0.01, sigma=0.05,
                      mu=0.02, v_on_v=False):
