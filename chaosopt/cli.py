@@ -1,67 +1,212 @@
-"""The ``chaosopt`` command: run any experiment, list them (entry-point layer, no equation).
+"""The ``chaosopt`` command: run, inspect and compare experiments (entry-point layer, no equation).
 
-  chaosopt --config NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
-  chaosopt --config path/to/my_config.py[:arg] --workdir DIR
-  chaosopt list [--kinds]
-  python -m chaosopt ...           (the same)
+  chaosopt run --config NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
+  chaosopt --config NAME[:variant] ...        (the same: ``run`` is the default command)
+  chaosopt run --config path/to/my_config.py[:arg] --workdir DIR
+  chaosopt list [--kinds | --papers]
+  chaosopt show NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
+  chaosopt compare DIR_A DIR_B [--metric M ...]
+  chaosopt version                             (or ``chaosopt --version``)
+  python -m chaosopt ...                       (the same)
 
 ``NAME`` is a shipped experiment (``chaosopt list``); the workdir defaults to
 ``runs/<name>[_<variant>]``. Overrides use one dialect: dotted keys with list indices
 (``--config.schemes.1.mu=0.05`` or ``--config.schemes[1].mu=0.05``), typed like the field they
-replace; unknown keys and bad values are rejected before anything is compiled (exit status 2,
-no traceback). A re-run with the same config resumes (or does nothing if finished); a
-different config in the same workdir is refused unless ``--restart``.
-Log lines go to stderr and ``<workdir>/log.txt``; the progress bar only appears on a terminal.
+replace; unknown keys and bad values are rejected before anything is compiled. A re-run with
+the same config resumes (or does nothing if finished); a different config in the same workdir
+is refused unless ``--restart``. Log lines go to stderr and ``<workdir>/log.txt``; the progress
+bar only appears on a terminal (log lines are printed above it).
+
+Bad input of any command (an unknown command, option, experiment, key or value) is one line
+``chaosopt: ...`` on stderr and exit status 2, without a traceback. :func:`main` takes the
+arguments and returns the exit status, so the command can be called in-process. A ``status``
+command is provided by :mod:`chaosopt.train.status` when that module exists
+(``status.main(argv) -> int``).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import functools
+import importlib.util
 import logging
+import math
 import os
 import sys
+import textwrap
 from typing import Optional, Sequence
 
 logger = logging.getLogger("chaosopt")
 
+WIDTH = 100  # the terminal width `chaosopt list` keeps to
 
+# The papers P0-P4 that configs, reports and `chaosopt list` name (docs/papers.md,
+# docs/bibliography.md): label -> (authors, year, short topic, title).
+PAPERS = {
+    "P0": ("Lim, Wan & Şimşekli", 2022, "MPGD",
+           "Chaotic Regularization and Heavy-Tailed Limits for Deterministic Gradient Descent"),
+    "P1": ("Kong & Tao", 2020, "large-LR GD, multiscale",
+           "Stochasticity of Deterministic Gradient Descent: Large Learning Rate for Multiscale "
+           "Objective Function"),
+    "P2": ("Battash, Wolf & Lindenbaum", 2024, "SαS noise of SGD",
+           "Revisiting the Noise Model of Stochastic Gradient Descent"),
+    "P3": ("Li, Malladi & Arora", 2021, "SVAG",
+           "On the Validity of Modeling SGD with Stochastic Differential Equations (SDEs)"),
+    "P4": ("Wu et al.", 2020, "multiplicative SGD",
+           "On the Noisy Gradient Descent that Generalizes as SGD"),
+}
+
+
+class UsageError(Exception):
+  """Bad command-line input: reported as one line ``chaosopt: ...``, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+  """argparse whose errors are one line (:class:`UsageError`) instead of a usage dump."""
+
+  def error(self, message):
+    raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+# ----------------------------------------------------------------------------- the parser
 def _parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(
-      prog="chaosopt", description="Run a chaosopt experiment (`chaosopt list` shows them).",
-      epilog="Override any config field with --config.KEY=VALUE (e.g. --config.num_seeds=5, "
-             "--config.schemes.1.mu=0.05).")
-  p.add_argument("--config", help="NAME[:variant] or path/to/config.py[:arg]")
-  p.add_argument("--workdir", help="output directory (default runs/<name>[_<variant>])")
-  p.add_argument("--restart", action="store_true",
+  p = _Parser(prog="chaosopt", formatter_class=argparse.RawDescriptionHelpFormatter,
+              description="Run, inspect and compare the chaosopt experiments.",
+              epilog="`chaosopt --config NAME ...` (no command) is `chaosopt run --config NAME "
+                     "...`.\nHelp on one command: chaosopt COMMAND --help.")
+  p.add_argument("-V", "--version", action="store_true",
+                 help="print the version and the git commit of the code, then exit")
+  sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
+
+  r = sub.add_parser("run", help="run an experiment (resumes; a finished run is not repeated)",
+                     description="Run an experiment in its workdir.",
+                     epilog="Override any config field with --config.KEY=VALUE (e.g. "
+                            "--config.num_seeds=5, --config.schemes.1.mu=0.05).")
+  r.add_argument("--config", help="NAME[:variant] or path/to/config.py[:arg]")
+  r.add_argument("--workdir", help="output directory (default runs/<name>[_<variant>])")
+  r.add_argument("--restart", action="store_true",
                  help="delete an earlier run's outputs in the workdir and start clean")
-  p.add_argument("--no-plots", action="store_true", help="skip the figures")
-  p.add_argument("--report", action="store_true",
+  r.add_argument("--no-plots", action="store_true", help="skip the figures")
+  r.add_argument("--report", action="store_true",
                  help="re-render report.md and the figures from the workdir's results "
                       "(no recomputation)")
-  g = p.add_mutually_exclusive_group()
+  g = r.add_mutually_exclusive_group()
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
+  r.set_defaults(handler=_cmd_run)
+
+  lp = sub.add_parser("list", help="the experiments: paper, variants, cost",
+                      description="List the shipped experiments (or the noise kinds and tasks, "
+                                  "or the papers).")
+  g = lp.add_mutually_exclusive_group()
+  g.add_argument("--kinds", action="store_true", help="noise kinds and tasks")
+  g.add_argument("--papers", action="store_true", help="the papers P0-P4")
+  lp.set_defaults(handler=_cmd_list)
+
+  s = sub.add_parser("show", help="resolved config, cost, traced hyper-parameters, workdir",
+                     description="Print what `chaosopt run` would run, without running it.",
+                     epilog="Overrides (--config.KEY=VALUE) are applied and validated as by run.")
+  s.add_argument("spec", metavar="NAME[:variant]", help="an experiment or path/to/config.py[:arg]")
+  s.add_argument("--workdir", help="the workdir run would be given (default runs/<name>...)")
+  s.set_defaults(handler=_cmd_show)
+
+  c = sub.add_parser("compare", help="paired per-seed differences of two scheme-table runs",
+                     description="For the schemes and seeds two scheme-table workdirs share: per "
+                                 "scheme and final metric, n, the mean difference B - A ± its "
+                                 "standard error and the paired t-test's p-value (raw and "
+                                 "Holm-corrected over the rows). Diverged or non-finite seeds "
+                                 "are left out pairwise.")
+  c.add_argument("dir_a", metavar="DIR_A", help="a finished run's workdir")
+  c.add_argument("dir_b", metavar="DIR_B", help="another, compared with DIR_A (B - A)")
+  c.add_argument("--metric", action="append", metavar="M",
+                 help="only this final metric (repeatable; default: every shared one)")
+  c.set_defaults(handler=_cmd_compare)
+
+  v = sub.add_parser("version", help="the version and the git commit of the code (= --version)",
+                     description="Print the chaosopt version and the commit of the code it runs.")
+  v.set_defaults(handler=_cmd_version)
+
+  if _status_module() is not None:
+    sub.add_parser("status", help="the state of runs (chaosopt status --help)", add_help=False)
   return p
 
 
-def _split_overrides(parser, rest: Sequence[str]) -> list[tuple[str, str]]:
-  overrides, i = [], 0
-  rest = list(rest)
-  while i < len(rest):
-    tok = rest[i]
-    if not tok.startswith("--config."):
-      parser.error(f"unrecognized argument {tok!r} (overrides look like --config.KEY=VALUE)")
-    key, eq, value = tok[len("--config."):].partition("=")
-    if not eq:
-      if i + 1 >= len(rest):
-        parser.error(f"{tok} needs a value")
-      value, i = rest[i + 1], i + 1
-    overrides.append((key, value))
+def _status_module() -> Optional[str]:
+  """``chaosopt.train.status`` if that module exists (it provides ``chaosopt status``)."""
+  name = "chaosopt.train.status"
+  try:
+    return name if importlib.util.find_spec(name) is not None else None
+  except (ImportError, ValueError):
+    return None
+
+
+def _take_overrides(argv: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+  """Splits ``--config.KEY=VALUE`` / ``--config.KEY VALUE`` out of ``argv``."""
+  rest, overrides, i = [], [], 0
+  argv = list(argv)
+  while i < len(argv):
+    tok = argv[i]
+    if tok.startswith("--config."):
+      key, eq, value = tok[len("--config."):].partition("=")
+      if not eq:
+        if i + 1 >= len(argv):
+          raise UsageError(f"{tok} needs a value (--config.KEY=VALUE)")
+        value, i = argv[i + 1], i + 1
+      overrides.append((key, value))
+    else:
+      rest.append(tok)
     i += 1
-  return overrides
+  return rest, overrides
 
 
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs the command; returns the exit status (2 for bad input)."""
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if argv and argv[0] == "status" and _status_module():
+    import importlib
+    return int(importlib.import_module(_status_module()).main(argv[1:]) or 0)
+  if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "-V", "--version"):
+    argv = ["run"] + argv  # the form without a command: `chaosopt --config NAME ...`
+  parser = _parser()
+  try:
+    argv, overrides = _take_overrides(argv)
+    try:
+      args, extra = parser.parse_known_args(argv)
+    except SystemExit as e:  # --help
+      return e.code if isinstance(e.code, int) else 0
+    if extra:
+      hint = " (overrides look like --config.KEY=VALUE)" if args.command in ("run", "show") \
+          else ""
+      raise UsageError(f"unrecognized argument {extra[0]!r}{hint} (see `chaosopt "
+                       f"{args.command or ''} --help`)".replace("chaosopt  --", "chaosopt --"))
+    if args.version:
+      return _cmd_version(args, overrides)
+    if args.command is None:
+      print(parser.format_help(), file=sys.stderr, end="")
+      return 2
+    if overrides and args.command not in ("run", "show"):
+      raise UsageError(f"chaosopt {args.command} takes no --config.KEY overrides")
+    return args.handler(args, overrides)
+  except UsageError as e:
+    print(f"chaosopt: {e}", file=sys.stderr)
+    return 2
+
+
+def _fail(message: str, status: int, verbose: bool = False) -> int:
+  if verbose:
+    import traceback
+    traceback.print_exc()
+  print(f"chaosopt: {message}", file=sys.stderr)
+  return status
+
+
+def default_workdir(name: str, variant: str) -> str:
+  """``runs/<name>[_<variant>]`` (commas of combined variants become ``_``)."""
+  return f"runs/{name}" + (f"_{variant.replace(',', '_')}" if variant else "")
+
+
+# ----------------------------------------------------------------------------- run
 def _setup_logging(quiet: bool, verbose: bool) -> None:
   level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
   logger.setLevel(level)
@@ -77,65 +222,35 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
   logger.propagate = False
 
 
-def list_experiments(kinds: bool = False) -> str:
-  """The text of ``chaosopt list``."""
-  from chaosopt import experiments
-  lines = []
-  if kinds:
-    from chaosopt.tasks import registry as task_registry
-    from chaosopt.transforms import registry
-    lines.append("noise kinds (schemes' \"kind\"):")
-    for k in registry.noise_kinds():
-      spec = registry.get_noise(k)
-      lines.append(f"  {k:<18} {spec.description}  [traced: "
-                   f"{', '.join(('learning_rate',) + spec.traced)}]")
-    lines.append("tasks (config.task.name): " + ", ".join(task_registry.task_names()))
-    return "\n".join(lines)
-  rows = []
-  for name in experiments.names():
-    info = getattr(experiments.get(name), "INFO", {})
-    variants = ",".join(getattr(experiments.get_config_module(name), "VARIANTS", {})) or "-"
-    cost = info.get("cost", "?") + ("; needs a GPU" if info.get("gpu") else "")
-    rows.append((name, info.get("paper", ""), variants, cost))
-  w = [max(len(r[i]) for r in rows + [("experiment", "paper", "variants", "cost")])
-       for i in range(4)]
-  fmt = "  ".join(f"{{:<{x}}}" for x in w)
-  lines.append(fmt.format("experiment", "paper", "variants", "cost"))
-  lines += [fmt.format(*r) for r in rows]
-  lines.append(f"\n{len(rows)} experiments. Run one: chaosopt --config NAME[:variant] "
-               f"--workdir DIR; noise kinds and tasks: chaosopt list --kinds")
-  return "\n".join(lines)
+@contextlib.contextmanager
+def progress_safe_logging():
+  """On a terminal, log lines are written through tqdm (``logging_redirect_tqdm``), so they
+  appear above the progress bar instead of breaking it; elsewhere (no bar) nothing changes.
+  The console handler's level is kept (``-q`` stays quiet)."""
+  if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+    yield
+    return
+  from tqdm.contrib.logging import logging_redirect_tqdm
+  before = list(logger.handlers)
+  level = min((h.level for h in before if getattr(h, "_chaosopt_cli", False)),
+              default=logging.NOTSET)
+  with logging_redirect_tqdm(loggers=[logger]):
+    for h in logger.handlers:
+      if h not in before:
+        h.setLevel(level)
+    yield
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-  """Runs the command; returns the exit status (2 for bad input)."""
-  argv = list(sys.argv[1:] if argv is None else argv)
-  if argv and argv[0] == "list":
-    lp = argparse.ArgumentParser(prog="chaosopt list")
-    lp.add_argument("--kinds", action="store_true", help="noise kinds and tasks")
-    a = lp.parse_args(argv[1:])
-    print(list_experiments(a.kinds))
-    return 0
-  parser = _parser()
-  args, rest = parser.parse_known_args(argv)
+def _cmd_run(args, overrides) -> int:
   if not args.config:
-    parser.error("--config is required (chaosopt list shows the experiments)")
-  overrides = _split_overrides(parser, rest)
+    raise UsageError("--config is required (chaosopt list shows the experiments)")
   _setup_logging(args.quiet, args.verbose)
-
   try:
-    return _run(args, overrides)
+    with progress_safe_logging():
+      return _run(args, overrides)
   except KeyboardInterrupt:
     print("chaosopt: interrupted; re-run the same command to resume", file=sys.stderr)
     return 130
-
-
-def _fail(message: str, status: int, verbose: bool) -> int:
-  if verbose:
-    import traceback
-    traceback.print_exc()
-  print(f"chaosopt: {message}", file=sys.stderr)
-  return status
 
 
 def _run(args, overrides) -> int:
@@ -154,13 +269,13 @@ def _run(args, overrides) -> int:
   from chaosopt.train import workdir as workdir_lib
   if args.restart and args.report:
     return _fail("--report re-renders a run's stored results; --restart would delete them "
-                 "first: use one or the other", 2, False)
+                 "first: use one or the other", 2)
   try:
     module, config, variant = experiments.load(args.config, overrides)
   except config_lib.ConfigError as e:
     return _fail(f"config error: {e}", 2, args.verbose)
   name = experiment_lib.name_of(module)
-  workdir = args.workdir or f"runs/{name}" + (f"_{variant.replace(',', '_')}" if variant else "")
+  workdir = args.workdir or default_workdir(name, variant)
   try:
     cfg_module = (experiments.get_config_module(name) if name in experiments.names()
                   else module)
@@ -205,15 +320,288 @@ def _print_summary(module, config, doc: dict, workdir: str) -> None:
   if doc.get("status") == "computed" and not results:  # a process > 0 of a distributed run
     lines.append(f"computed; process 0 writes the outputs to {workdir}/")
   else:
-    lines.append(f"outputs: {workdir}/ (report.md, results.json, log.txt, figures)")
+    lines.append(f"outputs: {workdir}/ (report.md, results.json, metrics.csv, log.txt, "
+                 f"figures)")
   print("\n".join(x for x in lines if x))
+
+
+# ----------------------------------------------------------------------------- list
+def _cmd_list(args, overrides) -> int:
+  print(list_experiments(args.kinds, papers=args.papers))
+  return 0
+
+
+def _table(rows: list[tuple], widths: list[int], sep: str = "  ") -> list[str]:
+  """Rows of cells wrapped to ``widths`` (the last column takes what is left of :data:`WIDTH`),
+  continuation lines indented under their column; every line at most :data:`WIDTH` long."""
+  widths = list(widths)
+  widths[-1] = WIDTH - sum(widths[:-1]) - len(sep) * (len(widths) - 1)
+  lines = []
+  for row in rows:
+    cells = [textwrap.wrap(str(c), w, break_on_hyphens=False) or [""]
+             for c, w in zip(row, widths)]
+    for k in range(max(len(c) for c in cells)):
+      parts = [(c[k] if k < len(c) else "").ljust(w) for c, w in zip(cells, widths)]
+      lines.append(sep.join(parts).rstrip())
+  return lines
+
+
+def papers_legend(full: bool = False) -> str:
+  """The papers P0-P4: one wrapped legend line (``full``: one paper a line, with its title)."""
+  if full:
+    return "\n".join(textwrap.fill(f"{k}  {a} {y}: {t} ({s})", WIDTH, subsequent_indent="    ")
+                     for k, (a, y, s, t) in PAPERS.items())
+  lines, line = [], "papers:"
+  for k, (a, y, s, _) in PAPERS.items():  # an entry is never split across lines
+    item = f" {k} {a} {y} ({s})" + (";" if k != list(PAPERS)[-1] else ".")
+    if len(line) + len(item) > WIDTH:
+      lines.append(line)
+      line = " "
+    line += item
+  return "\n".join(lines + [line])
+
+
+def list_experiments(kinds: bool = False, papers: bool = False) -> str:
+  """The text of ``chaosopt list`` (every line at most :data:`WIDTH` characters)."""
+  from chaosopt import experiments
+  if papers:
+    return papers_legend(full=True)
+  if kinds:
+    from chaosopt.tasks import registry as task_registry
+    from chaosopt.transforms import registry
+    lines = ["noise kinds (schemes' \"kind\"; traced: may differ inside one compiled program):"]
+    for k in registry.noise_kinds():
+      spec = registry.get_noise(k)
+      lines += _table([(k, f"{spec.description} [traced: "
+                           f"{', '.join(('learning_rate',) + spec.traced)}]")], [19, 0])
+    lines.append(textwrap.fill("tasks (config.task.name): "
+                               + ", ".join(task_registry.task_names()), WIDTH))
+    return "\n".join(lines)
+  rows = []
+  for name in experiments.names():
+    info = getattr(experiments.get(name), "INFO", {})
+    variants = ", ".join(getattr(experiments.get_config_module(name), "VARIANTS", {})) or "-"
+    cost = info.get("cost", "?") + ("; needs a GPU" if info.get("gpu") else "")
+    rows.append((name, info.get("paper", ""), variants, cost))
+  name_w = max(len(r[0]) for r in rows)
+  lines = _table([("experiment", "paper", "variants", "cost")] + rows, [name_w, 24, 18, 0])
+  lines.append("")
+  lines.append(papers_legend())
+  lines.append(f"{len(rows)} experiments. Run one: chaosopt run --config NAME[:variant]; "
+               f"what it runs: chaosopt show NAME.")
+  lines.append("Noise kinds and tasks: chaosopt list --kinds; the papers' titles: "
+               "chaosopt list --papers.")
+  return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- show
+def _cmd_show(args, overrides) -> int:
+  from chaosopt import experiments
+  from chaosopt.train import config as config_lib
+  try:
+    module, config, variant = experiments.load(args.spec, overrides)
+  except config_lib.ConfigError as e:
+    return _fail(f"config error: {e}", 2)
+  print(show_text(module, config, variant, args.workdir))
+  return 0
+
+
+def show_text(module, config, variant: str = "", workdir: Optional[str] = None) -> str:
+  """The text of ``chaosopt show``: experiment, paper, cost, workdir, the schemes' traced and
+  static hyper-parameters, and the resolved config as ``KEY = VALUE`` lines (the keys
+  ``--config.KEY=VALUE`` overrides)."""
+  from chaosopt.train import experiment as experiment_lib
+  from chaosopt.train import workdir as workdir_lib
+  name = experiment_lib.name_of(module)
+  info = getattr(module, "INFO", {}) or {}
+  workdir = workdir or default_workdir(name, variant)
+  state = ""
+  if os.path.isdir(workdir):
+    state = (" (holds a run; run resumes it or refuses a different config)"
+             if workdir_lib.holds_run(workdir) else " (exists, not a chaosopt run)")
+  lines = [f"experiment  {name}" + (f" (variant {variant})" if variant else ""),
+           f"paper       {info.get('paper', '?')}" + (f": {info['title']}" if info.get("title")
+                                                      else ""),
+           f"cost        {info.get('cost', '?')}" + ("; needs a GPU" if info.get("gpu") else ""),
+           f"workdir     {workdir}{state}"]
+  lines += _scheme_lines(config)
+  lines.append("config (KEY = VALUE; override with --config.KEY=VALUE):")
+  for k, v in workdir_lib.flatten(config.to_dict()).items():
+    lines.append(f"  {k} = {v!r}")
+  return "\n".join(lines)
+
+
+def _scheme_lines(config) -> list[str]:
+  """Per scheme: its kind, traced hyper-parameters (vmapped: schemes differing only in these
+  share one compiled program) and static ones (they select the program)."""
+  if "schemes" not in config or not config.schemes:
+    return ["schemes     none (this experiment has no scheme table)"]
+  from chaosopt.train import config as config_lib
+  from chaosopt.transforms import registry
+  try:
+    chosen = {s["name"] for s in config_lib.selected_schemes(config)}
+  except (config_lib.ConfigError, KeyError, TypeError):
+    chosen = None
+  lines = ["schemes     traced hyper-parameters (may differ inside one compiled program) | "
+           "static"]
+  for s in config.schemes:
+    s = dict(s)
+    label = f"  {s.get('name', '?')} [{s.get('kind', '?')}]"
+    if chosen is not None and s.get("name") not in chosen:
+      label += " (not selected by config.only)"
+    try:
+      spec = registry.get_noise(s.get("kind"))
+      hp = config_lib.scheme_hparams(s, config)
+    except (KeyError, ValueError, TypeError):
+      lines.append(f"{label}: kind not in the registry")
+      continue
+    traced = ("learning_rate",) + tuple(spec.traced)
+    fmt = lambda d: ", ".join(f"{k}={v}" for k, v in d.items()) or "-"  # noqa: E731
+    lines.append(textwrap.fill(
+        f"{label}: {fmt({k: v for k, v in hp.items() if k in traced})} | "
+        f"{fmt({k: v for k, v in hp.items() if k not in traced})}", WIDTH,
+        subsequent_indent="      ", break_on_hyphens=False))
+  return lines
+
+
+# ----------------------------------------------------------------------------- compare
+def _cmd_compare(args, overrides) -> int:
+  from chaosopt.core.errors import DataError
+  from chaosopt.train import results as results_lib
+  docs = []
+  for d in (args.dir_a, args.dir_b):
+    try:
+      docs.append(results_lib.load(d))
+    except (FileNotFoundError, DataError, ValueError) as e:
+      return _fail(str(e), 2)
+    if not isinstance(docs[-1].get("results"), dict) or \
+        not isinstance(docs[-1]["results"].get("schemes"), dict):
+      return _fail(f"{d} is not a scheme-table run (its results have no schemes); compare "
+                   f"reads the per-seed final metrics of scheme tables", 2)
+  rows = compare_rows(docs[0], docs[1], args.metric)
+  if not rows:
+    return _fail(f"{args.dir_a} and {args.dir_b} share no scheme, seed and final metric"
+                 + (f" among {args.metric}" if args.metric else ""), 2)
+  print(compare_text(args.dir_a, args.dir_b, docs[0], docs[1], rows))
+  return 0
+
+
+def _by_seed(scheme: dict, metric: str) -> dict:
+  """``{seed: value}`` of one final metric; NaN for a diverged seed or a non-finite value."""
+  out = {}
+  diverged = list(scheme.get("diverged_at") or [])
+  for j, seed in enumerate(scheme.get("seeds", [])):
+    v = scheme["final"][metric][j]
+    v = math.nan if v is None else float(v)
+    if j < len(diverged) and diverged[j] is not None and diverged[j] >= 0:
+      v = math.nan
+    out[int(seed)] = v
+  return out
+
+
+def compare_rows(doc_a: dict, doc_b: dict, metrics: Optional[Sequence[str]] = None) -> list:
+  """Paired comparisons of two scheme-table results documents: per scheme and final metric
+  they share, over the seeds both ran (pairs with a diverged seed or a non-finite value left
+  out): ``{"scheme", "metric", "n", "mean_diff", "se_diff", "p", "p_holm"}``, difference
+  B - A, p of the paired t-test (:func:`chaosopt.analysis.stats.paired_ttest`, NaN below 2
+  pairs or for identical pairs) and Holm-corrected over the rows
+  (:func:`chaosopt.analysis.stats.holm`)."""
+  import numpy as np
+
+  from chaosopt.analysis import stats
+  sa, sb = doc_a["results"]["schemes"], doc_b["results"]["schemes"]
+  rows = []
+  for name in [n for n in sa if n in sb]:
+    shared = [m for m in sa[name].get("final", {}) if m in sb[name].get("final", {})]
+    for m in shared if not metrics else [m for m in metrics if m in shared]:
+      a, b = _by_seed(sa[name], m), _by_seed(sb[name], m)
+      seeds = sorted(set(a) & set(b))
+      if not seeds:
+        continue
+      x = np.array([a[s] for s in seeds])
+      y = np.array([b[s] for s in seeds])
+      ok = np.isfinite(x) & np.isfinite(y)
+      mean, se = stats.mean_se(y[ok] - x[ok])
+      _, p = stats.paired_ttest(y[ok], x[ok])
+      rows.append({"scheme": name, "metric": m, "n": int(ok.sum()), "n_seeds": len(seeds),
+                   "mean_diff": mean, "se_diff": se, "p": p})
+  if rows:
+    for r, q in zip(rows, stats.holm([r["p"] for r in rows])):
+      r["p_holm"] = float(q)
+  return rows
+
+
+def compare_text(dir_a: str, dir_b: str, doc_a: dict, doc_b: dict, rows: list) -> str:
+  """The text of ``chaosopt compare``: what A and B are, the settings that differ, the rows."""
+  from chaosopt.train import workdir as workdir_lib
+
+  def what(doc):
+    git = (doc.get("provenance") or {}).get("git") or {}
+    commit = f", commit {str(git['commit'])[:10]}" if git.get("commit") else ""
+    v = doc.get("variant")
+    return f"{doc.get('experiment', '?')}{':' + v if v else ''}{commit}"
+
+  num = lambda x: "–" if x is None or not math.isfinite(x) else f"{x:.4g}"  # noqa: E731
+  pv = lambda x: "–" if x is None or not math.isfinite(x) else f"{x:.3g}"  # noqa: E731
+  lines = [f"A: {dir_a} ({what(doc_a)})", f"B: {dir_b} ({what(doc_b)})"]
+  diff = workdir_lib.config_diff(doc_a.get("settings") or {}, doc_b.get("settings") or {})
+  if diff:
+    lines.append("settings that differ (A -> B): " + "; ".join(diff[:6])
+                 + (f"; ... {len(diff) - 6} more" if len(diff) > 6 else ""))
+  lines.append("difference B - A of the final metrics, paired by seed (diverged or non-finite "
+               "seeds left out);")
+  lines.append(f"p: paired t-test, Holm: corrected over the {len(rows)} rows")
+  table = [("scheme", "metric", "n", "mean diff ± SE", "p", "p (Holm)")]
+  for r in rows:
+    n = f"{r['n']}" + (f"/{r['n_seeds']}" if r["n"] != r["n_seeds"] else "")
+    table.append((r["scheme"], r["metric"], n, f"{num(r['mean_diff'])} ± {num(r['se_diff'])}",
+                  pv(r["p"]), pv(r["p_holm"])))
+  w = [max(len(str(t[i])) for t in table) for i in range(6)]
+  lines += ["  ".join(str(c).ljust(x) for c, x in zip(t, w)).rstrip() for t in table]
+  return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- version
+def version_text() -> str:
+  """``chaosopt X.Y.Z (commit ..., git checkout | recorded at build time); jax ..., Python ...``:
+  the installed version (as in every results.json's provenance) and the commit of the checkout
+  this package runs from, or the one recorded when it was built
+  (:func:`chaosopt.train.experiment.code_state`)."""
+  import importlib.metadata
+  import platform
+
+  from chaosopt.train import experiment as experiment_lib
+  version = experiment_lib._chaosopt_version() or "(not installed)"  # noqa: SLF001
+  code = experiment_lib.code_state()
+  if code and code.get("commit"):
+    where = "git checkout" if code.get("source") == "checkout" else "recorded at build time"
+    dirty = " + local changes" if code.get("dirty") else ""
+    commit = f"commit {code['commit']}{dirty}, {where}"
+  else:
+    commit = "commit unknown"
+  try:
+    jax_version = importlib.metadata.version("jax")
+  except importlib.metadata.PackageNotFoundError:
+    jax_version = "?"
+  return (f"chaosopt {version} ({commit}); jax {jax_version}, "
+          f"Python {platform.python_version()}")
+
+
+def _cmd_version(args, overrides) -> int:
+  print(version_text())
+  return 0
 
 
 def entry() -> None:
   """The console script (``chaosopt``, ``python -m chaosopt``): exits with :func:`main`'s status.
   After Ctrl-C the process ends at once (the run is resumable; JAX's runtime threads may not be
   interrupted safely at interpreter shutdown)."""
-  status = main()
+  try:
+    status = main()
+    sys.stdout.flush()
+  except BrokenPipeError:  # `chaosopt list | head`: the reader left; not an error
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    status = 0
   if status == 130:
     sys.stdout.flush()
     sys.stderr.flush()

@@ -19,6 +19,7 @@ import logging
 
 import ml_collections
 import numpy as np
+from matplotlib import ticker as mticker
 
 from chaosopt.experiments import _valley_authors as va
 from chaosopt.train import config as config_lib
@@ -352,7 +353,14 @@ Diverged seeds are excluded pairwise from the paired tests (see the table's last
       ax.plot(np.r_[0.0, v[j]], np.r_[u0[j], u2[j]], lw=0.7, color=colors[name], alpha=0.8,
               label=f"one path per seed ({shown} of {v.shape[0]} shown)" if j == 0 else None)
     ax.plot(np.zeros(shown), u0[:shown], "k.", ms=4, label="start (u0, 0)")
-    ax.set_yscale("symlog", linthresh=1.0)
+    shown_u2 = [u0[:shown], u2[:shown]]
+    if np.all(plots._pool(shown_u2) > 0):  # noqa: SLF001
+      # a log axis with labelled 1-2-5 ticks when under ~1.5 decades, linear under 1 decade
+      if plots.auto_yscale(ax, shown_u2, decades=1.0) == "linear":
+        ax.yaxis.set_major_locator(mticker.MaxNLocator(nbins=5))
+    else:  # paths reaching ‖u‖² = 0 (the authors' process)
+      ax.set_yscale("symlog", linthresh=1.0)
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=4))
     plots.label_axes(ax, "v", "‖u‖²", title=name)
     plots.legend(ax, outside=False)
   ax = axes[-1]
@@ -362,6 +370,7 @@ Diverged seeds are excluded pairwise from the paired tests (see the table's last
                  band="iqr")
   plots.auto_yscale(ax, [np.asarray(s["history"]["hessian_trace"], np.float64)
                          for s in results["schemes"].values()])
+  ax.xaxis.set_major_locator(mticker.MaxNLocator(nbins=4))
   plots.label_axes(ax, "step (iterations)", "Hessian trace tr ∇²ℓ",
                    title="Hessian trace (all seeds)")
   plots.legend(ax, outside=True)

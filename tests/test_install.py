@@ -1,6 +1,7 @@
 """An installed (non-editable) chaosopt runs an experiment by name from a directory outside
 the checkout: the wheel ships every experiment, config and data file it needs (the top-level
-configs/ and experiments/ as chaosopt.configs and chaosopt.experiments)."""
+configs/ and experiments/ as chaosopt.configs and chaosopt.experiments) and the git commit it
+was built from (chaosopt/_build_info.py, written by setup.py), which its results record."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,14 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
   assert "chaosopt/experiments/widening_valley.py" in names
   assert "chaosopt/configs/widening_valley.py" in names
   assert not any(n.startswith(("tests/", "experiments/", "configs/")) for n in names)
+  # the commit the wheel was built from is recorded in it (setup.py), the source left as it was
+  head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                        text=True).stdout.strip() or None
+  info = zipfile.ZipFile(wheel).read("chaosopt/_build_info.py").decode()
+  if head:
+    assert f"COMMIT = {head!r}" in info
+  with open(os.path.join(ROOT, "chaosopt", "_build_info.py")) as f:
+    assert "COMMIT = None" in f.read()
   site = tmp_path / "site"
   subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                   str(site), str(wheel)], check=True, capture_output=True, timeout=600)
@@ -48,6 +57,12 @@ def test_wheel_runs_an_experiment_outside_the_checkout(tmp_path):
   assert out.returncode == 0, out.stderr
   doc = json.loads((elsewhere / "runs" / "widening_valley_quick" / "results.json").read_text())
   assert doc["status"] == "finished" and doc["provenance"]["chaosopt"]
+  if head:  # no checkout around the installed copy: the commit recorded at build time
+    assert doc["provenance"]["git"]["commit"] == head
+    assert doc["provenance"]["git"]["source"] == "build"
+    version = subprocess.run([sys.executable, "-m", "chaosopt", "--version"], cwd=elsewhere,
+                             env=env, capture_output=True, text=True, check=True).stdout
+    assert head[:12] in version and "0." in version
   # a user's config file has the form of a shipped one and builds on chaosopt.configs
   (elsewhere / "my_config.py").write_text(textwrap.dedent('''
       from chaosopt.configs import widening_valley

@@ -1,6 +1,6 @@
 """The package's layers import only from the layers below them (AST check of every module).
 
-low-level (``chaosopt.core``, ``chaosopt._validation``) -> ``dynamics`` -> ``transforms`` /
+low-level (``chaosopt.core``, ``chaosopt._validation``, ``chaosopt._build_info``) -> ``dynamics`` -> ``transforms`` /
 ``estimators`` -> ``tasks`` -> ``analysis`` -> ``train`` -> ``configs`` -> ``experiments`` -> the
 command (``chaosopt.cli``, ``chaosopt.__main__``). ``configs`` and ``experiments`` are the
 top-level ``configs/`` and ``experiments/``, installed as ``chaosopt.configs`` and
@@ -21,11 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(ROOT, "chaosopt")
 # top-level folders installed as chaosopt.<name> (package-dir in pyproject.toml): one layer each
 OUTSIDE = ("configs", "experiments")
-ORDER = ["core", "_validation", "dynamics", "transforms", "estimators", "tasks", "analysis",
-         "train", "configs", "experiments", "cli", "__main__"]
-RANK = {"core": 0, "_validation": 0, "dynamics": 1, "transforms": 2, "estimators": 2,
-        "tasks": 3, "analysis": 4, "train": 5, "configs": 6, "experiments": 7, "cli": 8,
-        "__main__": 8}
+ORDER = ["core", "_validation", "_build_info", "dynamics", "transforms", "estimators", "tasks",
+         "analysis", "train", "configs", "experiments", "cli", "__main__"]
+RANK = {"core": 0, "_validation": 0, "_build_info": 0, "dynamics": 1, "transforms": 2,
+        "estimators": 2, "tasks": 3, "analysis": 4, "train": 5, "configs": 6, "experiments": 7,
+        "cli": 8, "__main__": 8}
 
 
 def _modules():

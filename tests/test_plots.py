@@ -164,3 +164,100 @@ def test_table_and_curves_figures():
   fig = plots.curves_figure(np.arange(5), per, ["train_loss"], schemes=schemes)
   assert "median over 2 seeds" in fig.get_suptitle()
   plots.pyplot().close(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# no overlapping text at any seed count
+
+def _polygon(t, renderer, fig):
+  """The (possibly rotated) rectangle a text occupies, in display pixels: its unrotated size
+  turned by its rotation about the centre of its (axis-aligned) window extent."""
+  import math
+
+  from matplotlib.text import Text
+  box = t.get_window_extent(renderer)
+  flat = Text(0, 0, t.get_text(), fontproperties=t.get_fontproperties())
+  flat.set_figure(fig)
+  fb = flat.get_window_extent(renderer)
+  w, h, a = fb.width / 2, fb.height / 2, math.radians(t.get_rotation())
+  cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+  c, s = math.cos(a), math.sin(a)
+  return np.array([(cx + c * x - s * y, cy + s * x + c * y)
+                   for x, y in ((-w, -h), (w, -h), (w, h), (-w, h))])
+
+
+def _overlap(p, q, tol=0.5):
+  """Separating-axis test of two convex polygons (overlap deeper than ``tol`` pixels)."""
+  for poly in (p, q):
+    for i in range(len(poly)):
+      e = poly[(i + 1) % len(poly)] - poly[i]
+      n = np.array([-e[1], e[0]]) / (np.hypot(*e) or 1.0)
+      a, b = p @ n, q @ n
+      if a.max() <= b.min() + tol or b.max() <= a.min() + tol:
+        return False
+  return True
+
+
+def _texts(fig):
+  """(name, Text) of every drawn title, axis label, tick label, offset text and annotation."""
+  out = [("suptitle", fig._suptitle)] if fig._suptitle is not None else []
+  for i, ax in enumerate(fig.axes):
+    if not ax.axison:
+      continue
+    out += [(f"ax{i} title", ax.title), (f"ax{i} xlabel", ax.xaxis.label),
+            (f"ax{i} ylabel", ax.yaxis.label),
+            (f"ax{i} x offset", ax.xaxis.get_offset_text()),
+            (f"ax{i} y offset", ax.yaxis.get_offset_text())]
+    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+      lo, hi = sorted(axis.get_view_interval())
+      for tick in axis.get_major_ticks():
+        if lo - 1e-9 * abs(hi - lo) <= tick.get_loc() <= hi + 1e-9 * abs(hi - lo):
+          out.append((f"ax{i} {name}tick {tick.label1.get_text()}", tick.label1))
+    out += [(f"ax{i} text {t.get_text()}", t) for t in ax.texts]
+  return [(n, t) for n, t in out if t.get_visible() and t.get_text().strip()]
+
+
+def assert_no_overlapping_text(fig):
+  fig.canvas.draw()
+  r = fig.canvas.get_renderer()
+  items = [(n, _polygon(t, r, fig)) for n, t in _texts(fig)]
+  bad = [(a, b) for i, (a, p) in enumerate(items) for b, q in items[i + 1:] if _overlap(p, q)]
+  assert not bad, bad[:5]
+
+
+def _table_results(num_seeds, seed=0):
+  """Synthetic scheme-table results: a positive heavy-tailed metric spanning decades and a
+  signed one with outliers, some seeds diverged."""
+  rng = np.random.default_rng(seed)
+  schemes = {}
+  for k, s in enumerate(_airfoil_schemes()):
+    rmse = 0.4 * np.exp(rng.standard_t(2, num_seeds) * 0.3 * (1 + k / 3))
+    gap = rng.standard_t(2, num_seeds) * 0.02 * (1 + k)
+    div = np.where(rng.random(num_seeds) < 0.02 * k, 10 * (1 + np.arange(num_seeds)), -1)
+    rmse[div >= 0] = np.nan
+    evals = 0.4 + np.abs(rng.normal(size=(num_seeds, 5)))
+    schemes[s["name"]] = {
+        "kind": s["kind"], "hparams": {k: v for k, v in s.items() if k not in ("name", "kind")},
+        "seeds": list(range(num_seeds)),
+        "final": {"test_rmse": rmse.tolist(), "gap": gap.tolist()},
+        "diverged_at": div.tolist(), "eval_steps": [0, 10000, 20000, 30000, 40000],
+        "evals": {"test_rmse": evals.tolist()}}
+  return {"schemes": schemes}
+
+
+@pytest.mark.parametrize("num_seeds", [5, 200])
+def test_table_figures_have_no_overlapping_text(num_seeds):
+  from chaosopt.train import table
+  results = _table_results(num_seeds)
+  metrics = ["test_rmse", "gap"]
+  for one in (metrics, metrics[:1]):  # two panels, and one narrow panel under a long title
+    figs = table.figures(results, one, paper={"baseline": {"test_rmse": 0.45}},
+                         curves=("test_rmse",))
+    for name, fig in figs.items():
+      assert_no_overlapping_text(fig)
+      plots.pyplot().close(fig)
+  # three schemes only: a narrow figure
+  few = {"schemes": dict(list(results["schemes"].items())[:2])}
+  fig = table.figures(few, metrics)["final_metrics"]
+  assert_no_overlapping_text(fig)
+  plots.pyplot().close(fig)

@@ -62,6 +62,39 @@ def test_cli_end_to_end(tmp_path, monkeypatch, capsys):
   hist = results_lib.history(str(workdir))
   assert hist["mpgd/hessian_trace"].shape == (2, 40)
   assert "hessian_trace" in capsys.readouterr().out
+  # metrics.csv: the final metrics and the evaluations, read back with the csv module
+  with open(workdir / "metrics.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+  table = [r for r in rows if r["scheme"]]  # the other rows: scalars such as timings_s.*
+  finals = {(r["scheme"], int(r["seed"]), r["metric"]): float(r["value"]) for r in table
+            if r["step"] == ""}
+  assert finals[("mpgd", 1, "hessian_trace")] == schemes["mpgd"]["final"]["hessian_trace"][1]
+  assert len(finals) == 3 * 2 * 4
+  assert {r["step"] for r in table} == {"", "0", "20", "40"}
+  assert rows[0]["experiment"] == "widening_valley" and rows[0]["variant"] == "quick"
+  assert {r["gamma"] for r in rows if r["scheme"] == "mpgd"} == {"0.7"}
+  assert "metrics.csv" in json.loads((workdir / ".chaosopt-run.json").read_text())["entries"]
+
+
+@pytest.mark.parametrize("report", ["widening_valley", "widening_valley_seeds100",
+                                    "widening_valley_authors_seeds100"])
+def test_report_figure_has_readable_ticks(report):
+  """Fig. 2 of the committed reports, re-rendered: at least two labelled ticks on every axis,
+  no two texts (titles, labels, tick labels) overlapping."""
+  import ml_collections
+  from test_plots import _texts, assert_no_overlapping_text
+
+  from chaosopt.experiments import widening_valley
+  from chaosopt.train import plots
+  doc = results_lib.load(os.path.join(ROOT, "reports", report))
+  fig = widening_valley.report(ml_collections.ConfigDict(doc["settings"]), doc["results"])[1][
+      "fig2"]
+  assert_no_overlapping_text(fig)
+  names = [n for n, _ in _texts(fig)]
+  for i in range(len(fig.axes)):
+    for axis in ("x", "y"):
+      assert sum(n.startswith(f"ax{i} {axis}tick") for n in names) >= 2, (i, axis, names)
+  plots.pyplot().close(fig)
 
 
 def _their_recursion(option, seed, num_steps, *, gamma=0.0, beta=0.5, eta=0.01, sigma=0.05,

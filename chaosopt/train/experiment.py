@@ -23,9 +23,10 @@ one, a no-op if finished), logs to ``<workdir>/log.txt``, and writes ``results.j
 one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``results`` (what
 ``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
 dirty flag, package versions, backend and devices, x64, command line, wall time) and
-``status``; then ``report.md`` and the figures. Large arrays of ``results`` go to
-``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one writer of both files;
-``chaosopt.train.results.load`` reads them back as one document).
+``status``; then ``metrics.csv`` (the numbers in long format,
+:func:`chaosopt.train.export.write_csv`), ``report.md`` and the figures. Large arrays of
+``results`` go to ``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one
+writer of both files; ``chaosopt.train.results.load`` reads them back as one document).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import sys
 import time
 from typing import Optional
 
+from chaosopt.train import export
 from chaosopt.train import report as report_lib
 from chaosopt.train import results as results_lib
 from chaosopt.train import workdir as workdir_lib
@@ -93,14 +95,33 @@ def git_state(root: str, exclude: Optional[str] = None) -> Optional[dict]:
                                        else [])}
 
 
-def provenance(wall_s: Optional[float] = None, exclude: Optional[str] = None) -> dict:
-  """Where a result comes from: code (version, git commit, dirty flag when run from a
-  checkout), packages, machine, JAX backend/devices/x64, command line, date."""
-  import jax
+def code_state(exclude: Optional[str] = None) -> Optional[dict]:
+  """The code this process runs: ``{"commit", "dirty", "dirty_paths", "source"}``.
 
+  From a git checkout (``source: "checkout"``, :func:`git_state` of the checkout holding this
+  package); otherwise, for a non-editable install, the commit recorded in the package when it
+  was built (``source: "build"``, :mod:`chaosopt._build_info`, written by ``setup.py``; its
+  ``dirty`` says whether tracked files differed from that commit at build time). None if
+  neither is known (e.g. a wheel built without git)."""
   # the checkout root when run from one: chaosopt/train/experiment.py -> ../../..
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   git = git_state(root, exclude=exclude)
+  if git is not None:
+    return dict(git, source="checkout")
+  from chaosopt import _build_info
+  if not _build_info.COMMIT:
+    return None
+  return {"commit": _build_info.COMMIT, "dirty": _build_info.DIRTY, "dirty_paths": [],
+          "source": "build"}
+
+
+def provenance(wall_s: Optional[float] = None, exclude: Optional[str] = None) -> dict:
+  """Where a result comes from: code (version, git commit and dirty flag: of the checkout when
+  run from one, else as recorded at build time, :func:`code_state`), packages, machine, JAX
+  backend/devices/x64, command line, date."""
+  import jax
+
+  git = code_state(exclude=exclude)
   versions = {}
   for name in _PACKAGES:
     try:
@@ -129,7 +150,7 @@ def _dirty_note(git: dict) -> str:
     return ""
   paths = git.get("dirty_paths") or []
   if not paths:
-    return " + local changes"
+    return " + local changes" + (" at build time" if git.get("source") == "build" else "")
   shown = ", ".join(f"`{p}`" for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
   return f" + local changes in {shown}"
 
@@ -209,10 +230,11 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
              "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
              "provenance": dict(prov, wall_s=round(wall, 2))}
       _write_results(wd, doc)
+      export.write_csv(wd, doc)
       logger.info("%s: computed in %.1f s", name, wall)
       _render(module, config, wd, doc, plots)
-      logger.info("%s: wrote %s (report.md, results.json, %d figure files)", name, wd.path,
-                  len(doc["figures"]))
+      logger.info("%s: wrote %s (report.md, results.json, metrics.csv, %d figure files)", name,
+                  wd.path, len(doc["figures"]))
   return doc
 
 
@@ -276,6 +298,7 @@ def _render_again(module, config, wd, plots: bool) -> dict:
       os.remove(p)
   doc["rendered"] = {"chaosopt": _chaosopt_version(), "date": time.strftime(
       "%Y-%m-%d %H:%M:%S %Z"), "command": _command()}
+  export.write_csv(wd, doc)  # also for runs written before metrics.csv existed
   with _LogFile(wd.file("log.txt")):
     _render(module, config, wd, doc, plots)
     logger.info("%s: re-rendered the report in %s", name_of(module), wd.path)

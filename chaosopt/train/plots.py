@@ -46,8 +46,9 @@ from matplotlib.patches import Patch, Rectangle
 
 __all__ = [
     "METRIC_LABELS", "HistogramInfo", "auto_yscale", "band_note", "curves", "curves_figure",
-    "final_metrics", "fmt_num", "histogram", "label_axes", "legend", "log_ticks", "metric_label",
-    "pyplot", "robust_ylim", "save", "scheme_colors", "style", "subplots", "table_figure",
+    "final_metrics", "fit_labels", "fmt_num", "histogram", "label_axes", "legend", "log_ticks",
+    "metric_label", "pyplot", "robust_ylim", "save", "scheme_colors", "style", "subplots",
+    "table_figure",
 ]
 
 BANDS = ("iqr", "seeds", "none")
@@ -204,6 +205,34 @@ def label_axes(ax: Axes, x: str, y: str, title: str | None = None,
   ax.set_ylabel(metric_label(y, labels))
   if title is not None:
     ax.set_title(metric_label(title, labels))
+
+
+def _fill_width(text: str, width_in: float, fontsize: float) -> str:
+  """``text`` wrapped (line by line) to about ``width_in`` inches at ``fontsize`` points."""
+  chars = max(20, int(width_in * 72 / (0.55 * fontsize)))
+  return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def fit_labels(fig: Figure) -> None:
+  """Wraps every axis label longer than its axes (a y-label taller than the panel, an x-label
+  wider) onto more lines, so it reaches neither the title above nor a neighbouring panel. Draws
+  the figure once to measure; labels holding mathtext (``$``) are left as they are."""
+  fig.canvas.draw()
+  renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+  for ax in fig.axes:
+    if not ax.axison:
+      continue
+    box = ax.get_window_extent(renderer)
+    for label, vertical in ((ax.yaxis.label, True), (ax.xaxis.label, False)):
+      text = label.get_text()
+      if not text or "$" in text:
+        continue
+      ext = label.get_window_extent(renderer)
+      size, room = (ext.height, box.height) if vertical else (ext.width, box.width)
+      if size > 0.98 * room:
+        lines = text.count("\n") + 1
+        chars = max(8, int(len(text) / lines * 0.95 * room / size))
+        label.set_text(textwrap.fill(" ".join(text.split()), chars))
 
 
 # --------------------------------------------------------------------------------------------
@@ -490,13 +519,18 @@ def final_metrics(ax: Axes, values_by_scheme: Mapping[str, Any], *,
                   paper: Mapping[str, float] | None = None,
                   authors: Mapping[str, float] | None = None, ylabel: str,
                   order: Sequence[str] | None = None, show_legend: bool = True,
-                  jitter: float = 0.14) -> dict[str, dict[str, float]]:
+                  jitter: float = 0.14, decades: float = 2.0,
+                  robust: bool = False) -> dict[str, dict[str, float]]:
   """One column per scheme: every seed as a jittered point, the median as a black tick and the
   inter-quartile range as a shaded bar; ``paper`` values as red horizontal ticks (legend
   "paper"), ``authors`` (authors' code) values as black dashed ticks; non-finite (diverged) seeds
   as × marks in a band at the top of the panel with their count, never dropped. The y-axis is
-  log when the values span > 2 decades. Scheme labels are rotated. Returns per scheme
-  ``{"median", "q25", "q75", "n", "n_diverged"}``."""
+  log when the values are positive and span more than ``decades`` decades (:func:`auto_yscale`).
+  ``robust``: when a few seeds stretch the axis (the full range is over 3 times the 1-99 %
+  quantile range of the seeds, in log10 space on a log axis), the axis shows that quantile
+  range (widened to every median, quartile and reference value) and the seeds beyond it are
+  drawn as triangles on its edge (▲ above, ▼ below), never dropped. Scheme labels are rotated.
+  Returns per scheme ``{"median", "q25", "q75", "n", "n_diverged", "n_beyond"}``."""
   names = list(order) if order is not None else list(values_by_scheme)
   colors = dict(colors or {})
   rng = np.random.default_rng(0)  # deterministic jitter
@@ -508,8 +542,9 @@ def final_metrics(ax: Axes, values_by_scheme: Mapping[str, Any], *,
   refs = [float(d[n]) for d in (paper or {}, authors or {}) for n in names
           if n in d and d[n] is not None and np.isfinite(d[n])]
   pooled = _pool(finite_all + [np.asarray(refs)])
-  scale = auto_yscale(ax, pooled)
+  scale = auto_yscale(ax, pooled, decades=decades)
   any_div = False
+  xs_all: dict[str, np.ndarray] = {}
   for i, n in enumerate(names):
     v = np.asarray(values_by_scheme[n], dtype=float).ravel()
     fin = v[np.isfinite(v)]
@@ -521,29 +556,54 @@ def final_metrics(ax: Axes, values_by_scheme: Mapping[str, Any], *,
       ax.add_patch(Rectangle((i - 0.22, q25), 0.44, max(q75 - q25, 0.0), facecolor=c,
                              alpha=0.25, edgecolor="none", zorder=1))
       ax.hlines(med, i - 0.26, i + 0.26, color="black", lw=1.6, zorder=3)
-      xs = i + rng.uniform(-jitter, jitter, fin.size)
-      ax.scatter(xs, fin, s=22, color=c, edgecolors="black", linewidths=0.5, zorder=4)
+      xs_all[n] = i + rng.uniform(-jitter, jitter, fin.size)
+      ax.scatter(xs_all[n], fin, s=22, color=c, edgecolors="black", linewidths=0.5, zorder=4)
     else:
       q25 = med = q75 = float("nan")
     stats[n] = {"median": float(med), "q25": float(q25), "q75": float(q75), "n": int(fin.size),
-                "n_diverged": n_div}
+                "n_diverged": n_div, "n_beyond": 0}
     if paper and paper.get(n) is not None and np.isfinite(paper[n]):
       ax.hlines(float(paper[n]), i - 0.36, i + 0.36, color=PAPER_COLOR, lw=2.4, zorder=5)
     if authors and authors.get(n) is not None and np.isfinite(authors[n]):
       ax.hlines(float(authors[n]), i - 0.36, i + 0.36, color=AUTHORS_COLOR, lw=1.6,
                 linestyles=(0, (2, 1.5)), zorder=5)
-  # limits: all finite points and reference values visible, headroom for diverged marks
+  # limits: all finite points and reference values visible (robust: all but the seeds drawn on
+  # the edge), headroom for diverged marks
+  any_beyond = False
   if pooled.size:
-    lo, hi = float(pooled.min()), float(pooled.max())
+    log = scale == "log"
+    f = np.log10 if log else np.asarray
+    lo, hi = float(f(pooled.min())), float(f(pooled.max()))
+    seeds = _pool(finite_all)
+    if robust and seeds.size:
+      keep = [float(f(v)) for v in refs + [x for st in stats.values()
+                                            for x in (st["q25"], st["median"], st["q75"])]
+              if np.isfinite(v)]
+      rlo, rhi = (float(x) for x in np.quantile(f(seeds), (0.01, 0.99)))
+      rlo, rhi = min([rlo] + keep), max([rhi] + keep)
+      if hi - lo > 3 * max(rhi - rlo, 1e-12):
+        lo, hi = rlo, rhi
     top_room = 0.18 if any_div else 0.08
-    if scale == "log":
-      llo, lhi = math.log10(lo), math.log10(hi)
-      span = max(lhi - llo, 0.3)
-      ax.set_ylim(10 ** (llo - 0.08 * span), 10 ** (lhi + top_room * span))
-      log_ticks(ax, "y")
+    if log:
+      span = max(hi - lo, 0.3)
+      ylim = (10 ** (lo - 0.08 * span), 10 ** (hi + top_room * span))
     else:
       span = hi - lo if hi > lo else (abs(hi) * 0.1 or 1.0)
-      ax.set_ylim(lo - 0.08 * span, hi + top_room * span)
+      ylim = (lo - 0.08 * span, hi + top_room * span)
+    ax.set_ylim(*ylim)
+    if log:
+      log_ticks(ax, "y")
+    for i, n in enumerate(names):  # seeds beyond a robust range: triangles on the edge
+      v = np.asarray(values_by_scheme[n], dtype=float).ravel()
+      fin = v[np.isfinite(v)]
+      for side, marker, y in (((fin > ylim[1]), "^", ylim[1]), ((fin < ylim[0]), "v", ylim[0])):
+        k = int(side.sum())
+        if k:
+          stats[n]["n_beyond"] += k
+          any_beyond = True
+          ax.scatter(xs_all[n][side], np.full(k, y), marker=marker, s=26,
+                     color=colors.get(n, "C0"), edgecolors="black", linewidths=0.5, zorder=6,
+                     clip_on=False)
   if any_div:
     tr = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
     for i, n in enumerate(names):
@@ -560,12 +620,13 @@ def final_metrics(ax: Axes, values_by_scheme: Mapping[str, Any], *,
   ax.set_ylabel(metric_label(ylabel))
   if show_legend:
     legend(ax, handles=final_metrics_handles(paper=bool(paper), authors=bool(authors),
-                                             diverged=any_div), outside=True)
+                                             diverged=any_div, beyond=any_beyond),
+           outside=True)
   return stats
 
 
 def final_metrics_handles(*, paper: bool = False, authors: bool = False,
-                          diverged: bool = False) -> list[Any]:
+                          diverged: bool = False, beyond: bool = False) -> list[Any]:
   """Legend proxies explaining a :func:`final_metrics` panel (seed point, median, IQR bar and,
   if requested, paper / authors'-code / diverged marks)."""
   hs: list[Any] = [
@@ -582,6 +643,9 @@ def final_metrics_handles(*, paper: bool = False, authors: bool = False,
   if diverged:
     hs.append(Line2D([], [], ls="none", marker="x", ms=6, mew=1.6, color="0.3",
                      label="diverged seed (NaN), count"))
+  if beyond:
+    hs.append(Line2D([], [], ls="none", marker="^", ms=5, mfc="0.6", mec="black", mew=0.5,
+                     label="seed beyond the axis range"))
   return hs
 
 
@@ -710,21 +774,23 @@ def table_figure(per_scheme_final: Mapping[str, Mapping[str, Any]], metrics: Seq
   with style():
     fig, axes = pyplot().subplots(nrow, ncol, figsize=(width * ncol, 3.4 * nrow + 0.6),
                                   squeeze=False)
-    any_div = False
+    any_div = any_beyond = False
     for ax, m in zip(axes.flat, metrics):
       vals = {n: np.asarray(per_scheme_final[n].get(m, [np.nan]), dtype=float) for n in order}
       st = final_metrics(ax, vals, colors=colors, paper=(paper or {}).get(m),
                          authors=(authors or {}).get(m), ylabel=metric_label(m, labels),
-                         order=order, show_legend=False)
+                         order=order, show_legend=False, decades=1.0, robust=True)
       any_div |= any(s["n_diverged"] for s in st.values())
+      any_beyond |= any(s["n_beyond"] for s in st.values())
     for ax in list(axes.flat)[len(metrics):]:
       ax.axis("off")
     has_paper = any((paper or {}).get(m) for m in metrics)
     has_auth = any((authors or {}).get(m) for m in metrics)
     legend(fig, handles=final_metrics_handles(paper=has_paper, authors=has_auth,
-                                              diverged=any_div))
+                                              diverged=any_div, beyond=any_beyond))
     if title:
-      fig.suptitle(title)
+      fig.suptitle(_fill_width(title, fig.get_figwidth(), 11))
+    fit_labels(fig)
   return fig
 
 
@@ -764,6 +830,7 @@ def curves_figure(steps: Any, per_scheme: Mapping[str, Mapping[str, Any]], metri
       ax.axis("off")
     legend(fig)
     note = band_note(band, num_seeds, diverged=any_div)
-    fig.suptitle(note if not title else f"{title}\n{note}",
-                 fontsize=9 if not title else 11)
+    fig.suptitle(_fill_width(note if not title else f"{title}\n{note}", fig.get_figwidth(),
+                             9 if not title else 11), fontsize=9 if not title else 11)
+    fit_labels(fig)
   return fig
