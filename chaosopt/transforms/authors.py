@@ -62,7 +62,7 @@ import optax
 
 from chaosopt import _validation
 from chaosopt.dynamics import observables, thaler
-from chaosopt.transforms import _base
+from chaosopt.transforms import _base, registry
 
 SEED_BASE = 123456       # their chain seed is SEED_BASE + run seed + coordinate index
 EQ11_SEED_FACTOR = 100   # their second eq.-11 chain is seeded i + 100 (SEED_BASE + s)
@@ -452,12 +452,8 @@ def _as_int(values):
   return np.asarray(np.round(values), np.int32)
 
 
-def _gamma_constants(values):
-  return thaler.thaler_constants(values)
-
-
 def _register() -> None:
-  from chaosopt.transforms.registry import register_noise
+  """Registers the kinds (traced / prepare / context: read by chaosopt.train.kinds)."""
   table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
   reads = {"scrambled": "scrambled read (their code)",
@@ -466,18 +462,20 @@ def _register() -> None:
                          ("eq11", "time")):
     kind = f"{variant}_authors" + ("_time" if order == "time" else "")
     what = ", eq. 11 differences" if variant == "eq11" else ""
-    register_noise(kind, mpgd_authors_perturbation, traced=("mu", "sigma"),
-                   context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
-                   fixed={"variant": variant, "order": order},
-                   description=f"{table_doc}{what}, {reads[order]}")
-  register_noise("iid_observable", iid_observable_perturbation,
-                 traced=("mu", "sigma", "gamma", "beta"), prepare={"gamma": _gamma_constants},
-                 description="white-noise surrogate: i.i.d. draws of the authors' table marginal, "
-                             "eta^gamma")
-  register_noise("gaussian_authors", gaussian_authors_perturbation,
-                 traced=("mu", "sigma", "exponent"),
-                 description="authors' airfoil Gaussian baseline: eta^p (p = 1 in their code), "
-                             "shared additive draw per input feature of a weight matrix")
+    registry.register_noise(kind, mpgd_authors_perturbation, traced=("mu", "sigma"),
+                            context=("seed", "seed_range", "num_steps"),
+                            prepare={"seed": _as_int}, fixed={"variant": variant, "order": order},
+                            description=f"{table_doc}{what}, {reads[order]}")
+  registry.register_noise("iid_observable", iid_observable_perturbation,
+                          traced=("mu", "sigma", "gamma", "beta"),
+                          prepare={"gamma": thaler.thaler_constants},
+                          description="white-noise surrogate: i.i.d. draws of the authors' table "
+                                      "marginal, eta^gamma")
+  registry.register_noise("gaussian_authors", gaussian_authors_perturbation,
+                          traced=("mu", "sigma", "exponent"),
+                          description="authors' airfoil Gaussian baseline: eta^p (p = 1 in their "
+                                      "code), shared additive draw per input feature of a weight "
+                                      "matrix")
 
 
 _register()

@@ -30,7 +30,7 @@ from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import stable
-from chaosopt.transforms import _base
+from chaosopt.transforms import _base, registry
 
 
 def _is_tree(x) -> bool:
@@ -188,3 +188,8 @@ def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigma: ArrayLi
   """
   return _base.gd_with(learning_rate, levy_perturbation(learning_rate, alpha=alpha, sigma=sigma,
                                                         key=key, beta=beta, mu=mu))
+
+
+registry.register_noise(  # (traced is read by the runner: chaosopt.train.kinds)
+    "levy", levy_perturbation, traced=("mu", "sigma"),
+    description="P2 eq. 3: S_alpha(1, beta, 0) noise, eta^(1/alpha) scaling")
