@@ -1,4 +1,4 @@
-"""Tests of chaosopt.transforms.authors: the MPGD authors' airfoil process and its controls.
+"""Tests of chaosopt.transforms.contrib.authors: the MPGD authors' airfoil process and its controls.
 
 Formula tests re-derive each property independently (a scalar re-implementation of one chain,
 the re-read index formula, NumPy's own row-major reshape). Four reference numbers were obtained
@@ -16,7 +16,8 @@ import optax
 import pytest
 
 from chaosopt.train import kinds
-from chaosopt.transforms import authors, registry
+from chaosopt.transforms import registry
+from chaosopt.transforms.contrib import authors
 
 G, BETA = 0.6, 0.5
 

@@ -183,7 +183,7 @@ def test_table2_authors_variant_end_to_end(tmp_path, monkeypatch):
   table per (γ, variant) (the whole seed range is the static range of every run)."""
   from chaosopt import cli
   from chaosopt.train import results as results_lib
-  from chaosopt.transforms import authors
+  from chaosopt.transforms.contrib import authors
 
   _official_format_fixture(tmp_path, monkeypatch, per_batch=2, test=5, seed=2)  # 10 images
   authors.authors_table.cache_clear()
