@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -274,7 +275,7 @@ def test_registered_kinds_run_under_jit(kind):
   p = params
   for _ in range(5):
     p, st = step(p, st)
-  assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(p))
+  chex.assert_tree_all_finite(p)
   assert not np.allclose(np.asarray(p["Dense_0"]["kernel"]), 1 - 5 * 0.01)  # noise was added
 
 
@@ -361,7 +362,7 @@ def test_cifar_process_value_for_value(variant):
         np.testing.assert_allclose(got[k]["stem_bn"]["scale"], scale * want_bn, rtol=1e-6, atol=0)
       for path in (("stem_bn", "bias"), ("head", "kernel"), ("head", "bias")):
         np.testing.assert_array_equal(got[k][path[0]][path[1]], 0.0)
-      jax.tree_util.tree_map(np.testing.assert_array_equal, got[k], got_shifted[k])
+      chex.assert_trees_all_equal(got[k], got_shifted[k])
     # the table is not trivially zero (mpgd: v never vanishes; eq. 11: v(y1) - v(y2) often does)
     final = np.abs(got[T]["stem_conv"]["kernel"])
     assert (final.min() if variant == "mpgd" else final.max()) > 0
