@@ -53,8 +53,9 @@ randomness is the integer seed); it seeds the i.i.d. and Gaussian controls.
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal, Optional, Sequence
+from typing import Literal, Optional, Sequence, Union
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -287,8 +288,11 @@ def _resolve_seed_range(seed, seed_range) -> tuple[int, int]:
 
 
 def mpgd_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: float,
-                              beta: float = 0.5, mu=0.01, sigma=0.01, key=None, seed=1,
-                              num_steps: int = 3000, seed_range: Optional[Sequence[int]] = None,
+                              beta: float = 0.5, mu: chex.Numeric = 0.01,
+                              sigma: chex.Numeric = 0.01,
+                              key: Union[chex.PRNGKey, int, None] = None,
+                              seed: chex.Numeric = 1, num_steps: int = 3000,
+                              seed_range: Optional[Sequence[int]] = None,
                               variant: Variant = "mpgd", order: Order = "scrambled",
                               layout: Layout = "flax", seed_base: int = SEED_BASE,
                               seed_scale: int = 1) -> optax.GradientTransformation:
@@ -377,8 +381,10 @@ def _iid_noise(gamma, beta, sign: str, shared: bool) -> _base.NoiseProcess:
   return _base.NoiseProcess(lambda key, params: (), sample_fn)
 
 
-def iid_observable_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.5,
-                                mu=0.01, sigma=0.01, key, sign: str = "table",
+def iid_observable_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: chex.Numeric,
+                                beta: chex.Numeric = 0.5, mu: chex.Numeric = 0.01,
+                                sigma: chex.Numeric = 0.01, key: Union[chex.PRNGKey, int],
+                                sign: str = "table",
                                 shared: bool = True) -> optax.GradientTransformation:
   """White-noise surrogate: ``u ← u - μ η^γ ξ_k ⊙ x + σ η^γ ξ'_k`` with ξ_k i.i.d. over steps and
   coordinates from the marginal law of the authors' table (:func:`table_marginal`).
@@ -427,9 +433,11 @@ def _gaussian_authors_noise(layout: str) -> _base.NoiseProcess:
   return _base.NoiseProcess(lambda key, params: (), sample_fn)
 
 
-def gaussian_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, mu=0.01, sigma=0.02,
-                                  key, exponent: Any = 1.0, layout: Layout = "flax"
-                                  ) -> optax.GradientTransformation:
+def gaussian_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *,
+                                  mu: chex.Numeric = 0.01, sigma: chex.Numeric = 0.02,
+                                  key: Union[chex.PRNGKey, int],
+                                  exponent: Union[chex.Numeric, chex.ArrayTree] = 1.0,
+                                  layout: Layout = "flax") -> optax.GradientTransformation:
   """The authors' airfoil Gaussian baseline: ``u ← u - μ η^p Z1 ⊙ x - σ η^p G``.
 
   Z1 is i.i.d. N(0, 1). G is the gradient of their loss term sum(Z W^T), Z i.i.d. N(0, 1): for a
