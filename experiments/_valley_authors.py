@@ -17,7 +17,7 @@ script):
   has mean d = 10), m, b, m' ~ N(1, 1) (``np.random.normal(1)``), drawn in this order each step
   from the legacy global stream that drew u_0.
 * **MPGD** (option 2): σ0 = σ η^γ, μ0 = μ η^γ; a = v1[k], b = v2[k], m = m' = v3[k] for three
-  chains of :func:`chaosopt.transforms.authors.authors_chains` started from seeds S, S+123,
+  chains of :func:`chaosopt.transforms.contrib.authors.authors_chains` started from seeds S, S+123,
   S+1234 with sign seeds 12+S, 12+S+123, 12+S+1234 (their obs_v: constant sign per chain, χ
   including the current point, no k^{-γ}), read in time order; the additive terms enter with +σ.
 * **Control** ``v_term="v"`` (a scheme key): the v-update's multiplicative term multiplies v,
@@ -60,7 +60,7 @@ def gaussian_draws(seed: int, num_steps: int) -> np.ndarray:
 def chain_draws(seeds, gamma: float, beta: float, num_steps: int) -> np.ndarray:
   """[len(seeds), num_steps, 4] (a, m, b, m') = (v1[k], v3[k], v2[k], v3[k]) of their MPGD
   option for each seed (all chains of all seeds in one host call)."""
-  from chaosopt.transforms import authors
+  from chaosopt.transforms.contrib import authors
   seeds = [int(s) for s in seeds]
   init = [s + o for s in seeds for o in CHAIN_OFFSETS]
   sign = [SIGN_OFFSET + s + o for s in seeds for o in CHAIN_OFFSETS]

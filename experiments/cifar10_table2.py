@@ -21,7 +21,7 @@ Variant ``authors``: the perturbation process the MPGD authors' public CIFAR-10 
 P0 eq. 8 / eq. 11. Noise on the first two PyTorch parameter tensors of the network only, the stem
 conv kernel and the stem BatchNorm scale (``config.perturb = "stem"``,
 :func:`chaosopt.tasks.models.stem_mask`); additive term only, step ``-η^γ σ ξ_k`` with ξ_k from
-their scrambled float32 table (:mod:`chaosopt.transforms.authors`, kinds ``mpgd_authors`` /
+their scrambled float32 table (:mod:`chaosopt.transforms.contrib.authors`, kinds ``mpgd_authors`` /
 ``eq11_authors`` with ``seed_base=0, seed_scale=2``: chain of coordinate i seeded 2s + i, eq. 11
 second chain i + 200 s), β = 0.5, σ = 0.01; seeds 1..5 (their config's seed is 1). μ = 0: their
 μ term is computed from detached parameter norms (``torch.tensor([...])``) and changes only the

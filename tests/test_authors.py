@@ -1,4 +1,4 @@
-"""Tests of chaosopt.transforms.authors: the MPGD authors' airfoil process and its controls.
+"""Tests of chaosopt.transforms.contrib.authors: the MPGD authors' airfoil process and its controls.
 
 Formula tests re-derive each property independently (a scalar re-implementation of one chain,
 the re-read index formula, NumPy's own row-major reshape). Four reference numbers were obtained
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from chaosopt.transforms import authors, registry
+from chaosopt.train import kinds
+from chaosopt.transforms import registry
+from chaosopt.transforms.contrib import authors
 
 G, BETA = 0.6, 0.5
 
@@ -255,12 +258,12 @@ KINDS = ("mpgd_authors", "eq11_authors", "mpgd_authors_time", "eq11_authors_time
 def test_registered_kinds_run_under_jit(kind):
   spec = registry.get_noise(kind)
   hp = {"gaussian_authors": {}, "iid_observable": {"gamma": 0.6}}.get(kind, {"gamma": 0.6})
-  spec.check(0.1, hp)
+  kinds.check(spec, 0.1, hp)
   if "num_steps" in spec.context:  # supplied by the runner from the run
     hp = dict(hp, num_steps=20)
   params = {"Dense_0": {"kernel": jnp.ones((5, 16)), "bias": jnp.ones((16,))},
             "Dense_1": {"kernel": jnp.ones((16, 1)), "bias": jnp.ones((1,))}}
-  tx = spec.build(0.1, jax.random.key(0), **hp)
+  tx = kinds.build(kind, hp, {"learning_rate": 0.1}, jax.random.key(0))
   st = tx.init(params)
   grads = jax.tree_util.tree_map(lambda p: 0.1 * p, params)
 
@@ -272,7 +275,7 @@ def test_registered_kinds_run_under_jit(kind):
   p = params
   for _ in range(5):
     p, st = step(p, st)
-  assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(p))
+  chex.assert_tree_all_finite(p)
   assert not np.allclose(np.asarray(p["Dense_0"]["kernel"]), 1 - 5 * 0.01)  # noise was added
 
 
@@ -359,7 +362,7 @@ def test_cifar_process_value_for_value(variant):
         np.testing.assert_allclose(got[k]["stem_bn"]["scale"], scale * want_bn, rtol=1e-6, atol=0)
       for path in (("stem_bn", "bias"), ("head", "kernel"), ("head", "bias")):
         np.testing.assert_array_equal(got[k][path[0]][path[1]], 0.0)
-      jax.tree_util.tree_map(np.testing.assert_array_equal, got[k], got_shifted[k])
+      chex.assert_trees_all_equal(got[k], got_shifted[k])
     # the table is not trivially zero (mpgd: v never vanishes; eq. 11: v(y1) - v(y2) often does)
     final = np.abs(got[T]["stem_conv"]["kernel"])
     assert (final.min() if variant == "mpgd" else final.max()) > 0

@@ -187,7 +187,7 @@ def test_table2_authors_variant_end_to_end(tmp_path, monkeypatch):
   table per (γ, variant) (the whole seed range is the static range of every run)."""
   from chaosopt import cli
   from chaosopt.train import results as results_lib
-  from chaosopt.transforms import authors
+  from chaosopt.transforms.contrib import authors
 
   _official_format_fixture(tmp_path, monkeypatch, per_batch=2, test=5, seed=2)  # 10 images
   authors.authors_table.cache_clear()
@@ -254,7 +254,7 @@ def test_generated_stand_in_when_allowed_and_absent(tmp_path, monkeypatch):
   x2, _ = cifar10.load_cifar10("train", str(tmp_path), allow_synthetic=True)
   np.testing.assert_array_equal(x, x2)  # deterministic
   # the official format, read by the same parser: the written tarball gives the same arrays
-  path = synthetic.write_cifar10(str(tmp_path / "written"))
+  path = cifar10.write_generated(str(tmp_path / "written"))
   xw, yw = cifar10.load_cifar10("train", str(tmp_path / "written"), md5=None, download=False)
   np.testing.assert_array_equal(xw, x)
   np.testing.assert_array_equal(yw, y)

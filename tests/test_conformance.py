@@ -1,27 +1,38 @@
 """Conformance battery of every noise-injecting transformation (P0 eq. 8/11, P2 eq. 3).
 
 One parametrised list, ``CASES``: each built-in transform and variant, plus every kind of
-``chaosopt.transforms.registry`` built through ``get_noise(kind).build`` — registering a noise
-process adds it here without editing this file. Every case is a full optimizer
+``chaosopt.transforms.registry`` built as the runner builds it (``chaosopt.train.kinds.build``)
+— registering a noise process adds it here without editing this file. Every case is a full optimizer
 ``sgd(eta) + perturbation``, so with mu = 0 its update minus ``-eta * grad`` is
 ``sigma * eta^p * xi2`` (P0 eq. 8 with the case's noise). Small pytrees keep the battery fast.
+
+Each case also runs under chex variants (``VariantsTest``: without and with jit, and pmap, which
+needs several devices: a second pytest process with two forced host devices runs it, see
+``test_pmap_variants_on_two_host_devices``); vmap over keys and traced hyper-parameters is
+``test_vmap_over_keys_and_traced_hyperparameters``.
 """
 from __future__ import annotations
 
 import functools
 import importlib
 import math
+import os
+import subprocess
+import sys
 from typing import Any, Callable, NamedTuple, Optional
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from absl.testing import parameterized
 
 import chaosopt
 from chaosopt import _validation
 from chaosopt.dynamics import thaler
+from chaosopt.train import kinds
 from chaosopt.transforms import _base, registry
 
 # the modules (chaosopt.transforms.mpgd is also the name of the factory function)
@@ -72,11 +83,11 @@ def _registry_case(kind):
     return out
 
   def build(lr, key, **hp):
-    need = {k: REQUIRED[k] for k in spec.required if k in REQUIRED}
-    return spec.build(lr, key, **need, **context(key), **hp)
+    need = {k: REQUIRED[k] for k in kinds.required(spec) if k in REQUIRED}
+    return kinds.build(kind, {**need, **context(key)}, {"learning_rate": lr, **hp}, key)
 
   def perturb(lr, key, **hp):
-    need = {k: REQUIRED[k] for k in spec.required if k in REQUIRED}
+    need = {k: REQUIRED[k] for k in kinds.required(spec) if k in REQUIRED}
     return spec.factory(lr, key=key, **spec.fixed, **need, **context(key), **hp)
   return Case(f"registry:{kind}", build, perturb)
 
@@ -195,18 +206,53 @@ def test_multiplicative_term_is_linear_in_mu_and_params(case):
 
 # --- jit, determinism, vmap ------------------------------------------------------------------
 
-@parametrize
-def test_jit_equals_eager_and_same_key_is_deterministic(case):
-  """The update with Python-float hyper-parameters (jit of tx.update) equals the traced-argument
-  program; the same key gives bit-identical updates, another key different ones."""
-  params = _params()
-  g = _grads(params)
-  tx = case.build(0.1, key=1, mu=0.05, sigma=0.2)
-  u, _ = jax.jit(tx.update)(g, tx.init(params), params)
-  traced = _perturbation(case, 1, 0.1, 0.05, 0.2, grads=g)
-  np.testing.assert_allclose(_flat(u) + 0.1 * _flat(g), traced, rtol=1e-5, atol=1e-7)
-  np.testing.assert_array_equal(_perturbation(case, 1, 0.1, 0.05, 0.2, grads=g), traced)
-  assert not np.allclose(_perturbation(case, 2, 0.1, 0.05, 0.2, grads=g), traced)
+# pmap variants: one case per factory (the other cases differ from these in arguments only)
+PMAP_CASES = ["mpgd", "gaussian", "levy_leaf_alpha", "registry:mpgd_authors",
+              "registry:iid_observable", "registry:gaussian_authors"]
+
+
+class VariantsTest(chex.TestCase):
+  """chex variants: init and one update with Python-float hyper-parameters give the
+  traced-argument program's update (rtol 1e-5: float32 fusion) run eagerly and under jit (every
+  case), and under pmap (arguments broadcast to every device, the first device's result
+  compared; one case per factory). pmap is skipped with one device: the two-device process of
+  test_pmap_variants_on_two_host_devices runs it. vmap: test_vmap_over_keys_and_traced_..."""
+
+  def _check(self, case):
+    params = _params()
+    g = _grads(params)
+    tx = case.build(0.1, key=1, mu=0.05, sigma=0.2)
+    u = self.variant(lambda p, g: tx.update(g, tx.init(p), p)[0])(params, g)
+    chex.assert_trees_all_equal_shapes_and_dtypes(u, params)
+    chex.assert_tree_all_finite(u)
+    traced = _perturbation(case, 1, 0.1, 0.05, 0.2, grads=g)
+    np.testing.assert_allclose(_flat(u) + 0.1 * _flat(g), traced, rtol=1e-5, atol=1e-7)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @parameterized.named_parameters([(c.name.replace(":", "_"), c) for c in CASES])
+  def test_update(self, case):
+    self._check(case)
+
+  @chex.variants(with_pmap=True)
+  @parameterized.named_parameters([(c.name.replace(":", "_"), c) for c in CASES
+                                   if c.name in PMAP_CASES])
+  def test_update_on_devices(self, case):
+    self._check(case)
+
+
+def test_pmap_variants_on_two_host_devices():
+  """The pmap variants of VariantsTest, in a pytest process started with two host CPU devices
+  (XLA_FLAGS must be set before jax starts): each runs, none is skipped."""
+  if os.environ.get("CHAOSOPT_PMAP_VARIANTS"):
+    pytest.skip("this is the two-device process")
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+             JAX_PLATFORMS="cpu", CHAOSOPT_PMAP_VARIANTS="1")
+  proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o",
+                         "addopts=", "-q", "-k", "with_pmap", os.path.abspath(__file__)],
+                        env=env, capture_output=True, text=True, timeout=600)
+  tail = proc.stdout[-3000:] + proc.stderr[-2000:]
+  assert proc.returncode == 0, tail
+  assert f"{len(PMAP_CASES)} passed" in tail and "skipped" not in tail, tail
 
 
 def test_numpy_integer_seeds_are_keys():
@@ -291,7 +337,7 @@ def test_inside_optax_wrappers(case):
   # chain after adam
   tx = optax.chain(optax.scale_by_adam(), case.build(0.1, key=1, **kw))
   u, _ = jax.jit(tx.update)(g, tx.init(params), params)
-  assert np.all(np.isfinite(_flat(u)))
+  chex.assert_tree_all_finite(u)
   # MultiSteps: no update on the accumulation step, a finite one on the k-th
   tx = optax.MultiSteps(case.build(0.1, key=1, **kw), every_k_schedule=2)
   st = tx.init(params)
@@ -305,10 +351,7 @@ def test_inside_optax_wrappers(case):
   nan = jax.tree_util.tree_map(lambda x: jnp.full_like(x, jnp.nan), params)
   u, st2 = jax.jit(tx.update)(nan, st, params)
   assert np.all(_flat(u) == 0)
-  for a, b in zip(jax.tree_util.tree_leaves(st.inner_state), jax.tree_util.tree_leaves(st2.inner_state)):
-    np.testing.assert_array_equal(np.asarray(jax.random.key_data(a) if jax.dtypes.issubdtype(
-        a.dtype, jax.dtypes.prng_key) else a), np.asarray(jax.random.key_data(b) if
-        jax.dtypes.issubdtype(b.dtype, jax.dtypes.prng_key) else b))
+  chex.assert_trees_all_equal(st.inner_state, st2.inner_state)
   # inject_hyperparams: learning_rate, mu and sigma in the state; same result as the plain build
   tx = optax.inject_hyperparams(lambda learning_rate, mu, sigma: case.build(
       learning_rate, key=1, mu=mu, sigma=sigma))(learning_rate=0.1, **kw)
@@ -330,9 +373,9 @@ def test_half_precision_and_integer_leaves(case):
   grads = {"w": _grads(params)["w"], "b": jnp.array([1, 2], jnp.int32)}
   tx = case.perturb(0.1, key=0, mu=0.05, sigma=0.2)
   u, _ = jax.jit(tx.update)(grads, tx.init(params), params)
-  assert u["w"].dtype == jnp.float16 and u["b"].dtype == jnp.int32
-  assert np.all(np.isfinite(np.asarray(u["w"], np.float64)))
-  np.testing.assert_array_equal(u["b"], grads["b"])  # integer leaf: untouched
+  chex.assert_type([u["w"], u["b"]], [jnp.float16, jnp.int32])
+  chex.assert_tree_all_finite(u["w"])
+  chex.assert_trees_all_equal(u["b"], grads["b"])  # integer leaf: untouched
   assert not np.allclose(np.asarray(u["w"], np.float64), np.asarray(grads["w"], np.float64))
 
 
@@ -341,8 +384,8 @@ def test_mixed_dtypes(case):
   params = {"w": _params(jnp.bfloat16)["w"], "b": _params(jnp.float32)["b"]}
   tx = case.build(0.1, key=0, mu=0.05, sigma=0.2)
   u, _ = jax.jit(tx.update)(_grads(params), tx.init(params), params)
-  assert u["w"].dtype == jnp.bfloat16 and u["b"].dtype == jnp.float32
-  assert np.all(np.isfinite(_flat(u)))
+  chex.assert_type([u["w"], u["b"]], [jnp.bfloat16, jnp.float32])
+  chex.assert_tree_all_finite(u)
   assert not np.allclose(_flat(u), -0.1 * _flat(_grads(params)))
 
 
@@ -352,8 +395,8 @@ def test_float64_with_x64(case):
     params = _params(jnp.float64)
     tx = case.build(0.1, key=0, mu=0.05, sigma=0.2)
     u, _ = jax.jit(tx.update)(_grads(params), tx.init(params), params)
-    assert all(l.dtype == jnp.float64 for l in jax.tree_util.tree_leaves(u))
-    assert np.all(np.isfinite(_flat(u)))
+    chex.assert_type(jax.tree_util.tree_leaves(u), jnp.float64)
+    chex.assert_tree_all_finite(u)
 
 
 # --- compilation -----------------------------------------------------------------------------
@@ -362,17 +405,11 @@ def test_float64_with_x64(case):
 def test_no_recompilation_on_second_update(case):
   params = _params()
   tx = case.build(optax.linear_schedule(0.1, 0.01, 10), key=0, mu=0.05, sigma=0.2)
-  traces = []
-
-  def update(g, s, p):
-    traces.append(1)
-    return tx.update(g, s, p)
-
-  upd = jax.jit(update)
+  chex.clear_trace_counter()  # chex counts traces per source location, across cases
+  upd = jax.jit(chex.assert_max_traces(tx.update, n=1))
   state = tx.init(params)
   for _ in range(3):
     _, state = upd(_grads(params), state, params)
-  assert len(traces) == 1
 
 
 # --- bad arguments ---------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_checksums_cover_the_four_files_and_catch_shuffled_or_truncated_files(tm
   # generated files in the official format stand in for the real ones (the check is the same:
   # the hash of the decompressed bytes, whatever the gzip compression)
   assert set(fm.SHA256) == {n for pair in fm.FILES.values() for n in pair}
-  paths = synthetic.write_fashion_mnist(str(tmp_path))
+  paths = fm.write_generated(str(tmp_path))
   sha = {os.path.basename(p): _idx_sha256(p) for pair in paths.values() for p in pair}
   x, y = fm.load_fashion_mnist("train", str(tmp_path), download=False, sha256=sha)
   img, lbl = paths["train"]
@@ -135,7 +135,7 @@ def test_checksums_cover_the_four_files_and_catch_shuffled_or_truncated_files(tm
     fm.load_fashion_mnist("train", str(tmp_path), download=False, sha256=sha)
   assert e.value.path == img
   # the official hashes are checked by default: these generated files are not the release
-  synthetic.write_fashion_mnist(str(tmp_path))
+  fm.write_generated(str(tmp_path))
   with pytest.raises(DataError, match="sha256"):
     fm.load_fashion_mnist("test", str(tmp_path), download=False)
 

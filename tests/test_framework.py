@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from chaosopt import _validation, cli, experiments
+from chaosopt.train import kinds
 from chaosopt.train import results as results_lib
 from chaosopt.transforms import NoiseProcess, perturbation, registry
 
@@ -185,6 +187,82 @@ def test_a_noise_process_registered_here_runs_from_a_config(tmp_path, coin_kind,
   assert cli.main(["--config", str(cfg), "--workdir", str(tmp_path / "bad"),
                    "--config.schemes.1.sigma=-1"]) == 2
   assert "sigma must be finite and >= 0" in capsys.readouterr().err
+
+
+# a noise module as docs/extending.md ("4. Make sure the module is imported") says to write one
+_CONTRIB_MODULE = '''
+"""A toy contributed process: xi = +-1 coin flips per coordinate (tests/test_framework.py)."""
+import jax
+import jax.numpy as jnp
+
+from chaosopt import _validation
+from chaosopt.transforms import NoiseProcess, perturbation
+from chaosopt.transforms.registry import register_noise
+
+
+def _sample(state, key, count, params):
+  leaves, treedef = jax.tree_util.tree_flatten(params)
+  k = jax.random.fold_in(key, count)
+  xs = [jnp.where(jax.random.bernoulli(jax.random.fold_in(k, i), 0.5, jnp.shape(p)), 1.0, -1.0)
+        for i, p in enumerate(leaves)]
+  return treedef.unflatten([0 * x for x in xs]), treedef.unflatten(xs), state
+
+
+def dropped_perturbation(learning_rate, *, sigma, key, exponent=0.5):
+  _validation.check_nonnegative("sigma", sigma)
+  return perturbation(learning_rate, mu=0.0, sigma=sigma, key=key, exponent=exponent,
+                      noise=NoiseProcess(lambda key, params: (), _sample))
+
+
+register_noise("dropped", dropped_perturbation, traced=("sigma",), description="toy (test)")
+'''
+
+
+def test_a_noise_module_dropped_into_contrib_runs_from_a_config(tmp_path):
+  """docs/extending.md: a module in chaosopt/transforms/contrib/ needs no other edit. A copy of
+  the package with one more file there runs a config naming its kind, through the command (a
+  fresh interpreter: the kinds are registered when the package is imported)."""
+  src = tmp_path / "src"
+  shutil.copytree(os.path.join(ROOT, "chaosopt"), src / "chaosopt",
+                  ignore=shutil.ignore_patterns("__pycache__"))
+  (src / "chaosopt" / "transforms" / "contrib" / "dropped.py").write_text(_CONTRIB_MODULE)
+  cfg = tmp_path / "cfg.py"
+  cfg.write_text(textwrap.dedent('''
+      from chaosopt.experiments import widening_valley
+
+      def get_config(arg=""):
+        c = widening_valley.get_config("quick")
+        c.schemes = [{"name": "gd", "kind": "gd"},
+                     {"name": "drop", "kind": "dropped", "sigma": 0.1}]
+        return c
+  '''))
+  env = dict(os.environ, PYTHONPATH=str(src), JAX_PLATFORMS="cpu")
+  wd = tmp_path / "run"
+  proc = subprocess.run([sys.executable, "-m", "chaosopt", "--config", str(cfg), "--workdir",
+                         str(wd), "-q", "--no-plots", "--config.num_steps=20",
+                         "--config.chunk_size=20"], cwd=tmp_path, env=env, capture_output=True,
+                        text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  schemes = results_lib.load(str(wd))["results"]["schemes"]
+  assert schemes["drop"]["kind"] == "dropped"
+  v = {n: np.abs(np.asarray(s["final"]["v"])).mean() for n, s in schemes.items()}
+  assert v["gd"] == 0 and v["drop"] > 0
+  assert "dropped" not in registry.noise_kinds()  # this process imported the checkout, not the copy
+
+
+def test_registered_runner_data_is_checked_against_the_factory(coin_kind):
+  """The registry stores traced / prepare / context as given; the runner's reading of a kind
+  (chaosopt.train.kinds) rejects names its factory does not take, naming the kind."""
+  for kind in registry.noise_kinds():
+    kinds.check_spec(registry.get_noise(kind))
+  bad = [dict(traced=("nope",)), dict(context=("epoch",)), dict(prepare={"exponent": float})]
+  for i, kw in enumerate(bad):
+    spec = registry.register_noise(f"coin_bad{i}", coin_perturbation, **kw)
+    try:
+      with pytest.raises(ValueError, match=f"coin_bad{i}"):
+        kinds.check(spec, 0.1, {"sigma": 0.1})
+    finally:
+      registry.unregister_noise(f"coin_bad{i}")
 
 
 def test_report_rerenders_without_recomputing(tmp_path):

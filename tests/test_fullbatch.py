@@ -1,4 +1,5 @@
 """Micro-batched full-batch gradient (P0 Table 2 protocol: full batch via accumulation)."""
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -73,11 +74,9 @@ def test_batchnorm_statistics_are_per_microbatch_and_running_stats_sequential():
 
   ((loss, _, bs), grad), bs_ref, losses, grads = both(v)
   np.testing.assert_allclose(loss, np.mean(losses), rtol=1e-6)
-  for a, b in zip(jax.tree_util.tree_leaves(bs), jax.tree_util.tree_leaves(bs_ref)):
-    np.testing.assert_allclose(a, b, rtol=1e-6)
+  chex.assert_trees_all_close(bs, bs_ref, rtol=1e-6)
   mean_g = jax.tree_util.tree_map(lambda *g: sum(g) / 3, *grads)
-  for a, b in zip(jax.tree_util.tree_leaves(grad), jax.tree_util.tree_leaves(mean_g)):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+  chex.assert_trees_all_close(grad, mean_g, rtol=1e-5, atol=1e-7)
 
 
 def test_to_microbatches_checks_divisibility():
@@ -111,7 +110,5 @@ def test_cpu_loops_take_the_same_steps_as_the_scanned_loops():
   b = run(clf, data, num_steps=3, chunk_size=2, cpu_loops=False)
   np.testing.assert_allclose(a["history"]["train_loss_aug"], b["history"]["train_loss_aug"],
                              rtol=1e-5)
-  for pa, pb in zip(jax.tree_util.tree_leaves(a["carry"].params),
-                    jax.tree_util.tree_leaves(b["carry"].params)):
-    np.testing.assert_allclose(pa, pb, rtol=1e-4, atol=1e-6)
+  chex.assert_trees_all_close(a["carry"].params, b["carry"].params, rtol=1e-4, atol=1e-6)
   np.testing.assert_array_equal(a["eval_steps"], b["eval_steps"])

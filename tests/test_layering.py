@@ -7,7 +7,9 @@ top-level ``configs/`` and ``experiments/``, installed as ``chaosopt.configs`` a
 ``chaosopt.experiments``; a config is pure configuration: it imports only
 ``chaosopt.train.config``, the low-level layer, other configs, ``ml_collections`` and the
 standard library. The package root (``chaosopt/__init__.py``) only re-exports the public API
-and is not importable from inside the layers.
+and is not importable from inside the layers. Inside a layer, modules
+import each other without cycles (the module import graph, relative imports and ``from pkg
+import module`` included, has no strongly connected component of more than one module).
 """
 from __future__ import annotations
 
@@ -109,3 +111,111 @@ def test_every_config_has_its_experiment():
   # folder, even one holding only __pycache__, would shadow the installed package-dir mapping)
   for d in OUTSIDE:
     assert not os.path.exists(os.path.join(PKG, d)), f"remove chaosopt/{d}/ (moved to {d}/)"
+
+
+# --- import cycles (inside a layer as well as across) -----------------------------------------
+
+def _module_names(pkg: str = PKG) -> dict[str, str]:
+  """Dotted module name -> path, for every module of the package in folder ``pkg``
+  (``x/__init__.py`` is ``chaosopt.x``), and of the top-level configs/ and experiments/
+  (``chaosopt.configs``, ``chaosopt.experiments``) when ``pkg`` is the checkout's package."""
+  out = {}
+  if pkg == PKG:
+    for d in OUTSIDE:
+      for name, path in _module_names(os.path.join(ROOT, d)).items():
+        out["chaosopt." + d + name[len("chaosopt"):]] = path
+  for root, _, files in os.walk(pkg):
+    for f in files:
+      if f.endswith(".py"):
+        path = os.path.join(root, f)
+        parts = ["chaosopt"] + os.path.relpath(path, pkg)[:-3].split(os.sep)
+        if parts[-1] == "__init__":
+          parts = parts[:-1]
+        out[".".join(parts)] = path
+  return out
+
+
+def _edges(name: str, path: str, modules) -> set:
+  """The package modules ``name`` imports (anywhere in the file: function-level imports run
+  too). ``from a import b`` is an edge to the module ``a.b`` when there is one, else to ``a``;
+  relative imports are resolved against the module's package."""
+  package = name if path.endswith("__init__.py") else name.rsplit(".", 1)[0]
+  out = set()
+  for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+    if isinstance(node, ast.Import):
+      out.update(a.name for a in node.names if a.name in modules)
+    elif isinstance(node, ast.ImportFrom):
+      base = node.module or ""
+      if node.level:
+        up = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+        base = ".".join(up + ([base] if base else []))
+      for a in node.names:
+        if f"{base}.{a.name}" in modules:
+          out.add(f"{base}.{a.name}")
+        elif base in modules:
+          out.add(base)
+  out.discard(name)
+  return out
+
+
+def _cycles(graph: dict) -> list:
+  """Strongly connected components with more than one node (Tarjan, iterative)."""
+  index, low, on_stack, stack, found = {}, {}, set(), [], []
+  for start in graph:
+    if start in index:
+      continue
+    work = [(start, iter(sorted(graph[start])))]
+    index[start] = low[start] = len(index)
+    stack.append(start)
+    on_stack.add(start)
+    while work:
+      v, it = work[-1]
+      w = next(it, None)
+      if w is not None:
+        if w not in index:
+          index[w] = low[w] = len(index)
+          stack.append(w)
+          on_stack.add(w)
+          work.append((w, iter(sorted(graph[w]))))
+        elif w in on_stack:
+          low[v] = min(low[v], index[w])
+        continue
+      work.pop()
+      if work:
+        low[work[-1][0]] = min(low[work[-1][0]], low[v])
+      if low[v] == index[v]:
+        comp = []
+        while True:
+          w = stack.pop()
+          on_stack.discard(w)
+          comp.append(w)
+          if w == v:
+            break
+        if len(comp) > 1:
+          found.append(sorted(comp))
+  return found
+
+
+def _import_cycles(pkg: str = PKG) -> list:
+  modules = _module_names(pkg)
+  return _cycles({m: _edges(m, p, modules) for m, p in modules.items()})
+
+
+def test_no_import_cycles():
+  cycles = _import_cycles()
+  assert not cycles, f"import cycles (strongly connected modules): {cycles}"
+
+
+def test_cycle_check_sees_relative_function_level_and_module_imports(tmp_path):
+  """The checker itself, on a toy package: a cycle through ``from . import b`` and a
+  function-level ``from chaosopt.x import a`` (a module) is found; a package importing its own
+  submodule, and ``from chaosopt.x import name`` of a name its __init__ defines, are not."""
+  files = {"__init__.py": "", "x/__init__.py": "from chaosopt.x import a\nNAME = 1\n",
+           "x/a.py": "from . import b\n", "x/b.py": "def f():\n  from chaosopt.x import a\n",
+           "x/c.py": "from chaosopt.x import NAME, a\n"}
+  for rel, text in files.items():
+    (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / rel).write_text(text)
+  assert _import_cycles(str(tmp_path)) == [["chaosopt.x.a", "chaosopt.x.b"]]
+  (tmp_path / "x" / "b.py").write_text("")
+  assert _import_cycles(str(tmp_path)) == []

@@ -1,4 +1,5 @@
 """Models of P4 (SmallCNN) and P0 Table 2 (ResNet-18 for 32x32): architecture facts."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,7 +56,7 @@ def test_resnet_bf16_compute_keeps_fp32_params():
   m = models.ResNet18(width=4, stage_sizes=(1,), dtype=jnp.bfloat16)
   x = jnp.zeros((2, 8, 8, 3))
   v = jax.eval_shape(m.init, jax.random.key(0), x)
-  assert all(l.dtype == jnp.float32 for l in jax.tree_util.tree_leaves(v))
+  chex.assert_type(jax.tree_util.tree_leaves(v), jnp.float32)
   assert jax.eval_shape(m.apply, v, x).dtype == jnp.float32
 
 
@@ -83,7 +84,7 @@ def test_stem_mask_selects_the_first_two_pytorch_tensors():
   m = models.ResNet18(width=4, stage_sizes=(1, 1))
   p = jax.eval_shape(m.init, jax.random.key(0), jnp.zeros((1, 8, 8, 3)))["params"]
   mask = models.stem_mask(p)
-  assert jax.tree_util.tree_structure(mask) == jax.tree_util.tree_structure(p)
+  chex.assert_trees_all_equal_structs(mask, p)
   hits = [jax.tree_util.keystr(path) for path, v in
           jax.tree_util.tree_flatten_with_path(mask)[0] if v]
   assert sorted(hits) == ["['stem_bn']['scale']", "['stem_conv']['kernel']"]

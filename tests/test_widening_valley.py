@@ -102,7 +102,7 @@ def _their_recursion(option, seed, num_steps, *, gamma=0.0, beta=0.5, eta=0.01, 
   """Their widening-valley script transcribed in NumPy float64 (docs/authors_code.md): the
   global legacy stream, scalar u, Gauss-Seidel v-update with the u-term. Returns (u, v) per
   step."""
-  from chaosopt.transforms import authors
+  from chaosopt.transforms.contrib import authors
   np.random.seed(seed)
   u, v = np.random.uniform(10) * 5, 0.0
   if option == 2:

@@ -13,12 +13,14 @@ as an argument, so ``jax.vmap`` over keys runs several seeds at once.
 
 A per-example loss is ``per_example_loss(params, batch) -> [n]`` where ``batch`` is any pytree
 of arrays with a shared leading axis ``n``; :func:`vmap_per_example` builds one from a
-single-example loss ``(params, x_i, y_i) -> scalar``.
+single-example loss ``(params, x_i, y_i) -> scalar``. The shapes a user's function returns are
+checked with ``chex`` assertions (``AssertionError`` naming what was expected).
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+import chex
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
@@ -40,8 +42,7 @@ def vmap_per_example(loss_fn: Callable[[Any, Any, Any], jax.Array]) -> PerExampl
 
 def _losses(per_example_loss: PerExampleLoss, params, batch) -> jax.Array:
   losses = per_example_loss(params, batch)
-  if losses.ndim != 1:
-    raise ValueError(f"per_example_loss must return a vector [n], got shape {losses.shape}")
+  chex.assert_rank(losses, 1, custom_message="per_example_loss must return a vector [n]")
   return losses
 
 
@@ -54,9 +55,8 @@ def randomized_loss_grad(per_example_loss: PerExampleLoss, params, batch, weight
 
   def randomized(p):
     losses = _losses(per_example_loss, p, batch)
-    if weights.shape != losses.shape:
-      raise ValueError(f"weights have shape {weights.shape} but the batch has {losses.shape[0]} "
-                       "examples")
+    chex.assert_equal_shape([weights, losses], custom_message="weights must have one entry per "
+                            "example of the batch")
     return jnp.dot(losses, weights.astype(losses.dtype)), losses
 
   grads, losses = jax.grad(randomized, has_aux=True)(params)
@@ -107,8 +107,8 @@ def msgd_gradient(per_example_loss: PerExampleLoss, params: Any, batch: Any, key
   """
   n = sn.num_examples(batch)
   v = noise(key)
-  if v.shape != (n,):
-    raise ValueError(f"the sampling noise returned shape {v.shape}; the batch has n={n} examples")
+  chex.assert_shape(v, (n,), custom_message=f"the sampling noise must return V of shape [n], "
+                    f"n = {n} examples")
   grads, losses = randomized_loss_grad(per_example_loss, params, batch, 1.0 / n + v)
   return grads, {"loss": jnp.mean(losses)}
 

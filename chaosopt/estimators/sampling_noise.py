@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Optional
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -84,11 +85,12 @@ def take(data: Any, idx: jax.Array) -> Any:
 
 
 def num_examples(data: Any) -> int:
-  """Length of the shared leading axis of ``data``; ``ValueError`` if the leaves disagree."""
-  sizes = {int(np.shape(a)[0]) for a in jax.tree_util.tree_leaves(data)}
-  if len(sizes) != 1:
-    raise ValueError(f"all leaves of the data pytree need the same leading axis, got {sizes}")
-  return sizes.pop()
+  """Length of the shared leading axis of ``data``; ``AssertionError`` (chex) if the leaves
+  disagree."""
+  leaves = jax.tree_util.tree_leaves(data)
+  chex.assert_equal_shape_prefix(leaves, 1, custom_message="all leaves of the data pytree need "
+                                 "the same leading axis")
+  return int(np.shape(leaves[0])[0])
 
 
 # ----------------------------------------------------------------------------- sampling noises

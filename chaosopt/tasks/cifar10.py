@@ -11,7 +11,7 @@ exact path where to put it).
 
 ``allow_synthetic=True`` (smoke runs, :mod:`chaosopt.tasks.datasets`): the real tarball when it
 is present (never downloaded), otherwise the generated stand-in of
-:func:`chaosopt.tasks.synthetic.write_cifar10` in the same format, read by the same code.
+:func:`write_generated` (:mod:`chaosopt.tasks.synthetic`) in the same format, read by the same code.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from typing import Optional
 import numpy as np
 
 from chaosopt.core.errors import DataError
-from chaosopt.tasks import _download
+from chaosopt.tasks import _download, synthetic
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 FILENAME = "cifar-10-python.tar.gz"
@@ -110,9 +110,8 @@ def load_cifar10(split: str = "train", data_dir: Optional[str] = None, *,
 def _generated() -> dict:
   """Both splits of the generated stand-in, written to a temporary tarball in the official
   format and read back by :func:`load_cifar10` (once per process)."""
-  from chaosopt.tasks import synthetic
   with tempfile.TemporaryDirectory(prefix="chaosopt-cifar10-") as d:
-    synthetic.write_cifar10(d)
+    write_generated(d)
     return {s: load_cifar10(s, d, md5=None, download=False) for s in ("train", "test")}
 
 
@@ -146,3 +145,20 @@ def write_fixture(path: str, images: dict[str, np.ndarray], labels: dict[str, np
     add("batches.meta", {b"num_cases_per_batch": 10000, b"num_vis": 3072,
                          b"label_names": [n.encode() for n in names]})
   return _download.md5sum(path)
+
+
+def write_generated(directory: str, *, seed: int = synthetic.SEED,
+                    sizes: Optional[dict] = None) -> str:
+  """Writes ``cifar-10-python.tar.gz`` in the official layout into ``directory`` (the training
+  images split evenly over ``data_batch_1..5``); returns its path."""
+  sizes = sizes or synthetic.CIFAR10_SIZES
+  os.makedirs(directory, exist_ok=True)
+  xtr, ytr = synthetic.class_images(sizes["train"], (32, 32, 3), "train", seed=seed)
+  xte, yte = synthetic.class_images(sizes["test"], (32, 32, 3), "test", seed=seed)
+  parts = np.array_split(np.arange(len(xtr)), len(TRAIN_BATCHES))
+  images = {n: xtr[p] for n, p in zip(TRAIN_BATCHES, parts)}
+  labels = {n: ytr[p] for n, p in zip(TRAIN_BATCHES, parts)}
+  images["test_batch"], labels["test_batch"] = xte, yte
+  path = os.path.join(directory, FILENAME)
+  write_fixture(path, images, labels, compresslevel=1)
+  return path

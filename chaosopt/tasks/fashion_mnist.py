@@ -15,7 +15,7 @@ damaged, truncated or altered file (e.g. shuffled labels) raises ``DataError`` n
 
 ``allow_synthetic=True`` (smoke runs, :mod:`chaosopt.tasks.datasets`): the real files when all
 four are present (never downloaded), otherwise the generated stand-in of
-:func:`chaosopt.tasks.synthetic.write_fashion_mnist` in the same format, read by the same code.
+:func:`write_generated` (:mod:`chaosopt.tasks.synthetic`) in the same format, read by the same code.
 
 P4 (and its authors' code) trains on 1000 FashionMNIST images; their script takes them from the
 *test* split by mistake (see ``docs/errata.md``): use ``split="train"`` and take a subset.
@@ -33,7 +33,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from chaosopt.core.errors import DataError
-from chaosopt.tasks import _download
+from chaosopt.tasks import _download, synthetic
 
 URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
@@ -174,7 +174,20 @@ def load_fashion_mnist(split: str = "train", data_dir: Optional[str] = None, *,
 def _generated() -> dict:
   """Both splits of the generated stand-in, written to temporary IDX gz files in the official
   format and read back by :func:`load_fashion_mnist` (once per process)."""
-  from chaosopt.tasks import synthetic
   with tempfile.TemporaryDirectory(prefix="chaosopt-fashion-mnist-") as d:
-    synthetic.write_fashion_mnist(d)
+    write_generated(d)
     return {s: load_fashion_mnist(s, d, download=False, sha256=None) for s in FILES}
+
+
+def write_generated(directory: str, *, seed: int = synthetic.SEED,
+                    sizes: Optional[dict] = None) -> dict[str, tuple[str, str]]:
+  """Writes the four FashionMNIST IDX gz files (official names) into ``directory``; returns
+  ``{split: (images path, labels path)}`` (the generated set of :mod:`chaosopt.tasks.synthetic`)."""
+  sizes = sizes or synthetic.FASHION_MNIST_SIZES
+  os.makedirs(directory, exist_ok=True)
+  out = {}
+  for split in synthetic.SPLITS:
+    x, y = synthetic.class_images(sizes[split], (28, 28), split, seed=seed)
+    img, lbl = (os.path.join(directory, n) for n in FILES[split])
+    out[split] = (synthetic.write_idx(img, x), synthetic.write_idx(lbl, y))
+  return out

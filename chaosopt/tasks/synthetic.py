@@ -64,33 +64,3 @@ def write_idx(path: str, array: np.ndarray) -> str:
   with gzip.open(path, "wb", compresslevel=1) as f:
     f.write(header + a.tobytes())
   return path
-
-
-def write_fashion_mnist(directory: str, *, seed: int = SEED,
-                        sizes: dict = FASHION_MNIST_SIZES) -> dict[str, tuple[str, str]]:
-  """Writes the four FashionMNIST IDX gz files (official names) into ``directory``; returns
-  ``{split: (images path, labels path)}``."""
-  from chaosopt.tasks import fashion_mnist
-  os.makedirs(directory, exist_ok=True)
-  out = {}
-  for split in SPLITS:
-    x, y = class_images(sizes[split], (28, 28), split, seed=seed)
-    img, lbl = (os.path.join(directory, n) for n in fashion_mnist.FILES[split])
-    out[split] = (write_idx(img, x), write_idx(lbl, y))
-  return out
-
-
-def write_cifar10(directory: str, *, seed: int = SEED, sizes: dict = CIFAR10_SIZES) -> str:
-  """Writes ``cifar-10-python.tar.gz`` in the official layout into ``directory`` (the training
-  images split evenly over ``data_batch_1..5``); returns its path."""
-  from chaosopt.tasks import cifar10
-  os.makedirs(directory, exist_ok=True)
-  xtr, ytr = class_images(sizes["train"], (32, 32, 3), "train", seed=seed)
-  xte, yte = class_images(sizes["test"], (32, 32, 3), "test", seed=seed)
-  parts = np.array_split(np.arange(len(xtr)), len(cifar10.TRAIN_BATCHES))
-  images = {n: xtr[p] for n, p in zip(cifar10.TRAIN_BATCHES, parts)}
-  labels = {n: ytr[p] for n, p in zip(cifar10.TRAIN_BATCHES, parts)}
-  images["test_batch"], labels["test_batch"] = xte, yte
-  path = os.path.join(directory, cifar10.FILENAME)
-  cifar10.write_fixture(path, images, labels, compresslevel=1)
-  return path

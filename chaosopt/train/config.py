@@ -11,7 +11,7 @@ before anything is compiled.
 Schemes are a list of dicts ``{"name", "kind", ...hyper-parameters}`` whose ``kind`` is
 registered in :mod:`chaosopt.transforms.registry` (``gd``, ``gaussian``, ``mpgd``, ``eq11``,
 ``levy`` and any kind a user registers); the allowed keys, their defaults and their ranges are
-the registered factory's own.
+the registered factory's own, read by :mod:`chaosopt.train.kinds`.
 
 Configs evolve: :func:`evolve` reads a config stored by older code (a workdir's
 ``config.json``) as the current code does — keys added since filled with their defaults,
@@ -577,16 +577,18 @@ def _number(where: str, x: Any) -> float:
 def scheme_hparams(scheme: dict, config: ml_collections.ConfigDict) -> dict:
   """Hyper-parameters of ``scheme`` with its kind's defaults filled in (the registered
   factory's defaults) and ``learning_rate`` from the config unless the scheme sets it."""
+  from chaosopt.train import kinds as kinds_lib
   from chaosopt.transforms import registry
   spec = registry.get_noise(scheme["kind"])
   hp = {"learning_rate": scheme.get("learning_rate", config.learning_rate)}
-  hp.update(spec.defaults())
+  hp.update(kinds_lib.defaults(spec))
   hp.update({k: v for k, v in scheme.items() if k not in _COMMON_KEYS})
   return hp
 
 
 def validate_scheme(i: int, s: Any, config: ml_collections.ConfigDict) -> None:
   """Checks one scheme dict against its registered kind (the factory's own validation)."""
+  from chaosopt.train import kinds as kinds_lib
   from chaosopt.transforms import registry
   where = f"config.schemes[{i}]"
   _check(isinstance(s, (dict, ml_collections.ConfigDict)), f"{where} must be a dict, got {s!r}")
@@ -604,7 +606,7 @@ def validate_scheme(i: int, s: Any, config: ml_collections.ConfigDict) -> None:
     if k in spec.traced:
       _number(f"{where}.{k}", v)
   try:
-    spec.check(lr, hp)
+    kinds_lib.check(spec, lr, hp)
   except (ValueError, TypeError) as e:
     raise ConfigError(f"{where}: {e}") from None
 

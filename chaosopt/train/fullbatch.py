@@ -16,7 +16,7 @@ evaluation. The micro-batch composition is fixed across steps (the data are spli
 
 **Runs.** Each training step is ``x_{k+1} = x_k - eta grad R(x_k) + perturbation_k`` with the
 perturbation (``chaosopt.gaussian_perturbation`` / ``chaosopt.mpgd_perturbation``, built by
-:func:`chaosopt.transforms.registry.build`, as in the runner) applied to the leaves of a mask
+:func:`chaosopt.train.kinds.build`, as in the runner) applied to the leaves of a mask
 (the first convolution in P0 Table 2; the other leaves get plain ``optax.sgd``;
 ``optax.multi_transform``, i.e. two ``optax.masked``).
 Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
@@ -43,7 +43,7 @@ import numpy as np
 import optax
 
 from chaosopt.tasks.augment import random_crop_flip
-from chaosopt.transforms import registry
+from chaosopt.train import kinds
 from chaosopt.train import sharding as sharding_lib
 from chaosopt.core.loop import host_steps_default, scan_chunks
 
@@ -174,7 +174,7 @@ def perturbed_gd(kind: str, static: dict, hp: dict, key: jax.Array, mask: Any
     return optax.sgd(hp["learning_rate"])
   labels = jax.tree_util.tree_map(lambda m: "perturbed" if m else "plain", mask)
   return optax.multi_transform(
-      {"perturbed": registry.build(kind, static, hp, key),
+      {"perturbed": kinds.build(kind, static, hp, key),
        "plain": optax.sgd(hp["learning_rate"])}, labels)
 
 

@@ -43,7 +43,7 @@ import optax
 from chaosopt.tasks.base import Task
 from chaosopt.transforms import registry
 from chaosopt.train import config as config_lib
-from chaosopt.train import ensemble
+from chaosopt.train import ensemble, kinds
 
 
 # --------------------------------------------------------------------------- tasks
@@ -351,13 +351,13 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
 
   def init(key, h):
     params = task.init(jax.random.fold_in(key, 0))
-    tx = registry.build(group.kind, static, h, jax.random.fold_in(key, 1))
+    tx = kinds.build(group.kind, static, h, jax.random.fold_in(key, 1))
     return (params, tx.init(params))
 
   def step(carry, k, key, h):
     params, opt_state = carry
     # the factory key only seeds ``init``; the running key lives in opt_state
-    tx = registry.build(group.kind, static, h, jax.random.key(0))
+    tx = kinds.build(group.kind, static, h, jax.random.key(0))
     if task.stochastic:
       loss, grads = jax.value_and_grad(task.loss)(params, key)
     else:

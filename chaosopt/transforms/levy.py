@@ -19,18 +19,18 @@ The optional multiplicative term (``mu``) mirrors P0 eq. 8 (Euler/Itô form, not
 from __future__ import annotations
 
 import math
-from typing import Any, Union
+from typing import Union
 
+import chex
 import jax
 import jax.core  # jax.core.Tracer (the attribute is not visible to type checkers otherwise)
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import stable
-from chaosopt.transforms import _base
+from chaosopt.transforms import _base, registry
 
 
 def _is_tree(x) -> bool:
@@ -95,9 +95,10 @@ def _levy_noise(alpha, beta) -> _base.NoiseProcess:
   return _base.flat_noise(lambda key, params: (), flat_sample)
 
 
-def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigma: ArrayLike,
-                      key: Union[jax.Array, int], beta: ArrayLike = 0.0,
-                      mu: ArrayLike = 0.0) -> optax.GradientTransformation:
+def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *,
+                      alpha: Union[chex.Numeric, chex.ArrayTree], sigma: chex.Numeric,
+                      key: Union[chex.PRNGKey, int], beta: chex.Numeric = 0.0,
+                      mu: chex.Numeric = 0.0) -> optax.GradientTransformation:
   r"""alpha-stable (Lévy) noise increments of P2 eq. 3, to chain after any optimizer.
 
   .. code-block:: text
@@ -148,9 +149,9 @@ def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigm
                             noise=_levy_noise(alpha, beta))
 
 
-def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigma: ArrayLike,
-            key: Union[jax.Array, int], beta: ArrayLike = 0.0,
-            mu: ArrayLike = 0.0) -> optax.GradientTransformation:
+def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Union[chex.Numeric, chex.ArrayTree],
+            sigma: chex.Numeric, key: Union[chex.PRNGKey, int], beta: chex.Numeric = 0.0,
+            mu: chex.Numeric = 0.0) -> optax.GradientTransformation:
   r"""GD with Lévy noise: the Euler scheme of the alpha-stable SDE of P2 eq. 3.
 
   ``optax.sgd(learning_rate)`` followed by :func:`levy_perturbation`:
@@ -188,3 +189,8 @@ def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigma: ArrayLi
   """
   return _base.gd_with(learning_rate, levy_perturbation(learning_rate, alpha=alpha, sigma=sigma,
                                                         key=key, beta=beta, mu=mu))
+
+
+registry.register_noise(  # (traced is read by the runner: chaosopt.train.kinds)
+    "levy", levy_perturbation, traced=("mu", "sigma"),
+    description="P2 eq. 3: S_alpha(1, beta, 0) noise, eta^(1/alpha) scaling")

@@ -29,7 +29,7 @@ from jax.typing import ArrayLike
 
 from chaosopt import _validation
 from chaosopt.dynamics import observables, random_bits, thaler
-from chaosopt.transforms import _base
+from chaosopt.transforms import _base, registry
 
 Variant = Literal["mpgd", "eq11"]
 
@@ -249,3 +249,20 @@ def gaussian_perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLik
   _validation.check_nonnegative("exponent", exponent)
   return _base.perturbation(learning_rate, mu=mu, sigma=sigma, key=key, exponent=exponent,
                             noise=_gaussian_noise())
+
+
+# --------------------------------------------------------------------------- registration
+# (traced / prepare are read by the runner: chaosopt.train.kinds)
+
+registry.register_noise("gd", None, description="plain gradient descent (no perturbation)")
+registry.register_noise(
+    "gaussian", gaussian_perturbation, traced=("mu", "sigma", "exponent"),
+    description="P0 Gaussian baseline: -mu eta^p xi1*x + sigma eta^p xi2, xi ~ N(0,1)")
+registry.register_noise(
+    "mpgd", mpgd_perturbation, traced=("mu", "sigma", "gamma"),
+    prepare={"gamma": thaler.thaler_constants}, fixed={"variant": "mpgd"},
+    description="P0 eq. 8: Thaler-map observables, eta^gamma scaling")
+registry.register_noise(
+    "eq11", mpgd_perturbation, traced=("mu", "sigma", "gamma"),
+    prepare={"gamma": thaler.thaler_constants}, fixed={"variant": "eq11"},
+    description="P0 eq. 11: differences of two unsigned Thaler observables")

@@ -53,8 +53,9 @@ randomness is the integer seed); it seeds the i.i.d. and Gaussian controls.
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal, Optional, Sequence
+from typing import Literal, Optional, Sequence, Union
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,7 +63,7 @@ import optax
 
 from chaosopt import _validation
 from chaosopt.dynamics import observables, thaler
-from chaosopt.transforms import _base
+from chaosopt.transforms import _base, registry
 
 SEED_BASE = 123456       # their chain seed is SEED_BASE + run seed + coordinate index
 EQ11_SEED_FACTOR = 100   # their second eq.-11 chain is seeded i + 100 (SEED_BASE + s)
@@ -287,8 +288,11 @@ def _resolve_seed_range(seed, seed_range) -> tuple[int, int]:
 
 
 def mpgd_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: float,
-                              beta: float = 0.5, mu=0.01, sigma=0.01, key=None, seed=1,
-                              num_steps: int = 3000, seed_range: Optional[Sequence[int]] = None,
+                              beta: float = 0.5, mu: chex.Numeric = 0.01,
+                              sigma: chex.Numeric = 0.01,
+                              key: Union[chex.PRNGKey, int, None] = None,
+                              seed: chex.Numeric = 1, num_steps: int = 3000,
+                              seed_range: Optional[Sequence[int]] = None,
                               variant: Variant = "mpgd", order: Order = "scrambled",
                               layout: Layout = "flax", seed_base: int = SEED_BASE,
                               seed_scale: int = 1) -> optax.GradientTransformation:
@@ -377,8 +381,10 @@ def _iid_noise(gamma, beta, sign: str, shared: bool) -> _base.NoiseProcess:
   return _base.NoiseProcess(lambda key, params: (), sample_fn)
 
 
-def iid_observable_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma, beta=0.5,
-                                mu=0.01, sigma=0.01, key, sign: str = "table",
+def iid_observable_perturbation(learning_rate: _base.ScalarOrSchedule, *, gamma: chex.Numeric,
+                                beta: chex.Numeric = 0.5, mu: chex.Numeric = 0.01,
+                                sigma: chex.Numeric = 0.01, key: Union[chex.PRNGKey, int],
+                                sign: str = "table",
                                 shared: bool = True) -> optax.GradientTransformation:
   """White-noise surrogate: ``u ← u - μ η^γ ξ_k ⊙ x + σ η^γ ξ'_k`` with ξ_k i.i.d. over steps and
   coordinates from the marginal law of the authors' table (:func:`table_marginal`).
@@ -427,9 +433,11 @@ def _gaussian_authors_noise(layout: str) -> _base.NoiseProcess:
   return _base.NoiseProcess(lambda key, params: (), sample_fn)
 
 
-def gaussian_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *, mu=0.01, sigma=0.02,
-                                  key, exponent: Any = 1.0, layout: Layout = "flax"
-                                  ) -> optax.GradientTransformation:
+def gaussian_authors_perturbation(learning_rate: _base.ScalarOrSchedule, *,
+                                  mu: chex.Numeric = 0.01, sigma: chex.Numeric = 0.02,
+                                  key: Union[chex.PRNGKey, int],
+                                  exponent: Union[chex.Numeric, chex.ArrayTree] = 1.0,
+                                  layout: Layout = "flax") -> optax.GradientTransformation:
   """The authors' airfoil Gaussian baseline: ``u ← u - μ η^p Z1 ⊙ x - σ η^p G``.
 
   Z1 is i.i.d. N(0, 1). G is the gradient of their loss term sum(Z W^T), Z i.i.d. N(0, 1): for a
@@ -452,12 +460,8 @@ def _as_int(values):
   return np.asarray(np.round(values), np.int32)
 
 
-def _gamma_constants(values):
-  return thaler.thaler_constants(values)
-
-
 def _register() -> None:
-  from chaosopt.transforms.registry import register_noise
+  """Registers the kinds (traced / prepare / context: read by chaosopt.train.kinds)."""
   table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
   reads = {"scrambled": "scrambled read (their code)",
@@ -466,18 +470,20 @@ def _register() -> None:
                          ("eq11", "time")):
     kind = f"{variant}_authors" + ("_time" if order == "time" else "")
     what = ", eq. 11 differences" if variant == "eq11" else ""
-    register_noise(kind, mpgd_authors_perturbation, traced=("mu", "sigma"),
-                   context=("seed", "seed_range", "num_steps"), prepare={"seed": _as_int},
-                   fixed={"variant": variant, "order": order},
-                   description=f"{table_doc}{what}, {reads[order]}")
-  register_noise("iid_observable", iid_observable_perturbation,
-                 traced=("mu", "sigma", "gamma", "beta"), prepare={"gamma": _gamma_constants},
-                 description="white-noise surrogate: i.i.d. draws of the authors' table marginal, "
-                             "eta^gamma")
-  register_noise("gaussian_authors", gaussian_authors_perturbation,
-                 traced=("mu", "sigma", "exponent"),
-                 description="authors' airfoil Gaussian baseline: eta^p (p = 1 in their code), "
-                             "shared additive draw per input feature of a weight matrix")
+    registry.register_noise(kind, mpgd_authors_perturbation, traced=("mu", "sigma"),
+                            context=("seed", "seed_range", "num_steps"),
+                            prepare={"seed": _as_int}, fixed={"variant": variant, "order": order},
+                            description=f"{table_doc}{what}, {reads[order]}")
+  registry.register_noise("iid_observable", iid_observable_perturbation,
+                          traced=("mu", "sigma", "gamma", "beta"),
+                          prepare={"gamma": thaler.thaler_constants},
+                          description="white-noise surrogate: i.i.d. draws of the authors' table "
+                                      "marginal, eta^gamma")
+  registry.register_noise("gaussian_authors", gaussian_authors_perturbation,
+                          traced=("mu", "sigma", "exponent"),
+                          description="authors' airfoil Gaussian baseline: eta^p (p = 1 in their "
+                                      "code), shared additive draw per input feature of a weight "
+                                      "matrix")
 
 
 _register()
