@@ -3,6 +3,7 @@
   chaosopt --config NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt --config path/to/my_config.py[:arg] --workdir DIR
   chaosopt list [--kinds]
+  chaosopt status [reports/] [--check|--update README.md]
   python -m chaosopt ...           (the same)
 
 ``NAME`` is a shipped experiment (``chaosopt list``); the workdir defaults to
@@ -110,6 +111,9 @@ def list_experiments(kinds: bool = False) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs the command; returns the exit status (2 for bad input)."""
   argv = list(sys.argv[1:] if argv is None else argv)
+  if argv and argv[0] == "status":  # the reproduction table (chaosopt.train.status)
+    from chaosopt.train import status
+    return status.main(argv[1:])
   if argv and argv[0] == "list":
     lp = argparse.ArgumentParser(prog="chaosopt list")
     lp.add_argument("--kinds", action="store_true", help="noise kinds and tasks")
