@@ -27,7 +27,7 @@ IGNORED = frozenset({"checkpoint_every", "chunk_size", "seed_strategy", "seed_mo
 # variants that are not the paper's setting
 REDUCED = frozenset({"quick", "cpu", "bf16"})
 __all__ = ["BANNER", "RUN_KEY", "IGNORED", "REDUCED", "Setting", "of", "in_paper_setting",
-           "header", "finish", "config_diff"]
+           "header", "finish", "config_diff", "shipped_schemes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +99,26 @@ def of(config, results: Optional[dict] = None, variant: Optional[str] = None) ->
     note = f"variant {', '.join(reduced)} is a reduced run, not the paper's setting"
   return Setting(name, variant, paper=not diff and not reduced, quick=quick, diff=diff,
                  note=note)
+
+
+def shipped_schemes(config, results: Optional[dict] = None) -> set:
+  """Names of the schemes of a scheme-table run that ran exactly as the shipped config of its
+  variant defines them, in a run that differs from that config at most in ``only`` (the
+  schemes selected) and in the other schemes: the rows the paper's numbers speak for. Empty for
+  a reduced variant or any other difference."""
+  from chaosopt import experiments
+  s = of(config, results)
+  if s.note or s.quick:
+    return set()
+  if any(not d.startswith(("only:", "schemes.")) for d in s.diff):
+    return set()
+  try:
+    shipped = experiments.get_config_module(s.experiment).get_config(s.variant)
+  except (config_lib.ConfigError, ValueError):
+    return set()
+  ship = {dict(x)["name"]: dict(x) for x in shipped.get("schemes", [])}
+  return {dict(x)["name"] for x in config.get("schemes", [])
+          if ship.get(dict(x)["name"]) == dict(x)}
 
 
 def in_paper_setting(config, variant: str = "") -> bool:

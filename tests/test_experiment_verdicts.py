@@ -56,7 +56,8 @@ def test_escape_axis_verdict_with_the_delta_zero_control():
 
 def _table_results(values: dict) -> dict:
   """A scheme-table results block from ``{scheme: per-seed final test RMSE}``."""
-  return {"schemes": {n: {"kind": "gd" if n == "baseline" else "mpgd", "hparams": {},
+  kinds = {"baseline": "gd", "gaussian": "gaussian"}
+  return {"schemes": {n: {"kind": kinds.get(n, "mpgd"), "hparams": {},
                           "seeds": list(range(len(v))), "final": {"test_rmse": list(v)},
                           "initial": {}, "diverged_at": [-1] * len(v)}
                       for n, v in values.items()},
@@ -77,6 +78,11 @@ def test_airfoil_claim_needs_seeds_and_uses_the_papers_gain(rng):
   v = mod.verdicts(config, _table_results({"baseline": base, "gaussian": gauss,
                                             "mpgd_0.6": same}))[0]
   assert v["status"] == "not reproduced"
+  # a custom config: the paper's numbers do not speak for its rows, only significance decides
+  custom = experiments.load("airfoil_table1", [("num_steps", "500")])[1]
+  v = mod.verdicts(custom, _table_results({"baseline": base, "gaussian": gauss,
+                                            "mpgd_0.6": same}))[0]
+  assert v["status"] == "inconclusive"
   # the same strong effect from 5 seeds decides nothing
   v = mod.verdicts(config, _table_results({"baseline": base[:5], "gaussian": gauss[:5],
                                             "mpgd_0.6": better[:5]}))[0]
