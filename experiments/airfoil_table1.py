@@ -106,7 +106,7 @@ def report(config, results):
 {n_seeds} seeds × {config.num_steps} full-batch epochs × {len(summary)} schemes; η = {config.learning_rate}.
 {setup}: the authors' split (`RandomState(0).permutation(1503)`:
 first 301 rows test, next 1202 train), features and target standardized with training statistics,
-PyTorch-default initialization, MSE loss, β = 0.5, all parameters perturbed. Seed i starts every
+PyTorch-default initialization, MSE loss, all parameters perturbed. Seed i starts every
 scheme from the same parameters, so schemes are compared **paired by seed**. RMSEs are on the
 standardized target (dimensionless); mean ± std (ddof = 1) and median over seeds that did not diverge.
 

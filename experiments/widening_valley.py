@@ -312,10 +312,12 @@ def report(config, results):
   if authors:
     md = _authors_header(config, results, init_tr)
   else:
-    md = f"""# P0 Fig. 2 — widening valley ℓ(u, v) = v²‖u‖²/2, d = 10
+    eta = float(config.learning_rate)
+    md = f"""# P0 Fig. 2 — widening valley ℓ(u, v) = v²‖u‖²/2, d = {results['task'].get('dim', '–')}
 
 {config.num_seeds} seeds × {config.num_steps} iterations × {len(summary)} schemes. The paper
-does not state the number of iterations of Fig. 2 (η = 0.01: 100 steps per unit of time).
+does not state the number of iterations of Fig. 2 (η = {eta:g}: {1 / eta:g} steps per unit of
+time).
 
 Setup: start (u0, 0) with u0 ~ 5·U[0,1]^d drawn per seed (a vector, as the paper states; the
 authors' script draws a scalar: variant `authors`), d = {results['task'].get('dim', '–')}.
