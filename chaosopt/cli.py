@@ -6,6 +6,7 @@
   chaosopt list [--kinds | --papers]
   chaosopt show NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt compare DIR_A DIR_B [--metric M ...]
+  chaosopt status [reports/] [--check | --update README.md]
   chaosopt version                             (or ``chaosopt --version``)
   python -m chaosopt ...                       (the same)
 
@@ -307,13 +308,16 @@ def _print_summary(module, config, doc: dict, workdir: str) -> None:
   from chaosopt.train import table
   results = doc.get("results", {})
   lines = []
+  from chaosopt.analysis import verdicts as verdict_lib
+  from chaosopt.experiments import _setting
   heads = table.headline(config)
+  setting = _setting.of(config, variant=doc.get("variant") or "")
   if isinstance(results, dict) and "summary" in results and heads:
-    lines.append("headline metrics (mean ± std over seeds, median; paper's value in brackets):")
-    lines += ["  " + x for x in table.summary_lines(results, heads,
-                                                    getattr(module, "PAPER", None))]
+    lines.append(table.summary_title(setting.paper))
+    lines += ["  " + x for x in table.summary_lines(
+        results, heads, getattr(module, "PAPER", None) if setting.paper else None)]
   for v in doc.get("verdicts", []):
-    lines.append(f"verdict: {v.get('claim', '')} {v.get('verdict', '')}")
+    lines.append(f"verdict: {verdict_lib.short(v)}: {v.get('claim', '')}")
   wall = (doc.get("provenance") or {}).get("wall_s")
   if wall is not None:
     lines.append(f"wall time {wall:.1f} s")

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from chaosopt.analysis import verdicts as verdict_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
@@ -121,30 +123,8 @@ def report(config, results):
   rows = [[plots.fmt_num(r["eta"]), r["steps"], f"{r['max_abs_error']:.3e}",
            f"{r['small_eta_prediction']:.3e}", f"{(1 - 2 * r['eta']):+.3f}", r["sign_changes"],
            f"{r['closed_form_max_dev']:.1e}"] for r in runs]
-  mono = results["error_increasing_in_eta"]
-  big = max(runs, key=lambda r: r["eta"])
-  verdicts = [
-      {"claim": "As η increases, the discretization error of GD w.r.t. gradient flow increases "
-                "(P3 Fig. 3).",
-       "verdict": "reproduced" if mono else "not reproduced",
-       "detail": "max_t |x_GD − x_GF| = " + ", ".join(
-           f"{r['max_abs_error']:.3g} (η = {plots.fmt_num(r['eta'])})" for r in runs)
-                 + (" — increasing in η" if mono else " — NOT increasing in η") + "."},
-      {"claim": f"At η = {plots.fmt_num(big['eta'])} GD oscillates while GF decays "
-                "monotonically.",
-       "verdict": ("reproduced" if big["sign_changes"] >= big["steps"] // 2
-                  else "not reproduced"),
-       "detail": f"{big['sign_changes']} sign changes of GD in {big['steps']} steps "
-                 f"(1 − 2η = {1 - 2 * big['eta']:+.2f}; criterion: at least every other step); "
-                 f"GF x0·e^(−2t) never changes sign."},
-  ]
-  small = [r for r in runs if r["eta"] <= 0.01]
-  if small:
-    rel = max(abs(r["max_abs_error"] / r["small_eta_prediction"] - 1) for r in small)
-    verdicts.append({"claim": "For small η the error is first order: ≈ x0·η/e (closed form).",
-                     "verdict": "agrees" if rel < 0.05 else "differs",
-                     "detail": f"largest relative deviation from x0·η/e over η ≤ 0.01: "
-                               f"{rel:.2%} (tolerance 5%, the O(η²) remainder)."})
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   md = f"""# P3 Fig. 3 — GD on f(x) = x² vs gradient flow
 
 x0 = {config.x0}, horizon T = {config.horizon} (continuous time), GD = `optax.sgd` run by
@@ -156,11 +136,54 @@ Last column: deviation of the float32 iterates from the closed form (1 − 2η)^
                             "sign flips", "abs(GD − (1−2η)^k x0)"], rows)}
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + """
+""" + verdict_lib.markdown(vs) + """
 
 The maximum of x0·2ηt·e^{−2t} over t is x0·η/e (at t = 1/2), hence the small-η column.
 Deterministic run (no noise): the numbers do not depend on the seed.
 
 ![GD vs GF](gd_vs_gf.png)
 """
-  return md, {"gd_vs_gf": _figure(config, runs)}, verdicts
+  figs = {"gd_vs_gf": _figure(config, runs)}
+  return _setting.header(setting) + md, figs, vs
+
+
+def verdicts(config, results) -> list:
+  """P3 Fig. 3's claims (:mod:`chaosopt.analysis.verdicts`); deterministic runs, so each
+  status is an exact comparison (float32 rounding is the last table column)."""
+  runs = results["runs"]
+  setting = _setting.of(config, results)
+  errs = [r["max_abs_error"] for r in runs]
+  ratios = [b / a for a, b in zip(errs, errs[1:]) if a > 0]
+  worst = min(ratios) if ratios else None
+  rounding = max(r["closed_form_max_dev"] for r in runs)
+  out = [verdict_lib.decide(
+      "As η increases, the discretization error increases.", "P3 Fig. 3",
+      "smallest ratio of max_t |x_GD − x_GF| between consecutive learning rates",
+      "reproduced if every ratio exceeds 1 (the error grows with η), else not reproduced",
+      status=("not tested" if worst is None else
+              verdict_lib.interval_status((worst, worst), 1.0)[0]),
+      estimate=worst, uncertainty=f"exact (deterministic; float32 rounding ≤ {rounding:.1e})",
+      detail="max_t |x_GD − x_GF| = " + ", ".join(
+          f"{r['max_abs_error']:.3g} (η = {plots.fmt_num(r['eta'])})" for r in runs) + ".",
+      no_control="No control needed (closed forms on both sides).")]
+  big = max(runs, key=lambda r: r["eta"])
+  frac = big["sign_changes"] / max(big["steps"], 1)
+  out.append(verdict_lib.decide(
+      f"At η = {plots.fmt_num(big['eta'])} GD oscillates while gradient flow decays "
+      "monotonically.", "P3 Fig. 3 (right panel)", "fraction of GD steps that flip the sign",
+      "reproduced if GD flips sign at least every other step (gradient flow x0·e^(−2t) never "
+      "does)", status="reproduced" if frac >= 0.5 else "not reproduced", estimate=frac,
+      uncertainty="exact (deterministic)",
+      detail=f"{big['sign_changes']} sign changes in {big['steps']} steps (1 − 2η = "
+             f"{1 - 2 * big['eta']:+.2f}).", no_control="No control needed (closed form)."))
+  small = [r for r in runs if r["eta"] <= 0.01]
+  if small:
+    rel = max(abs(r["max_abs_error"] / r["small_eta_prediction"] - 1) for r in small)
+    st, reason = verdict_lib.equivalence_status((rel, rel), 0.0, 0.05)
+    out.append(verdict_lib.decide(
+        "For small η the error is first order: ≈ x0·η/e.", "P3 Fig. 3 (closed form, ours)",
+        "largest relative deviation of max_t |x_GD − x_GF| from x0·η/e over η ≤ 0.01",
+        "reproduced if below 5% (the size of the O(η²) remainder)", status=st, reason=reason,
+        estimate=rel, uncertainty="exact (deterministic)", origin="check",
+        no_control="No control needed (closed form)."))
+  return _setting.finish(setting, out)

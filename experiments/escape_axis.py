@@ -20,6 +20,8 @@ import math
 import numpy as np
 
 from chaosopt.train import config as config_lib
+from chaosopt.analysis import verdicts as verdict_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 from chaosopt.train.config import Int, NonNegative, Num, Positive, Schema, Seed, Seq
@@ -122,22 +124,48 @@ def run(config, workdir) -> dict:
                        if r["diverged"]]}
 
 
-def _verdicts(rows) -> list:
+# the smallest exit preference the claim is about (P(exit via x1) − 1/2)
+MARGIN = 0.05
+
+
+def verdicts(config, results) -> list:
+  """P2 Fig. 6's claim (:mod:`chaosopt.analysis.verdicts`), with Δ = 0 (equal α: no preferred
+  axis) as the negative control."""
+  setting = _setting.of(config, results)
+  rows = results["per_delta"]
   p = [r["p_exit_x1"] for r in rows]
   monotone = all(b >= a - 2 * math.hypot(ra["se"], rb["se"])
                  for a, b, ra, rb in zip(p, p[1:], rows, rows[1:]))
-  z = [(r["p_exit_x1"] - 0.5) / max(r["se"], 1e-12) for r in rows]
-  out = []
-  if rows[0]["delta"] == 0:
-    out.append({"claim": "Δ = 0 is symmetric (check).",
-                "verdict": "consistent" if abs(z[0]) < 3 else "asymmetric",
-                "detail": f"P(exit via x1) = {p[0]:.3f}, {z[0]:+.1f} SE from 1/2."})
-  ok = monotone and z[-1] > 4
-  out.append({"claim": "The lower-α axis is the likelier exit, increasingly so with Δ (Fig. 6).",
-              "verdict": "reproduced" if ok else "not reproduced at this size",
-              "detail": f"largest Δ = {rows[-1]['delta']}: P = {p[-1]:.3f}, {z[-1]:+.1f} SE from "
-                        f"1/2; non-decreasing in Δ within 2 SE: {'yes' if monotone else 'no'}."})
-  return out
+  last = rows[-1]
+  n = int(config.num_seeds)
+  status, reason = verdict_lib.interval_status(
+      (last["p_exit_x1"] - 2 * last["se"], last["p_exit_x1"] + 2 * last["se"]), 0.5,
+      margin=MARGIN, n=n, min_n=verdict_lib.MIN_SEEDS)
+  if status == "reproduced" and not monotone:
+    status, reason = "inconclusive", "P(exit via x1) is not non-decreasing in Δ within 2 SE"
+  ctrl = None
+  zero = [r for r in rows if r["delta"] == 0]
+  if zero and last["delta"] != 0:
+    z = zero[0]
+    cs, _ = verdict_lib.interval_status((z["p_exit_x1"] - 2 * z["se"],
+                                         z["p_exit_x1"] + 2 * z["se"]), 0.5,
+                                        margin=MARGIN, n=n, min_n=verdict_lib.MIN_SEEDS)
+    ctrl = verdict_lib.control("Δ = 0 (equal α on both axes)", cs, z["p_exit_x1"],
+                               must_show="no preferred axis: P(exit via x1) not above 1/2")
+  v = verdict_lib.decide(
+      "The axis with the smaller α is the more likely exit, increasingly so as Δ grows.",
+      "P2 Fig. 6", f"P(exit through x1) at the largest Δ = {last['delta']}",
+      "reproduced if its ± 2 SE (binomial) interval lies above 1/2 and P is non-decreasing in "
+      f"Δ within 2 combined SE; not reproduced if it lies below 1/2 + {MARGIN} (no preference "
+      f"as large as {MARGIN}); "
+      f"inconclusive otherwise or below {verdict_lib.MIN_SEEDS} seeds",
+      status=status, reason=reason, estimate=last["p_exit_x1"],
+      uncertainty=(last["p_exit_x1"] - 2 * last["se"], last["p_exit_x1"] + 2 * last["se"]),
+      control=ctrl,
+      detail=f"{n} seeds per Δ; P by Δ: " + ", ".join(
+          f"{r['delta']}: {r['p_exit_x1']:.3f} ± {r['se']:.3f}" for r in rows)
+      + f"; non-decreasing within 2 SE: {'yes' if monotone else 'no'}.")
+  return _setting.finish(setting, [v])
 
 
 def report(config, results):
@@ -177,7 +205,8 @@ def report(config, results):
                    f"survival; runs censored at {plots.fmt_num(config.max_steps)} steps")
   plots.legend(ax, fontsize=8)
 
-  verdicts = _verdicts(rows)
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   table = report_lib.markdown_table(
       ["Δ", "α₁", "α₂", "escaped", "P(exit via x₁) ± SE", "first-jump prediction",
        "median escape step"],
@@ -203,9 +232,10 @@ printed number to put beside ours.
 
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + """
+""" + verdict_lib.markdown(vs) + """
 
 The first-large-jump prediction (dashed) is a heuristic that ignores the drift and the
 small-jump diffusion; it is shown for scale, not fitted.
 """
-  return md, {"escape_axis": fig}, verdicts
+  figs = {"escape_axis": fig}
+  return _setting.header(setting) + md, figs, vs

@@ -23,10 +23,11 @@ import numpy as np
 from scipy.stats import ks_2samp
 
 from chaosopt.analysis import marcus
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.analysis.distributions import wasserstein1_samples
 from chaosopt.configs.mpgd_homogenization import get_config
 from chaosopt.dynamics import observables
-from chaosopt.experiments import _mpgd_paths, _seeds
+from chaosopt.experiments import _mpgd_paths, _seeds, _setting
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
@@ -153,25 +154,51 @@ def run(config, workdir) -> dict:
   return {"cases": cases, "observable_second_moment": ev2, "log_product_bias": bias}
 
 
-def _verdict(config, case) -> dict:
+def _verdict(config, case) -> verdict_lib.Verdict:
   ks = np.asarray(case["ks_mean"])
   fl = case["ks_floor_mean"]
   mono = bool(np.all(np.diff(ks) <= 2 * fl))
   near = bool(ks[-1] <= 2 * fl)
+  w1 = [float(np.mean(e["w1"])) for e in case["etas"] if e.get("w1")]
+  w1_floor = float(np.mean(case["floor"]["w1"])) if case["floor"].get("w1") else None
+  w1_near = w1_floor is None or not w1 or w1[-1] <= 2 * w1_floor
+  if not mono:
+    status, reason = "not reproduced", ""
+  elif near and w1_near:
+    status, reason = "reproduced", ""
+  else:
+    status, reason = "inconclusive", "still above twice the floor at the smallest η"
   slope = case["ks_excess_slope"]
-  return {"claim": f"β = {case['beta']:g}: the law of MPGD at t approaches the Marcus SDE's as "
-                   f"η → 0 (Thm. 4.1).",
-          "verdict": ("the distance shrinks as η → 0" if mono
-                      else "the distance does NOT shrink monotonically as η → 0")
-                     + ("; reaches the Monte-Carlo floor" if near
-                        else "; still above twice the floor at the smallest η"),
-          "detail": f"mean KS over coordinates {ks[0]:.4f} (η = {plots.fmt_num(config.etas[0])}) "
-                    f"→ {ks[-1]:.4f} (η = {plots.fmt_num(config.etas[-1])}); MC floor {fl:.4f}; "
-                    f"criterion for 'shrinks': no rise by more than 2 × floor from one η to the "
-                    f"next smaller one. Fitted "
-                    f"slope of the floor-subtracted KS vs η (log-log): "
-                    + (f"{slope:.3f}" if slope is not None else "n/a (fewer than 2 points "
-                                                                 "above twice the floor)") + "."}
+  etas = [plots.fmt_num(e) for e in config.etas]
+  w1_text = ""
+  if w1:
+    w1_text = (" Mean W1 over coordinates: " + ", ".join(
+        f"{v:.3f} (η = {e})" for v, e in zip(w1, etas)) + f"; W1 floor {w1_floor:.3f}; SDE "
+        f"dt vs 2 dt: W1 {float(np.mean(case['sde_dt_vs_2dt']['w1'])):.3f} — W1 "
+        f"{'reaches' if w1_near else 'stays above'} twice its floor.")
+  dt_ks = float(np.mean(case["sde_dt_vs_2dt"]["ks"]))
+  return verdict_lib.decide(
+      f"β = {case['beta']:g}: as η → 0 the law of MPGD at time t converges to that of the "
+      "Marcus SDE.", "P0 Thm 4.1",
+      f"mean KS distance over coordinates at the smallest η = {etas[-1]}"
+      + (" (W1 quoted as well)" if w1 else ""),
+      "reproduced if the KS distance (and W1, where defined) at the smallest η is within twice "
+      "the Monte-Carlo floor and the KS never rises by more than 2 floors as η decreases; not "
+      "reproduced if it rises; inconclusive if it shrinks but stays above twice the floor",
+      status=status, reason=reason, estimate=float(ks[-1]),
+      uncertainty=f"Monte-Carlo floor {fl:.4f} (KS of two SDE samples of the same size)",
+      detail="mean KS " + ", ".join(f"{k:.4f} (η = {e})" for k, e in zip(ks, etas))
+             + "; log-log slope of the floor-subtracted KS vs η: "
+             + (f"{slope:.3f}" if slope is not None else "n/a") + "." + w1_text
+             + f" SDE dt vs 2 dt: KS {dt_ks:.4f}.",
+      no_control="No control run: the SDE-vs-SDE floor calibrates the distance, the dt vs 2 dt "
+                 "comparison checks the SDE reference.")
+
+
+def verdicts(config, results) -> list:
+  """P0 Thm 4.1, one verdict per β (:mod:`chaosopt.analysis.verdicts`)."""
+  setting = _setting.of(config, results)
+  return _setting.finish(setting, [_verdict(config, c) for c in results["cases"]])
 
 
 def _figure(config, cases):
@@ -222,7 +249,8 @@ def _figure(config, cases):
 
 def report(config, results):
   cases = results["cases"]
-  verdicts = [_verdict(config, c) for c in cases]
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   alpha = 1.0 / config.gamma
   n = config.num_paths
   md = [f"""# MPGD → Marcus SDE (P0 Thm. 4.1)
@@ -278,8 +306,7 @@ the floor.
       "bounded observable truncates the stable tail at ≈ t η^{γ−1} max|v|: the mass beyond it "
       "(∝ η^{(1−γ)α}) is what W1 feels, so W1 (tail-sensitive) barely moves while KS (body) "
       "shrinks.\n")
-  md.append("\n## Verdicts\n\n" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}"
-                                            for v in verdicts) + "\n")
+  md.append("\n## Verdicts\n\n" + verdict_lib.markdown(vs))
   full = get_config("")
   if all(config[k] == full[k] for k in ("etas", "num_paths", "sde_dt", "gamma", "mu", "sigma",
                                         "t_end", "curvatures", "x0")):
@@ -301,4 +328,5 @@ the floor.
             "`fold_in(key(seed), purpose)`, so the numbers differ from the old script's (other "
             "random streams); for the full config the table above compares them.\n\n"
             "![homogenization](homogenization.png)\n")
-  return "".join(md), {"homogenization": _figure(config, cases)}, verdicts
+  figs = {"homogenization": _figure(config, cases)}
+  return _setting.header(setting) + "".join(md), figs, vs

@@ -27,8 +27,9 @@ import numpy as np
 from matplotlib import ticker
 
 from chaosopt.analysis import implicit_reg as ir
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.mpgd_implicit_reg import get_config
-from chaosopt.experiments import _mpgd_paths, _seeds
+from chaosopt.experiments import _mpgd_paths, _seeds, _setting
 from chaosopt.tasks import widening_valley as wv
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
@@ -219,7 +220,9 @@ def _np(tree):
   return tree
 
 
-def _verdicts(config, results) -> list:
+def verdicts(config, results) -> list:
+  """P0 Thm 4.3's claims and its erratum (:mod:`chaosopt.analysis.verdicts`)."""
+  setting = _setting.of(config, results)
   results = _np(results)
   q, iso, v = results["quartic"], results["kappa_isolation"], results["valley"]
   K, Kv = config.num_steps, config.valley_steps
@@ -229,62 +232,79 @@ def _verdicts(config, results) -> list:
   small = [e["crn"][-1] for e in q["eps"] if e["eps"] <= 0.1]
   spread = float(np.ptp(small)) if len(small) >= 2 else float("nan")
   kap_gap = p_full - p_paper
-  z_paper, z_full = (b - p_paper) / b_se, (b - p_full) / b_se
   separable = np.isfinite(spread) and spread < abs(kap_gap) / 2
-  out = [{
-      "claim": "Thm. 4.3: E R(x_K) − R(x̄_K) = ε² P_K + O(ε³) (quartic R).",
-      "verdict": ("ε² scaling and size confirmed (within 10%)" if abs(b / p_paper - 1) < 0.1
-                  else "size NOT confirmed (off by more than 10%)")
-                 + ("; printed vs with-κ separable" if separable
-                    else "; cannot separate printed from with-κ"),
-      "detail": f"B̂ at ε = {plots.fmt_num(first['eps'])} is {b:.4f} ± {b_se:.4f}: "
-                f"{z_paper:+.1f} SE from the printed P_K = {p_paper:.4f} and {z_full:+.1f} SE "
-                f"from P_K with κ = {p_full:.4f}; B̂ moves by {spread:.3f} over ε ≤ 0.1 "
-                f"(higher-order terms), against a κ contribution of {kap_gap:.3f} (separable "
-                f"only if that spread is under half the κ contribution)."}]
+  status, reason = verdict_lib.equivalence_status((b - 2 * b_se, b + 2 * b_se), p_paper,
+                                                  0.1 * abs(p_paper))
+  out = [verdict_lib.decide(
+      "E R(x_K) − R(x̄_K) = ε² P_K + O(ε³): the second-order expansion gives the size of the "
+      "perturbation's effect.", "P0 Thm 4.3 (quartic R)",
+      f"common-random-number ε² coefficient B̂ at ε = {plots.fmt_num(first['eps'])}",
+      "reproduced if B̂ ± 2 SE lies within 10% of the printed P_K, not reproduced if it lies "
+      "outside, inconclusive otherwise", status=status, reason=reason, estimate=b,
+      uncertainty=(b - 2 * b_se, b + 2 * b_se),
+      detail=f"printed P_K = {p_paper:.4f}, P_K with the κ term = {p_full:.4f}; B̂ moves by "
+             f"{spread:.3f} over ε ≤ 0.1 (higher-order terms) against a κ contribution of "
+             f"{kap_gap:.3f}: printed and with-κ are "
+             + ("separable." if separable else "not separable at this ε.")
+             + " The κ term is tested on its own below.")]
   kap = iso["kappa_K"]
   meas = [(e["eps"], e["mean_shift"], e["se"]) for e in iso["eps"]]
-  z0 = [m / se for _, m, se in meas]
-  zk = [(m - kap) / se for _, m, se in meas]
-  needed = all(abs(z) > 4 for z in z0)
-  out.append({
-      "claim": "Erratum (docs/errata.md): Thm. 4.3 omits a κ_k term that correlated (Thaler) "
-               "multiplicative noise makes non-zero.",
-      "verdict": ("confirmed: the printed theorem's 0 is excluded" if needed
-                  else "not resolved at this number of paths"),
-      "detail": "1-D, R = 0, σ = 0: measured (E x_K − 1)/ε² " + ", ".join(
-          f"{m:.3f} ± {se:.3f} (ε = {plots.fmt_num(e)})" for e, m, se in meas)
-                + f" vs κ_K = {kap:.3f} (with κ) and 0 (printed): " + ", ".join(
-          f"{a:+.1f} SE from 0 / {c:+.1f} SE from κ_K" for a, c in zip(z0, zk))
-                + "; criterion: more than 4 SE from 0 at every ε."})
+  per = [verdict_lib.interval_status((abs(m) - 4 * se, abs(m) + 4 * se), 0.0,
+                                     margin=abs(kap) / 2)[0] for _, m, se in meas]
+  status = (per[0] if len(set(per)) == 1 else "inconclusive")
+  e0, m0, se0 = min(meas, key=lambda x: x[2])
+  out.append(verdict_lib.decide(
+      "Thm 4.3 omits a term κ_k that correlated (Thaler) multiplicative noise makes non-zero.",
+      "P0 Thm 4.3; docs/errata.md",
+      f"(E x_K − 1)/ε² in 1-D with R = 0, σ = 0 (every printed term vanishes), at ε = "
+      f"{plots.fmt_num(e0)}",
+      "reproduced if |value| ± 4 SE excludes 0 at every ε; not reproduced if it stays below "
+      "half the predicted κ_K at every ε; inconclusive otherwise", status=status,
+      reason="" if status != "inconclusive" else "the ε disagree or the interval straddles",
+      estimate=m0, uncertainty=(m0 - 4 * se0, m0 + 4 * se0),
+      detail="measured " + ", ".join(f"{m:.3f} ± {se:.3f} (ε = {plots.fmt_num(e)})"
+                                     for e, m, se in meas)
+             + f" against κ_K = {kap:.3f} (with κ) and 0 (printed); "
+             + ", ".join(f"{(m - kap) / se:+.1f} SE from κ_K" for _, m, se in meas) + ".",
+      origin="erratum", no_control="No control run: the printed theorem predicts exactly 0."))
   tot_paper = v["pred_spread"] + v["pred_penalty"]
   tot_full = tot_paper + v["pred_kappa"]
   sc = v["scales"]
-  mean_s = [(e["s"], e["trace_shift_over_s2"][-1], e["se"][-1]) for e in sc]
-  closer = [("with κ" if abs(m - tot_full[Kv]) < abs(m - tot_paper[Kv]) else "printed")
-            for _, m, _ in mean_s]
-  out.append({
-      "claim": "Valley: the ε² expansion of the Hessian trace predicts the measured mean shift.",
-      "verdict": "nearer prediction: " + ", ".join(
-          f"s = {plots.fmt_num(s)} → {c}" for (s, _, _), c in zip(mean_s, closer)),
-      "detail": f"measured (E tr − tr0)/s² at K = {Kv}: " + ", ".join(
-          f"s = {plots.fmt_num(s)}: {m:.3f} ± {se:.3f}" for s, m, se in mean_s)
-                + f"; predicted {tot_paper[Kv]:.3f} (printed) / {tot_full[Kv]:.3f} (with κ). "
-                "CRN coefficient: " + (", ".join(
-                    f"s = {plots.fmt_num(e['s'])}: {e['crn'][-1]:.3f} ± {e['crn_se'][-1]:.3f}"
-                    for e in sc if "crn" in e) or "n/a") + "."})
+  s0 = sc[0]
+  m, se = s0["trace_shift_over_s2"][-1], s0["se"][-1]
+  status, reason = verdict_lib.equivalence_status((m - 2 * se, m + 2 * se), tot_paper[Kv],
+                                                  0.1 * abs(tot_paper[Kv]))
+  full_status, _ = verdict_lib.equivalence_status((m - 2 * se, m + 2 * se), tot_full[Kv],
+                                                  0.1 * abs(tot_full[Kv]))
+  out.append(verdict_lib.decide(
+      "The ε² expansion predicts the mean shift of the Hessian trace on the widening valley.",
+      "P0 Thm 4.3 (widening valley)",
+      f"measured (E tr − tr0)/s² at K = {Kv}, smallest scale s = {plots.fmt_num(s0['s'])}",
+      "reproduced if the measured value ± 2 SE lies within 10% of the printed prediction, not "
+      "reproduced if outside, inconclusive otherwise", status=status, reason=reason,
+      estimate=m, uncertainty=(m - 2 * se, m + 2 * se),
+      detail=f"predicted {tot_paper[Kv]:.3f} (printed) / {tot_full[Kv]:.3f} (with κ: "
+             f"{full_status} by the same rule); by scale: " + ", ".join(
+                 f"s = {plots.fmt_num(e['s'])}: {e['trace_shift_over_s2'][-1]:.3f} ± "
+                 f"{e['se'][-1]:.3f}" for e in sc) + ".",
+      no_control="No control run (the expansion is compared with its own prediction)."))
   last = sc[-1]
-  up = last["trace_shift_over_s2"][-1] > 0
+  m, se = last["trace_shift_over_s2"][-1], last["se"][-1]
   pen, spr, kp = v["pred_penalty"][Kv], v["pred_spread"][Kv], v["pred_kappa"][Kv]
-  out.append({
-      "claim": "Hessian-trace reduction (P0 Fig. 2) is explained by Thm. 4.3's regularizer.",
-      "verdict": "not in this weak-perturbation regime" if up and abs(pen) < spr
-                 else "consistent",
-      "detail": f"the mean trace goes {'UP' if up else 'down'} (tr0 = {v['trace0']:.2f}); the "
-                f"printed regularizer's trace-reducing drift −∇Fᵀλ/2 = {pen:.3f} s² at K is "
-                f"{abs(pen) / max(spr, 1e-30):.1%} of the spreading term {spr:.3f} s² and the "
-                f"κ term adds {kp:.3f} s²."})
-  return out
+  status, reason = verdict_lib.interval_status((m - 2 * se, m + 2 * se), 0.0, effect="below")
+  out.append(verdict_lib.decide(
+      "MPGD's implicit regularization (Thm 4.3) lowers the Hessian trace, which explains the "
+      "flatter regions of Fig. 2.", "P0 Thm 4.3, Fig. 2",
+      f"measured (E tr − tr0)/s² at K = {Kv}, largest scale s = {plots.fmt_num(last['s'])}",
+      "reproduced if the measured value ± 2 SE is below 0 (the trace goes down), not "
+      "reproduced if at or above 0", status=status, reason=reason, estimate=m,
+      uncertainty=(m - 2 * se, m + 2 * se),
+      detail=f"tr0 = {v['trace0']:.2f}; the printed regularizer's trace-reducing drift "
+             f"−∇Fᵀλ/2 = {pen:.3f} s² at K is {abs(pen) / max(spr, 1e-30):.1%} of the "
+             f"spreading term {spr:.3f} s², and the κ term adds {kp:.3f} s²: in this "
+             "weak-perturbation regime the expansion predicts the trace to go up.",
+      no_control="No control run."))
+  return _setting.finish(setting, out)
 
 
 def _figure(config, results):
@@ -354,7 +374,8 @@ def report(config, results):
   rho = np.asarray(results["rho"])
   K, Kv = config.num_steps, config.valley_steps
   max_lag = results["max_lag"]
-  verdicts = _verdicts(config, results)
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   rows = [[plots.fmt_num(e["eps"]), f"{e['raw'][-1]:.4f} ± {e['raw_se'][-1]:.4f}",
            f"{e['crn'][-1]:.4f} ± {e['crn_se'][-1]:.4f}", f"{q['pred_paper'][K]:.4f}",
            f"{q['pred_full'][K]:.4f}"] for e in q["eps"]]
@@ -451,7 +472,7 @@ E ℓ/s² (printed) {np.asarray(v['pred_loss_paper'])[Kv]:.4f}.
 
 ## Verdicts
 
-""" + "\n".join(f"- **{x['claim']}** {x['verdict']}: {x['detail']}" for x in verdicts) + """
+""" + verdict_lib.markdown(vs) + """
 
 Seeds: each part has its own key `fold_in(key(seed), part)` (ρ, quartic, κ isolation, valley
 start, valley paths); the quartic's ε and 2ε share their chains. The valley start u0 is a new
@@ -459,4 +480,5 @@ draw too, so tr0 and the valley predictions differ from the old run's.
 """ + old_md + """
 ![implicit regularization](implicit_reg.png)
 """
-  return md, {"implicit_reg": _figure(config, results)}, verdicts
+  figs = {"implicit_reg": _figure(config, results)}
+  return _setting.header(setting) + md, figs, vs

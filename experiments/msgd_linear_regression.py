@@ -24,8 +24,10 @@ import logging
 
 import numpy as np
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.msgd_linear_regression import get_config
 from chaosopt.train import config as config_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
 from chaosopt.train.config import Int, NonNegative, Positive, Schema, Seed
@@ -176,23 +178,43 @@ def run(config, workdir) -> dict:
   }
 
 
-def _verdicts(results) -> list:
+# "like small-batch SGD": the paired geometric-mean ratio within this factor of 1
+MARGIN = 0.1
+
+
+def _ratio_status(r: dict, n: int) -> tuple[str, str, tuple]:
+  lo = float(np.exp(np.log(r["geomean"]) - 2 * r["log_se"]))
+  hi = float(np.exp(np.log(r["geomean"]) + 2 * r["log_se"]))
+  st, reason = verdict_lib.equivalence_status((lo, hi), 1.0, MARGIN, n=n,
+                                              min_n=verdict_lib.MIN_SEEDS)
+  return st, reason, (lo, hi)
+
+
+def verdicts(config, results) -> list:
+  """P4 Thm 1 (:mod:`chaosopt.analysis.verdicts`): large-batch MSGD's averaged excess risk
+  equals small-batch SGD's, with plain large-batch SGD as the negative control."""
+  setting = _setting.of(config, results)
   rm, rs = results["ratio_msgd_to_small_sgd"], results["ratio_large_sgd_to_small_sgd"]
-  # "like": the paired geometric-mean ratio is within 3 log-SE of 1, or within 10% of 1
-  like = abs(np.log(rm["geomean"])) < 3 * rm["log_se"] or abs(rm["geomean"] - 1) < 0.1
-  differs = abs(np.log(rs["geomean"])) > 3 * rs["log_se"] and abs(rs["geomean"] - 1) > 0.1
-  return [
-      {"claim": "Large-batch MSGD (small-batch covariance) has the averaged excess risk of "
-                "small-batch SGD (Thm 1).",
-       "verdict": "reproduced" if like else "not reproduced",
-       "detail": f"paired geometric-mean ratio MSGD B / SGD b = {rm['geomean']:.3f} "
-                 f"(log-SE {rm['log_se']:.3f}; 'like' = within 3 log-SE or 10% of 1)."},
-      {"claim": "Plain large-batch SGD differs from small-batch SGD.",
-       "verdict": "reproduced" if differs else "not resolved",
-       "detail": f"paired ratio SGD B / SGD b = {rs['geomean']:.3f} (log-SE "
-                 f"{rs['log_se']:.3f}). In this convex, well-specified problem the lower-noise "
-                 "large batch is *better* per iteration (it sees B/b times more samples): "
-                 "'does not generalize like small-batch SGD' means different, not worse."}]
+  n = int(config.num_seeds)
+  st, reason, unc = _ratio_status(rm, n)
+  cs, _, cunc = _ratio_status(rs, n)
+  ctrl = verdict_lib.control(
+      f"plain large-batch SGD (B = {config.large_batch}) vs small-batch SGD, same rule", cs,
+      rs["geomean"], must_show="a ratio outside 1 ± 0.1 (large-batch SGD without the "
+                               "small-batch noise does not generalize like small-batch SGD)")
+  v = verdict_lib.decide(
+      "Large-batch MSGD with the small-batch noise covariance generalizes like small-batch SGD "
+      "(the averaged iterates obey the same C1/(n+1) + C2/(n+1)² bound, independent of B).",
+      "P4 Thm 1", "paired geometric-mean ratio of the final averaged excess risk, MSGD B / SGD b",
+      f"reproduced if exp(log ratio ± 2 log-SE) lies within 1 ± {MARGIN}, not reproduced if "
+      f"outside, inconclusive otherwise or below {verdict_lib.MIN_SEEDS} seeds", status=st,
+      reason=reason, estimate=rm["geomean"], uncertainty=unc, control=ctrl,
+      detail=f"log-SE {rm['log_se']:.3f}; control ratio {rs['geomean']:.3f} "
+             f"[{cunc[0]:.3f}, {cunc[1]:.3f}] (log-SE {rs['log_se']:.3f}); {n} seeds. In this "
+             "convex, well-specified problem the large batch is *better* per iteration (it sees "
+             "B/b times more samples): 'does not generalize like small-batch SGD' means "
+             "different, not worse.")
+  return _setting.finish(setting, [v])
 
 
 def report(config, results):
@@ -224,7 +246,8 @@ def report(config, results):
   fig.suptitle(f"P4 Thm 1, online linear regression (d = {config.dim}): "
                + plots.band_note("iqr", config.num_seeds) + "; dashed: mean", fontsize=9)
 
-  verdicts = _verdicts(results)
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   full = config.num_steps == get_config().num_steps and config.num_seeds == get_config().num_seeds
   early = EARLIER["final_avg_mean"]
   rows = [[m["label"], f"{m['final_avg_mean']:.3e} ± {m['final_avg_se']:.1e}",
@@ -251,7 +274,7 @@ C1/(n+1) + C2/(n+1)² bound as small-batch SGD, constants independent of B; no n
 
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + """
+""" + verdict_lib.markdown(vs) + """
 
 The seed rule changed with the port to the ensemble driver (member keys
 `fold_in(key(seed), i)`), so the numbers differ from the earlier script's run.
@@ -263,4 +286,5 @@ The seed rule changed with the port to the ensemble driver (member keys
            f"by {', '.join(f'{v:+.1f}' for v in z)} combined SE (same within seed noise if "
            f"|z| < 3); ratios then {EARLIER['ratio_msgd']} (MSGD) and {EARLIER['ratio_sgd']} "
            f"(large-batch SGD), now {rm['geomean']:.3f} and {rs['geomean']:.3f}.\n")
-  return md, {"excess_risk": fig}, verdicts
+  figs = {"excess_risk": fig}
+  return _setting.header(setting) + md, figs, vs

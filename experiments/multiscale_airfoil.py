@@ -18,9 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib import ticker
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _multiscale as common
 from chaosopt.tasks.mlp import INITS
 from chaosopt.train import config as config_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import ensemble, plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
@@ -123,20 +125,8 @@ def report(config, results):
            _summ(r["mean_abs_dloss_window"]), _summ(r["fraction_increasing_in_window"]),
            _summ(r["grad_norm_final"]), _summ(r["param_step_norm_final"]),
            _summ(r["test_rmse_final"])] for n, r in per.items()]
-  fb = np.asarray(big["fraction_increasing_in_window"], float)
-  fs = np.asarray(small["fraction_increasing_in_window"], float)
-  n_fluct = int(np.sum(fb > 0.05))
-  verdicts = [
-      {"claim": f"LR {names[0]}: the loss keeps fluctuating (Fig. 6).",
-       "verdict": common.verdict_word(n_fluct == fb.size)
-                  + f" ({n_fluct}/{fb.size} seeds still fluctuate)",
-       "detail": f"a seed counts as fluctuating if the loss rises in > 5% of the last "
-                 f"{config.window} steps; per seed: "
-                 + ", ".join(f"{v:.3f}" for v in fb) + "."},
-      {"claim": f"LR {names[1]}: GD converges to a local minimum (Fig. 7).",
-       "verdict": common.verdict_word(bool(np.all(fs == 0))),
-       "detail": f"fraction of rising steps in the last window, max over seeds {fs.max():.3g} "
-                 "(0 = monotone decrease in every seed)."}]
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   md = f"""# P1 Figs. 6-7: airfoil 5-16-1 leaky-ReLU MLP, full-batch GD, LR {names[0]} vs {names[1]}
 
 {config.num_seeds} seeds (init '{config.init}'; seed i starts both rates from the same
@@ -150,7 +140,7 @@ target (dimensionless). float64 = {results['float64']}.
                            rows)}
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + """
+""" + verdict_lib.markdown(vs) + """
 
 The paper gives neither the number of iterations nor the initialization; both are ours. Seeds
 now come from `fold_in(key(seed), i)` (the old script used `PRNGKey(i)`), so per-seed numbers
@@ -158,7 +148,54 @@ differ from the earlier report; only the conclusions are comparable. The earlier
 `PRNGKey` seeds) also found the large-rate run not fluctuating in every seed (fraction of rising
 steps 0.131 on average, min 0, max 0.511) and the small-rate run monotone (0 in every seed).
 """
-  return md, {"airfoil": _figure(config, results)}, verdicts
+  figs = {"airfoil": _figure(config, results)}
+  return _setting.header(setting) + md, figs, vs
+
+
+# why the large-rate verdict does not decide P1's claim
+NOT_A_DISTRIBUTION = ("whether the loss still rises in > 5% of the last steps of a fixed-length "
+                      "run does not measure convergence to a distribution (the claim of Fig. 6: "
+                      "GD keeps moving in a statistical steady state rather than converging to "
+                      "a point)")
+
+
+def verdicts(config, results) -> list:
+  """P1 Figs. 6-7 (:mod:`chaosopt.analysis.verdicts`). The large-rate claim is
+  ``"inconclusive"`` (:data:`NOT_A_DISTRIBUTION`), with the small rate as its control."""
+  setting = _setting.of(config, results)
+  per = results["per_lr"]
+  names = list(per)
+  big, small = per[names[0]], per[names[1]]
+  fb = np.asarray(big["fraction_increasing_in_window"], float)
+  fs = np.asarray(small["fraction_increasing_in_window"], float)
+  n_fluct, s_fluct = int(np.sum(fb > 0.05)), int(np.sum(fs > 0.05))
+  rule = ("a seed fluctuates if its loss rises in > 5% of the last window steps; reproduced if "
+          "every seed fluctuates, not reproduced if none does")
+
+  def count_status(k, n):
+    return "reproduced" if k == n else "not reproduced" if k == 0 else "inconclusive"
+  ctrl = verdict_lib.control(f"LR {names[1]} (same rule)", count_status(s_fluct, fs.size),
+                             s_fluct / fs.size, must_show="no seed fluctuates")
+  out = [verdict_lib.decide(
+      f"At LR {names[0]} the full-batch GD loss keeps fluctuating instead "
+      "of converging.", "P1 Fig. 6", f"fraction of seeds whose loss rises in > 5% of the last "
+      f"{config.window} steps", rule, status="inconclusive",
+      reason="the criterion does not measure convergence to a distribution",
+      estimate=n_fluct / fb.size, uncertainty=f"{n_fluct}/{fb.size} seeds", control=ctrl,
+      detail="fraction of rising steps per seed: " + ", ".join(f"{v:.3f}" for v in fb)
+             + f" (by the rule: {count_status(n_fluct, fb.size)}). Inconclusive because "
+             + NOT_A_DISTRIBUTION + ".")]
+  gn = np.asarray(small["grad_norm_final"], float)
+  out.append(verdict_lib.decide(
+      f"At LR {names[1]} full-batch GD converges to a local minimum.", "P1 Fig. 7",
+      f"largest fraction over seeds of steps where the loss rises in the last {config.window}",
+      "reproduced if 0 for every seed (the loss decreases monotonically), not reproduced "
+      "otherwise", status="reproduced" if np.all(fs == 0) else "not reproduced",
+      estimate=float(fs.max()), uncertainty=f"{int(np.sum(fs == 0))}/{fs.size} seeds monotone",
+      detail=f"final gradient norm {np.mean(gn):.3g} (min {np.min(gn):.3g}, max "
+             f"{np.max(gn):.3g}); a monotone loss bounded below converges.",
+      no_control="No control run (the large rate is the other claim, not a control)."))
+  return _setting.finish(setting, out)
 
 
 def _figure(config, results):

@@ -15,8 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib import ticker
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _multiscale as common
 from chaosopt.train import config as config_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
@@ -107,17 +109,8 @@ def report(config, results):
            f"≈ {PAPER['chaos_threshold']}", _fmt(thr)],
           [f"first η/eps with no period ≤ {config.max_period}", "–",
            _fmt(results["no_period_from"])]]
-  ok_p = int(periods[i25]) == PAPER["period_at_2.5"]
-  ok_c = thr is not None and abs(thr - PAPER["chaos_threshold"]) < 0.25
-  step = (r[-1] - r[0]) / max(len(r) - 1, 1)
-  verdicts = [
-      {"claim": "GD has period 2 at η = 2.5 eps (Fig. 9).", "verdict": common.verdict_word(ok_p),
-       "detail": f"detected period {periods[i25]} at η/eps = {plots.fmt_num(r[i25])}."},
-      {"claim": "Chaos sets in around η = 3.5 eps (Fig. 9, read off the plot).",
-       "verdict": common.verdict_word(ok_c),
-       "detail": f"first η/eps with no period ≤ {config.max_period} and λ > 0: {_fmt(thr)} "
-                 f"(grid step {plots.fmt_num(step)}; tolerance ± 0.25 for a value read off a "
-                 f"figure)."}]
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   md = f"""# P1 Fig. 9: bifurcation diagram, x^4/4 − eps cos(x/eps), eps = {plots.fmt_num(config.eps)}
 
 {len(r)} values of η/eps in [{plots.fmt_num(r[0])}, {plots.fmt_num(r[-1])}], x0 = {plots.fmt_num(config.x0)},
@@ -132,8 +125,40 @@ The attractor first leaves the micro-well [−eps π, eps π] (global chaos) at 
 
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + "\n"
-  return md, {"bifurcation": _figure(config, results)}, verdicts
+""" + verdict_lib.markdown(vs)
+  figs = {"bifurcation": _figure(config, results)}
+  return _setting.header(setting) + md, figs, vs
+
+
+def verdicts(config, results) -> list:
+  """P1 Fig. 9 (:mod:`chaosopt.analysis.verdicts`); deterministic orbits: exact comparisons,
+  the grid step as the resolution of the chaos threshold."""
+  setting = _setting.of(config, results)
+  r = np.asarray(results["eta_over_eps"], float)
+  periods = np.asarray(results["periods"])
+  i25 = int(np.argmin(np.abs(r - 2.5)))
+  thr = results["chaos_threshold_eta_over_eps"]
+  step = (r[-1] - r[0]) / max(len(r) - 1, 1)
+  p = int(periods[i25])
+  out = [verdict_lib.decide(
+      "GD has period 2 at η = 2.5 eps.", "P1 Fig. 9", f"detected period at η/eps = "
+      f"{plots.fmt_num(r[i25])}", "reproduced if the period is 2, not reproduced otherwise",
+      status="reproduced" if p == PAPER["period_at_2.5"] else "not reproduced", estimate=p,
+      uncertainty="exact (deterministic orbit)", no_control="No control needed (deterministic).")]
+  if thr is None:
+    st, reason = "inconclusive", "no chaos threshold in the scanned range"
+  else:
+    st, reason = verdict_lib.equivalence_status((thr - step, thr + step),
+                                                PAPER["chaos_threshold"], 0.25)
+  out.append(verdict_lib.decide(
+      "Chaos sets in around η = 3.5 eps.", "P1 Fig. 9 (read off the plot)",
+      f"first η/eps with no period ≤ {config.max_period} and a positive Lyapunov exponent",
+      "reproduced if the threshold ± one grid step lies within ± 0.25 of 3.5 (a value read off "
+      "a figure), not reproduced if outside, inconclusive otherwise", status=st, reason=reason,
+      estimate=thr, uncertainty=None if thr is None else (thr - step, thr + step),
+      detail=f"grid step {plots.fmt_num(step)}.",
+      no_control="No control needed (deterministic)."))
+  return _setting.finish(setting, out)
 
 
 def _figure(config, results):

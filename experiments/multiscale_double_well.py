@@ -17,8 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _multiscale as common
 from chaosopt.train import config as config_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
@@ -134,31 +136,8 @@ def report(config, results):
                  " / ".join(str(int(c)) for c in r["single_orbit_crossings"])])
   rows22 = [[plots.fmt_num(r["eta"]), f"{r['tv']:.4f}", f"{r['w1']:.4f}", f"{r['tv_floor']:.4f}",
              f"{r['var_zoomed']:.5f}", f"{r['var_gaussian']:.5f}"] for r in results["fig22"]]
-  r0, r1 = results["cases"][0], results["cases"][-1]
-  c0 = np.asarray(r0["single_orbit_crossings"])
-  c1 = np.asarray(r1["single_orbit_crossings"])
-  cross_ok = c0.min() > 0 and r0["frac_left"][tf] > 0.1
-  stay_ok = c1.max() == 0 and r1["frac_left"][tf] == 0
-  tvs = [r["tv"] for r in results["fig22"]]
-  shrink = all(b < a for a, b in itertools.pairwise(tvs))
-  verdicts = [
-      {"claim": f"k = {plots.fmt_num(r0['k'])} < k_critical: orbits cross x = 0 and the "
-                "ensemble fills the left well (Fig. 20).",
-       "verdict": common.verdict_word(bool(cross_ok)),
-       "detail": f"every one of {c0.size} single orbits crosses (min {int(c0.min())} sign "
-                 f"changes in {config.orbit_steps} steps) and {r0['frac_left'][tf]:.3f} of the "
-                 f"ensemble is at x < 0 at step {tf} (Gibbs: {r0['gibbs_frac_left']:.3f}); "
-                 "criterion: all orbits cross and > 10% on the left."},
-      {"claim": f"k = {plots.fmt_num(r1['k'])} > k_critical: no orbit ever crosses (Fig. 21).",
-       "verdict": common.verdict_word(bool(stay_ok)),
-       "detail": f"max sign changes {int(c1.max())}; ensemble fraction at x < 0: "
-                 f"{r1['frac_left'][tf]:.4f}."},
-      {"claim": "Fig. 22: the zoomed in-well law approaches exp(−16k(z − 1)²) as η decreases.",
-       "verdict": "TV decreases monotonically" if shrink else "TV does not decrease "
-                                                               "monotonically",
-       "detail": "TV by η: " + ", ".join(f"{plots.fmt_num(r['eta'])}: {r['tv']:.4f}"
-                                         for r in results["fig22"])
-                 + f" (floor {results['fig22'][0]['tv_floor']:.4f})."}]
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   md = f"""# P1 Figs. 20-22: double well k(x²−1)² + eps sin(x/eps), η = {plots.fmt_num(config.eta)}, eps = {plots.fmt_num(config.eps)}
 
 k_critical = 3√3/8 = {kc:.4f}. {config.num_orbits} orbits from U{tuple(config.init)} for
@@ -176,8 +155,71 @@ differ from the earlier report within sampling noise.
                            rows22)}
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + "\n"
-  return md, {"double_well": _figure(config, results)}, verdicts
+""" + verdict_lib.markdown(vs)
+  figs = {"double_well": _figure(config, results)}
+  return _setting.header(setting) + md, figs, vs
+
+
+def _crosses(config, r) -> str:
+  """Status of "orbits cross x = 0 and the ensemble fills the left well" for one case."""
+  tf = str(max(config.snapshots))
+  c = np.asarray(r["single_orbit_crossings"])
+  if c.min() > 0 and r["frac_left"][tf] > 0.1:
+    return "reproduced"
+  if c.max() == 0 and r["frac_left"][tf] == 0:
+    return "not reproduced"
+  return "inconclusive"
+
+
+def verdicts(config, results) -> list:
+  """P1 Figs. 20-22 (:mod:`chaosopt.analysis.verdicts`): the two wells are each other's
+  control (below k_critical orbits must cross, above they must not)."""
+  setting = _setting.of(config, results)
+  tf = str(max(config.snapshots))
+  r0, r1 = results["cases"][0], results["cases"][-1]
+  c0 = np.asarray(r0["single_orbit_crossings"])
+  c1 = np.asarray(r1["single_orbit_crossings"])
+  s0, s1 = _crosses(config, r0), _crosses(config, r1)
+  rule = ("reproduced if every single orbit crosses x = 0 and > 10% of the ensemble ends at "
+          "x < 0; not reproduced if no orbit crosses and none ends at x < 0; else inconclusive")
+  out = [verdict_lib.decide(
+      f"k = {plots.fmt_num(r0['k'])} < k_critical: GD hops between the wells (orbits cross "
+      "x = 0 and the ensemble fills the left well).", "P1 Fig. 20",
+      f"fewest sign changes over {c0.size} single orbits of {config.orbit_steps} steps",
+      rule, status=s0, estimate=float(c0.min()),
+      uncertainty=f"ensemble fraction at x < 0: {r0['frac_left'][tf]:.3f} (Gibbs "
+                  f"{r0['gibbs_frac_left']:.3f})",
+      control=verdict_lib.control(f"k = {plots.fmt_num(r1['k'])} > k_critical, same rule", s1,
+                                  float(c1.min()), must_show="no crossing"))]
+  # the claim of Fig. 21 is the absence of crossings: its status is the opposite of the rule's
+  flip = {"reproduced": "not reproduced", "not reproduced": "reproduced"}
+  out.append(verdict_lib.decide(
+      f"k = {plots.fmt_num(r1['k'])} > k_critical: no orbit ever crosses x = 0.", "P1 Fig. 21",
+      f"most sign changes over {c1.size} single orbits", "reproduced if no orbit crosses and "
+      "no ensemble mass ends at x < 0; not reproduced if every orbit crosses; else inconclusive",
+      status=flip.get(s1, s1), estimate=float(c1.max()),
+      uncertainty=f"ensemble fraction at x < 0: {r1['frac_left'][tf]:.4f}",
+      control=verdict_lib.control(f"k = {plots.fmt_num(r0['k'])} < k_critical, same rule",
+                                  flip.get(s0, s0), float(c0.max()),
+                                  must_show="crossings (the counter sees them)")))
+  tvs = [r["tv"] for r in results["fig22"]]
+  floor = results["fig22"][0]["tv_floor"]
+  steps = [a - b for a, b in zip(tvs, tvs[1:])]
+  if steps and all(d > floor for d in steps):
+    st, reason = "reproduced", ""
+  elif any(d < -floor for d in steps):
+    st, reason = "not reproduced", ""
+  else:
+    st, reason = "inconclusive", "the TV does not move by more than its floor"
+  out.append(verdict_lib.decide(
+      "As η decreases the zoomed in-well law approaches exp(−16k(z − 1)²).", "P1 Fig. 22",
+      "TV to the Gaussian at the smallest η", "reproduced if the TV drops by more than its "
+      "sampling floor at every decrease of η, not reproduced if it rises by more than the floor, "
+      "else inconclusive", status=st, reason=reason, estimate=tvs[-1] if tvs else None,
+      uncertainty=f"TV floor {floor:.4f}",
+      detail="TV by η: " + ", ".join(f"{plots.fmt_num(r['eta'])}: {r['tv']:.4f}"
+                                     for r in results["fig22"]) + "."))
+  return _setting.finish(setting, out)
 
 
 def _figure(config, results):

@@ -14,7 +14,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _multiscale as common
+from chaosopt.experiments import _setting
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
@@ -108,19 +110,10 @@ def report(config, results):
   collapsed = std_gd < 1e-3
   orb = results["orbits"]
   radius = np.sqrt(config.eps / (config.eta * OMEGA ** 4))
-  verdicts = [{
-      "claim": "The GD ensemble converges to a non-degenerate statistical limit (Fig. 5: "
-               "mixing, 'global chaos').",
-      "verdict": "not reproduced with the formula as printed" if collapsed else "reproduced",
-      "detail": f"std of the GD ensemble at step {tf}: {std_gd:.3g} (collapse if < 1e-3); "
-                f"φ̂ ensemble std {snaps[tf]['std_phihat']:.3g}."}]
-  verdicts.append({
-      "claim": "One GD orbit's histogram equals the ensemble's (ergodicity, Fig. 5).",
-      "verdict": ", ".join(f"x0 = {o['x0']}: TV {o['tv_orbit_ensemble']:.3f}" for o in orb),
-      "detail": f"ensemble TV floor {results['tv_floor_ensemble']:.4f}; TV near 1 means the "
-                "orbit and the ensemble sit in different places"
-                + ("; here both sit in the bin at x = 0 (collapse), so TV = 0 says nothing about "
-                   "ergodicity." if collapsed else ".")})
+  c = contraction_factor(config.eta)
+  x0max = max(abs(v) for v in config.init)
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   md = f"""# P1 Fig. 5: x²/2 + eps cos(1 + cos(√3 x/5)/eps), eps = {plots.fmt_num(config.eps)}, η = {plots.fmt_num(config.eta)}
 
 {config.num_orbits} orbits from U{tuple(config.init)}, {config.num_steps} steps (GD and the
@@ -140,7 +133,21 @@ Single orbits vs the final GD ensemble: """ + ", ".join(
 
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + "\n"
+## A global bound
+
+f'(x) = x + ω sin(ωx) sin(1 + cos(ωx)/eps) and |sin(ωx)| ≤ ω|x|, so GD's map
+φ(x) = x − η f'(x) obeys, for every x,
+
+|φ(x)| ≤ (1 − η + ηω²)|x| = {c:.4f} |x|   (0 < η = {plots.fmt_num(config.eta)} ≤ 1, ω² = 3/25)
+
+whatever eps is: every orbit contracts to 0 at least geometrically, |x_k| ≤ {c:.4f}^k |x_0|
+(after {config.num_steps} steps from |x_0| ≤ {plots.fmt_num(x0max)}: at most
+10^{np.log10(x0max) + config.num_steps * np.log10(c):.0f}). With the
+formula as printed no non-degenerate limit exists for any 0 < η ≤ 1, since ω² < 1.
+
+## Verdicts
+
+""" + verdict_lib.markdown(vs)
   if collapsed:
     md += (f"\nWhy the ensemble collapses: with f1 = eps cos(1 + cos(ωx)/eps) the micro-curvature "
            f"is ~ ω⁴x²/eps, so GD is contracting for |x| < √(eps/(η ω⁴)) = {radius:.3f}, and "
@@ -148,7 +155,51 @@ Single orbits vs the final GD ensemble: """ + ", ".join(
            "there. The paper's remark that 'cos(√3 x/5)/eps can be 0' suggests a different "
            "micro-phase (e.g. x cos(√3 x/5)/eps) than the printed one; we did not guess "
            "(docs/errata.md).\n")
-  return md, {"fig5": _figure(config, results)}, verdicts
+  figs = {"fig5": _figure(config, results)}
+  return _setting.header(setting) + md, figs, vs
+
+
+def contraction_factor(eta: float) -> float:
+  """c = 1 − η + ηω² with |φ(x)| ≤ c|x| for every x (|ω sin(ωx) sin(·)| ≤ ω²|x|)."""
+  return 1.0 - eta + eta * OMEGA ** 2
+
+
+def verdicts(config, results) -> list:
+  """P1 Fig. 5 (:mod:`chaosopt.analysis.verdicts`): the printed objective provably contracts
+  every orbit to 0 (:func:`contraction_factor` < 1), and the measured ensemble collapses."""
+  setting = _setting.of(config, results)
+  snaps = results["snapshots"]
+  tf = str(max(config.snapshots))
+  std_gd = snaps[tf]["std_gd"]
+  collapsed = std_gd < 1e-3
+  c = contraction_factor(config.eta)
+  orb = results["orbits"]
+  out = [verdict_lib.decide(
+      "GD converges to a non-degenerate statistical limit (mixing, 'global chaos') although "
+      "the micro-scale violates Cond. 1-2.", "P1 Fig. 5",
+      f"std of the GD ensemble at step {tf}",
+      "not reproduced if the ensemble collapses (std < 1e-3); reproduced otherwise",
+      status="not reproduced" if collapsed else "reproduced", estimate=std_gd,
+      uncertainty=f"exact bound |x_k| ≤ {c:.4f}^k |x_0| (1 − η + ηω²)",
+      detail=f"φ̂ ensemble std {snaps[tf]['std_phihat']:.3g}. With the micro-scale term as "
+             f"printed, |φ(x)| ≤ (1 − η + ηω²)|x| = {c:.4f}|x| for every x, so every orbit "
+             "contracts to 0 (erratum: the figure needs a micro-phase the paper does not give).",
+      no_control="No control needed (the bound is exact).")]
+  out.append(verdict_lib.decide(
+      "One GD orbit has the ensemble's law (ergodicity).", "P1 Fig. 5",
+      "TV(single orbit, final GD ensemble), largest over the orbits",
+      "reproduced if below 3 × the ensemble's TV floor, not reproduced otherwise; "
+      "inconclusive when the ensemble has collapsed",
+      status="inconclusive" if collapsed else (
+          "reproduced" if max(o["tv_orbit_ensemble"] for o in orb)
+          < 3 * results["tv_floor_ensemble"] else "not reproduced"),
+      reason="both sit at x = 0 (collapse)" if collapsed else "",
+      estimate=max(o["tv_orbit_ensemble"] for o in orb),
+      uncertainty=f"ensemble TV floor {results['tv_floor_ensemble']:.4f}",
+      detail=", ".join(f"x0 = {o['x0']}: TV {o['tv_orbit_ensemble']:.3f}" for o in orb)
+             + ("; orbit and ensemble sit in the bin at x = 0, so a TV of 0 says nothing "
+                "about ergodicity." if collapsed else ".")))
+  return _setting.finish(setting, out)
 
 
 def _figure(config, results):

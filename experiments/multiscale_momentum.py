@@ -16,8 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _multiscale as common
 from chaosopt.train import config as config_lib
+from chaosopt.experiments import _setting
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
@@ -130,23 +132,7 @@ def report(config, results):
            f"{r['var_exact']:.3e}", f"{r['tv_det_vs_stochastic']:.4f}",
            f"{r['tv_det_vs_gaussian']:.4f}", f"{r['tv_orbit_vs_ensemble']:.4f}",
            f"{r['tv_floor']:.4f}"] for name, r in m.items()]
-  ratio = m["NAG-SC"]["var_det_ensemble"] / m["heavy ball"]["var_det_ensemble"]
-  ve = results["var_exact_stochastic"]
-  ratio_exact = ve["NAG-SC"] / ve["heavy ball"]
-  verdicts = [{"claim": "NAG-SC has a smaller variance than heavy ball (Figs. 18-19).",
-               "verdict": common.verdict_word(ratio < 1),
-               "detail": f"Var(NAG-SC)/Var(heavy ball) = {ratio:.3f} for the deterministic "
-                         f"ensembles (exact linear counterparts: {ratio_exact:.3f})."}]
-  for name, r in m.items():
-    ok = r["tv_det_vs_stochastic"] < 3 * np.sqrt(2) * r["tv_floor"]
-    erg = r["tv_orbit_vs_ensemble"] < 3 * r["tv_floor"]
-    verdicts.append({
-        "claim": f"{name}: the deterministic ensemble has its stochastic counterpart's law, "
-                 "and one orbit has the ensemble's.",
-        "verdict": f"law {common.verdict_word(ok)}; ergodicity {common.verdict_word(erg)}",
-        "detail": f"TV(det, stoch) = {r['tv_det_vs_stochastic']:.4f} vs 3√2 × floor = "
-                  f"{3 * np.sqrt(2) * r['tv_floor']:.4f}; TV(orbit, ensemble) = "
-                  f"{r['tv_orbit_vs_ensemble']:.4f} vs 3 × floor = {3 * r['tv_floor']:.4f}."})
+  vs = verdicts(config, results)
   md = f"""# P1 Figs. 18-19: momentum GD on x²/2 + eps sin(x/eps), η = {plots.fmt_num(config.eta)}, eps = {plots.fmt_num(config.eps)}
 
 Heavy ball γ = {plots.fmt_num(config.gamma)}; NAG-SC c = {results['nag_c']:.5f} (μ =
@@ -165,8 +151,48 @@ sampling noise.
 Criteria: the laws agree when TV(det, stoch) is below 3 × the two-sample floor (√2 × floor);
 ergodicity when TV(orbit, ensemble) is below 3 × floor.
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + "\n"
-  return md, {"momentum": _figure(config, results)}, verdicts
+""" + verdict_lib.markdown(vs)
+  figs = {"momentum": _figure(config, results)}
+  return _setting.header(_setting.of(config, results)) + md, figs, vs
+
+
+def verdicts(config, results) -> list:
+  """P1 Figs. 18-19 (:mod:`chaosopt.analysis.verdicts`): NAG-SC's variance below heavy ball's
+  (an F-type interval of the ratio of two ensemble variances), and per method the law of the
+  deterministic ensemble vs its stochastic counterpart and ergodicity."""
+  setting = _setting.of(config, results)
+  m = results["methods"]
+  ratio = m["NAG-SC"]["var_det_ensemble"] / m["heavy ball"]["var_det_ensemble"]
+  ve = results["var_exact_stochastic"]
+  n = int(config.num_orbits)
+  # log of a ratio of two sample variances of n independent orbits: SE ≈ √(2/(n−1) · 2)
+  half = 2 * np.sqrt(4.0 / max(n - 1, 1))
+  unc = (float(ratio * np.exp(-half)), float(ratio * np.exp(half)))
+  st, reason = verdict_lib.interval_status(unc, 1.0, effect="below")
+  out = [verdict_lib.decide(
+      "NAG-SC has a smaller variance than heavy ball.", "P1 Figs. 18-19",
+      "Var(NAG-SC) / Var(heavy ball) of the deterministic ensembles",
+      "reproduced if the ratio's ± 2 SE interval (log scale, independent orbits) lies below 1, "
+      "not reproduced if at or above 1", status=st, reason=reason, estimate=ratio,
+      uncertainty=unc, detail=f"exact linear stochastic counterparts: "
+                              f"{ve['NAG-SC'] / ve['heavy ball']:.3f}; {n} orbits each.")]
+  for name, r in m.items():
+    tv, fl = r["tv_det_vs_stochastic"], r["tv_floor"]
+    st, _ = verdict_lib.interval_status((tv, tv), 3 * np.sqrt(2) * fl, effect="below")
+    out.append(verdict_lib.decide(
+        f"{name}: the deterministic ensemble has its stochastic counterpart's law.",
+        "P1 Figs. 18-19", "TV(deterministic, stochastic ensemble)", "reproduced if below 3√2 × "
+        "the i.i.d. TV floor, not reproduced otherwise", status=st, estimate=tv,
+        uncertainty=f"threshold {3 * np.sqrt(2) * fl:.4f}",
+        detail=f"TV(det, Gaussian) = {r['tv_det_vs_gaussian']:.4f}."))
+    tvo = r["tv_orbit_vs_ensemble"]
+    st, _ = verdict_lib.interval_status((tvo, tvo), 3 * fl, effect="below")
+    out.append(verdict_lib.decide(
+        f"{name}: one orbit has the ensemble's law (ergodicity).", "P1 Figs. 18-19",
+        "TV(single orbit, deterministic ensemble)", "reproduced if below 3 × the i.i.d. TV "
+        "floor, not reproduced otherwise", status=st, estimate=tvo,
+        uncertainty=f"threshold {3 * fl:.4f}"))
+  return _setting.finish(setting, out)
 
 
 def _figure(config, results):

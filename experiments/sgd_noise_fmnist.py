@@ -19,7 +19,9 @@ import logging
 
 import numpy as np
 
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.sgd_noise_fmnist import get_config
+from chaosopt.experiments import _setting
 from chaosopt.tasks import datasets
 from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
@@ -202,33 +204,70 @@ def _med_iqr(v) -> str:
   return f"{fmt_num(q[0])} [{fmt_num(q[1])}, {fmt_num(q[2])}]"
 
 
-def _verdicts(results) -> list:
+def _quantile_interval(x, q: float) -> tuple[float, float]:
+  """A distribution-free ≈ 95% interval of the q-quantile of x (order statistics at
+  n q ± 2 √(n q (1 − q)))."""
+  x = np.sort(np.asarray(x, float)[np.isfinite(np.asarray(x, float))])
+  n = x.size
+  h = 2 * np.sqrt(n * q * (1 - q))
+  lo, hi = int(np.clip(np.floor(n * q - h), 0, n - 1)), int(np.clip(np.ceil(n * q + h), 0, n - 1))
+  return float(x[lo]), float(x[hi])
+
+
+def _binomial(frac: float, n: int) -> tuple[float, float]:
+  se = np.sqrt(max(frac * (1 - frac), 0.0) / max(n, 1))
+  return frac - 2 * se, frac + 2 * se
+
+
+def verdicts(config, results) -> list:
+  """P2 Tables 1-2 and Fig. 5, and P3's objection (:mod:`chaosopt.analysis.verdicts`)."""
+  setting = _setting.of(config, results)
   fit = results["fit"]
+  n = int(fit["n"])
   fs, fc = fit["frac_sas_better_sse"], fit["frac_sas_better_chi2"]
-  if fs > 0.5 and fc > 0.5:
-    v = "SαS fits better (P2's side)"
-  elif fs < 0.5 and fc < 0.5:
-    v = "Gaussian fits better (P3's side)"
-  else:
-    v = "undecided (the criteria disagree)"
+  ss = [verdict_lib.interval_status(_binomial(f, n), 0.5)[0] for f in (fs, fc)]
+  status = ss[0] if ss[0] == ss[1] else "inconclusive"
+  out = [verdict_lib.decide(
+      "The per-parameter SGD noise is better fitted by an SαS law than by a Gaussian.",
+      "P2 Tables 1-2", "fraction of fitted parameters whose SαS fit has the lower SSE (and χ²)",
+      "reproduced if the ± 2 SE (binomial) intervals of both fractions lie above 1/2, not "
+      "reproduced if both lie at or below it, inconclusive otherwise", status=status,
+      reason="" if status != "inconclusive" else "SSE and χ² disagree or straddle 1/2",
+      estimate=fs, uncertainty=_binomial(fs, n),
+      detail=f"{100 * fs:.0f}% by SSE and {100 * fc:.0f}% by χ² of {n} fitted parameters. "
+             "The SαS family (α, scale) contains the Gaussian (α = 2), so it can only fit as "
+             "well or better when the fit is perfect.",
+      no_control="No control run: fitting Gaussian samples of the same size (which would show "
+                 "how often SαS wins by construction) was not done.")]
+  cf = results["alpha_all"]["cf"]
+  cf = np.asarray(cf, float) if not isinstance(cf, dict) else np.asarray(fit["alpha"], float)
+  cf = cf[np.isfinite(cf)]
+  q25, q75 = np.quantile(cf, [0.25, 0.75])
+  (a25, b25), (a75, b75) = _quantile_interval(cf, 0.25), _quantile_interval(cf, 0.75)
+  iqr_int = (max(a75 - b25, 0.0), b75 - a25)
+  status, reason = verdict_lib.interval_status(iqr_int, 0.1)
   q = results["alpha_all"]["cf_quantiles"]
+  out.append(verdict_lib.decide(
+      "The tail index α varies across parameters.", "P2 Fig. 5",
+      "inter-quartile range of the CF-fitted α over parameters",
+      "reproduced if its ≈ 95% order-statistic interval lies above 0.1, not reproduced if at "
+      "or below, inconclusive otherwise", status=status, reason=reason,
+      estimate=float(q75 - q25), uncertainty=iqr_int,
+      detail="CF-fit α quantiles 5/25/50/75/95%: " + ", ".join(f"{v:.2f}" for v in q)
+             + f" over {cf.size} parameters; {fit['num_degenerate']} of the {n} fitted "
+               f"parameters are degenerate (α < {DEGENERATE_ALPHA})."))
   vr = results["variance_ratio_all_vs_first_half"]
-  return [
-      {"claim": "The per-parameter SGD noise is better fitted by SαS than by a Gaussian "
-                "(P2 Tables 1-2).", "verdict": v,
-       "detail": f"SαS has the lower error in {100 * fs:.0f}% of the {fit['n']} fitted "
-                 f"parameters by SSE and {100 * fc:.0f}% by χ²."},
-      {"claim": "α varies across parameters (P2 Fig. 5).",
-       "verdict": "reproduced" if q[3] - q[1] > 0.1 else "not reproduced",
-       "detail": "CF-fit α quantiles 5/25/50/75/95%: " + ", ".join(f"{v:.2f}" for v in q)
-                 + f"; {results['fit']['num_degenerate']} of {fit['n']} fits are degenerate "
-                   f"(α < {DEGENERATE_ALPHA})."},
-      {"claim": "P3: the noise of a finite data set has finite variance.",
-       "verdict": "consistent" if vr["median"] < 1.2 else "not consistent",
-       "detail": f"variance over all batches / over the first half: median {vr['median']:.2f}, "
-                 f"95% quantile {vr['q95']:.2f} (an infinite-variance law would grow with the "
-                 "sample count). Fitted α < 2 then describes the shape of the bulk (excess "
-                 "kurtosis) at this sample size, not an infinite-variance law."}]
+  st = "reproduced" if vr["median"] < 1.2 else "not reproduced"
+  out.append(verdict_lib.decide(
+      "The SGD noise of a finite data set has finite variance (so a Gaussian SDE, not a "
+      "Lévy-driven one, is its limit).", "P3 (against P2's model)",
+      "median over parameters of Var(all batches) / Var(first half)",
+      "reproduced if below 1.2 (an infinite-variance law's sample variance keeps growing with "
+      "the sample count, e.g. by 2^(2/α − 1) ≈ 1.26 at α = 1.5), not reproduced otherwise",
+      status=st, estimate=vr["median"], uncertainty=f"95% quantile {vr['q95']:.2f}",
+      detail="fitted α < 2 then describes the shape of the bulk (excess kurtosis) at this "
+             "sample size, not an infinite-variance law."))
+  return _setting.finish(setting, out)
 
 
 def report(config, results):
@@ -289,7 +328,8 @@ def report(config, results):
                    "per-parameter fit error (below the diagonal: SαS better)")
   plots.legend(ax, fontsize=8, loc="upper left")
 
-  verdicts = _verdicts(results)
+  vs = verdicts(config, results)
+  setting = _setting.of(config, results)
   rows = [["SmallCNN / FashionMNIST (ours, mean ± std)", config.noise_batch]
           + [_ms(fit[k]) for k in ("sse_gauss", "sse_sas", "chi2_gauss", "chi2_sas")],
           ["(ours, median [IQR]: the χ² means are dominated by a few parameters)",
@@ -297,7 +337,7 @@ def report(config, results):
           + [_med_iqr(fit[k]) for k in ("sse_gauss", "sse_sas", "chi2_gauss", "chi2_sas")]]
   rows += [[name, p["bs"]] + [f"{p[k][0]} ± {p[k][1]}" for k in ("sse_gauss", "sse_sas",
                                                                   "chi2_gauss", "chi2_sas")]
-           for name, p in PAPER.items()]
+           for name, p in (PAPER.items() if setting.paper else ())]
   table = report_lib.markdown_table(
       ["Model / data", "BS", "Gauss-SSE", "SαS-SSE", "Gauss-χ²", "SαS-χ²"], rows)
   nd = np.asarray(fit["n_distinct"])
@@ -341,7 +381,7 @@ per-parameter SSE of the two fits.
 
 ## Verdicts: P2 (SαS fits better) or P3 (Gaussian)?
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}" for v in verdicts) + """
+""" + verdict_lib.markdown(vs) + """
 
 The seed rule changed with the port (training subset `fold_in(key(seed), 0)`, the SGD run
 `fold_in(key(seed), 1)`, the noise batches `fold_in(key(seed), 2)`), so the subset, the trained
@@ -368,4 +408,5 @@ network and the numbers differ from the earlier script's run.
            "batches; 200 fitted parameters give ±3–4 points of binomial error on the "
            "percentages):\n\n"
            + report_lib.markdown_table(["quantity", "earlier script", "this run"], cmp_rows))
-  return md, {"sgd_noise_fmnist": fig}, verdicts
+  figs = {"sgd_noise_fmnist": fig}
+  return _setting.header(setting) + md, figs, vs

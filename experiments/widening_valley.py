@@ -16,11 +16,14 @@ as in P0). Variants ``quick`` (200 steps, 2 seeds) and ``seeds100`` combine with
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 import ml_collections
 import numpy as np
 from matplotlib import ticker as mticker
 
+from chaosopt.analysis import verdicts as verdict_lib
+from chaosopt.experiments import _paired, _setting
 from chaosopt.experiments import _valley_authors as va
 from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
@@ -197,12 +200,14 @@ u0 = 5·uniform(low=10, high=1) ∈ (5, 50] from their seed (ours: seeds
 the v-update uses the new u and its "multiplicative" term is −μ0 m u (u, not v); MPGD:
 σ0 = σ η^γ, μ0 = μ η^γ, three chains (seeds S, S+123, S+1234; one shared by both
 multiplicative terms), additive +σ; Gaussian: a ~ N(10, 1), the other three draws N(1, 1), no η
-factor. η = 0.01, σ = 0.05, μ = 0.02, β = 0.5. Control `mpgd_0.7_vterm_v`: their process with
+factor. η = {config.learning_rate}; σ, μ, β per scheme in the table below. Control
+`mpgd_0.7_vterm_v`: their process with
 the v-update's multiplicative term on v (as in P0). "tr ∇²ℓ" is the Hessian trace v² + u² of
 their scalar-u loss (their plot shows 10 v² + u², recorded as `their_trace`). Mean ± std
 (ddof = 1) over seeds that did not diverge; every scheme of a seed starts from the same u0.
-Initial tr ∇²ℓ = u0²: {_mean_sd(init_tr)}.
-"""
+Initial tr ∇²ℓ = u0²: {_mean_sd(init_tr)}. The schemes as run:
+
+{table.hparams_markdown(results)}"""
 
 
 def _authors_mechanism(config, results) -> str:
@@ -247,9 +252,72 @@ def _g(x, spec: str) -> str:
   return "–" if x is None or not np.isfinite(x) else format(x, spec)
 
 
+def _trace_row(results, name, comps) -> Optional[dict]:
+  rows = {r["scheme"]: r for r in comps.get("gd", [])}
+  return rows.get(name)
+
+
+def verdicts(config, results) -> list:
+  """The verdicts of P0 Fig. 2 (:mod:`chaosopt.analysis.verdicts`): GD does not move; each
+  chaotic scheme lowers the Hessian trace, paired against GD by seed, with the Gaussian
+  baseline as the negative control."""
+  setting = _setting.of(config, results)
+  summary = results["summary"]
+  authors = results.get("process") == "authors"
+  out = []
+  if "gd" in summary:
+    r = _ratio(results, "gd")
+    dev = float(np.nanmax(np.abs(r - 1))) if np.isfinite(r).any() else None
+    status = ("not tested" if dev is None else
+              verdict_lib.interval_status((dev, dev), 1e-5, effect="below")[0])
+    out.append(verdict_lib.decide(
+        "GD does not move (the gradient vanishes on v = 0).", "P0 Fig. 2",
+        "max over seeds of |final/initial trace ratio − 1| of GD", "reproduced if below 1e-5 "
+        "for every seed (an exact property: GD from v = 0 has zero gradient)", status=status,
+        estimate=dev, uncertainty="exact (deterministic)",
+        no_control="No control needed (a property of the gradient)."))
+  comps = table.paired_comparisons(results, "hessian_trace", ("gd", "gaussian"))
+  chaotic = [n for n, e in results["schemes"].items() if e["kind"] in ("mpgd", "eq11")]
+  n_div = {n: sum(1 for d in results["diverged"] if d["scheme"] == n) for n in summary}
+  ctrl_row = _trace_row(results, "gaussian", comps)
+  for name in chaotic:
+    row = _trace_row(results, name, comps)
+    if row is None:
+      continue
+    comp = _paired.claim_status([row])
+    ctrl = None
+    if ctrl_row is not None:
+      cs = _paired.claim_status([ctrl_row])["status"]
+      ctrl = verdict_lib.control(
+          "gaussian vs GD", cs, ctrl_row["mean_diff"],
+          must_show="no trace reduction by Gaussian-perturbed GD under the same rule (the "
+                    "paper: it does not settle in flat regions)")
+    r = _ratio(results, name)
+    why = ""
+    if comp["status"] == "not reproduced" and not authors:
+      why = (" On the valley floor u feels only the noise: the additive term σ η^γ v2 is an "
+             "unrestrained heavy-tailed walk in every u-coordinate, which inflates ‖u‖², while "
+             "the multiplicative term is too weak to shrink it.")
+    div = (f" {n_div[name]}/{r.size} seeds diverged and are excluded pairwise (the comparison "
+           f"is of the survivors only)." if n_div[name] else "")
+    out.append(verdict_lib.decide(
+        f"{name} drives the Hessian trace down (towards flatter regions than GD, which stays "
+        f"at the start).", "P0 Fig. 2" + (" (authors' script's process)" if authors else ""),
+        f"mean paired difference of the final tr ∇²ℓ, {name} − GD",
+        _paired.RULE_NO_GAIN,
+        status=comp["status"], reason=comp["reason"], estimate=row["mean_diff"],
+        uncertainty=(row["ci_low"], row["ci_high"]), control=ctrl,
+        detail=f"± {_g(row['se_diff'], '.3g')} (SE), {row['n_improved']}/{row['n']} seeds "
+               f"lower, Holm p (t) = {_g(row['p_ttest_holm'], '.3g')}; trace ratio "
+               f"final/initial median {_g(np.nanmedian(r), '.3f')}, lower for "
+               f"{int(np.sum(r < 1))}/{r.size} seeds.{div}{why}"))
+  return _setting.finish(setting, out)
+
+
 def report(config, results):
   from chaosopt.train import plots
   summary = results["summary"]
+  setting = _setting.of(config, results)
 
   def ms(name, metric):
     e = summary[name][metric]
@@ -267,64 +335,27 @@ def report(config, results):
        "trace ratio final/initial (median)", "seeds with lower trace", "diverged"], rows)
   init_tr = np.asarray(next(iter(results["schemes"].values()))["initial"]["hessian_trace"],
                        np.float64)
-  verdicts = []
-  if "gd" in summary:
-    r = _ratio(results, "gd")
-    verdicts.append({"claim": "GD never moves (the gradient vanishes at v = 0).",
-                     "verdict": "reproduced" if np.allclose(r, 1, atol=1e-5) else
-                     "not reproduced", "detail": f"final/initial trace ratio {np.mean(r):.4f}"})
-  authors = results.get("process") == "authors"
-  chaotic = [n for n, e in results["schemes"].items() if e["kind"] in ("mpgd", "eq11")]
-  n_div = {n: sum(1 for d in results["diverged"] if d["scheme"] == n) for n in summary}
-  for name in chaotic:
-    r = _ratio(results, name)
-    ok = np.nanmedian(r) < 0.9 and np.mean(r < 1) >= 0.75
-    why = ""
-    if not ok and not authors:
-      why = ("; on the valley floor u feels only the noise: the additive term σ η^γ v2 is an "
-             "unrestrained heavy-tailed walk in every u-coordinate, which inflates ‖u‖², while "
-             "μ = 0.02 is too weak to shrink it")
-    if n_div[name]:
-      why += f"; {n_div[name]}/{r.size} seeds diverged (counted as not lower)"
-    verdicts.append({
-        "claim": f"{name} drives the Hessian trace down (towards flat regions).",
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": f"trace ratio final/initial median {np.nanmedian(r):.3f} (seeds that did not "
-                  f"diverge), lower for {np.sum(r < 1)}/{r.size} seeds{why}"})
   comps = table.paired_comparisons(results, "hessian_trace", ("gd", "gaussian"))
-  if "gd" in comps:
-    rows_gd = {r["scheme"]: r for r in comps["gd"]}
-    for name in chaotic:
-      if name in rows_gd:
-        r = rows_gd[name]
-        div = (f"; {n_div[name]} diverged seeds excluded (survivors only)" if n_div[name]
-               else "")
-        verdicts.append({
-            "claim": f"{name} ends with a smaller Hessian trace than GD (paired by seed; GD "
-                     f"stays at the start).",
-            "verdict": {"better": "holds" + (" for the seeds that do not diverge"
-                                             if n_div[name] else ""),
-                        "worse": "does not hold: the trace grows"}.get(r["verdict"],
-                                                                      "not shown"),
-            "detail": f"mean paired difference {_g(r['mean_diff'], '+.4g')} ± "
-                      f"{_g(r['se_diff'], '.3g')} (scheme − GD), {r['n_improved']}/{r['n']} "
-                      f"seeds lower, Holm p (t) = {_g(r['p_ttest_holm'], '.3g')}{div}"})
+  vs = verdicts(config, results)
+  authors = results.get("process") == "authors"
   if authors:
     md = _authors_header(config, results, init_tr)
   else:
-    md = f"""# P0 Fig. 2 — widening valley ℓ(u, v) = v²‖u‖²/2, d = 10
+    eta = float(config.learning_rate)
+    md = f"""# P0 Fig. 2 — widening valley ℓ(u, v) = v²‖u‖²/2, d = {results['task'].get('dim', '–')}
 
 {config.num_seeds} seeds × {config.num_steps} iterations × {len(summary)} schemes. The paper
-does not state the number of iterations of Fig. 2 (η = 0.01: 100 steps per unit of time).
+does not state the number of iterations of Fig. 2 (η = {eta:g}: {1 / eta:g} steps per unit of
+time).
 
-Setup: start (u0, 0) with u0 ~ 5·U[0,1]^10 drawn per seed (a vector, as the paper states; the
-authors' script draws a scalar: variant `authors`), η = 0.01, μ = 0.02, σ = 0.05; MPGD γ = 0.7,
-β = 0.5; eq. 11 γ = 0.7. Gaussian noise exponent: `gaussian` η^0.5 (chaosopt's default),
-`gaussian_unscaled` η^0 (σ ξ per step, as in the authors' script, whose noise mean of 10 is
-reproduced only by variant `authors`). Mean ± std (ddof = 1) over seeds that did not diverge;
-every scheme of a seed starts from the same u0.
-Initial tr ∇²ℓ = ‖u0‖²: {_mean_sd(init_tr)}.
-"""
+Setup: start (u0, 0) with u0 ~ 5·U[0,1]^d drawn per seed (a vector, as the paper states; the
+authors' script draws a scalar: variant `authors`), d = {results['task'].get('dim', '–')}.
+Gaussian rows: i.i.d. N(0, 1) noise scaled by η^exponent (`exponent` 0: σ ξ per step, as in the
+authors' script, whose noise mean of 10 is reproduced only by variant `authors`). Mean ± std
+(ddof = 1) over seeds that did not diverge; every scheme of a seed starts from the same u0.
+Initial tr ∇²ℓ = ‖u0‖²: {_mean_sd(init_tr)}. The schemes as run:
+
+{table.hparams_markdown(results)}"""
   md += f"""
 {tab}
 ## Paired comparisons
@@ -333,7 +364,7 @@ Diverged seeds are excluded pairwise from the paired tests (see the table's last
 
 ## Verdicts
 
-""" + "\n".join(f"- **{v['claim']}** {v['verdict']}: {v['detail']}." for v in verdicts) + "\n"
+""" + verdict_lib.markdown(vs)
   if authors:
     md += _authors_mechanism(config, results)
   if results.get("messages"):
@@ -376,4 +407,5 @@ Diverged seeds are excluded pairwise from the paired tests (see the table's last
   plots.legend(ax, outside=True)
   fig.suptitle("paths in the (v, ‖u‖²) plane; right: " + plots.band_note("iqr", config.num_seeds),
                fontsize=10)
-  return md, {"fig2": fig}, verdicts
+  figs = {"fig2": fig}
+  return _setting.header(setting) + md, figs, vs

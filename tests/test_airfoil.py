@@ -90,4 +90,9 @@ def test_cli_end_to_end(tmp_path, monkeypatch, capsys):
   rows = results_lib.final_table(doc)
   assert len(rows) == 3 * 2 and {"scheme", "seed", "test_rmse"} <= set(rows[0])
   out = capsys.readouterr().out
-  assert "test_rmse" in out and "[paper 0.4309]" in out
+  # a smoke test with overrides: no paper values beside it, every verdict "not tested"
+  assert "test_rmse" in out and "[paper" not in out and "the paper's values are not shown" in out
+  assert {v["status"] for v in doc["verdicts"]} == {"not tested"}
+  md = (workdir / "report.md").read_text()
+  assert md.startswith("> **Smoke test — not evidence.**") and "Custom config" in md
+  assert "as in the paper" not in md and "paper test RMSE" not in md

@@ -14,7 +14,10 @@ and a module ``experiments/<name>.py`` (:mod:`chaosopt.experiments`) with
   their units or checkpoints there, so a killed run resumes;
 * ``report(config, results) -> (markdown, figures)`` or ``(markdown, figures, verdicts)`` —
   renders; ``figures`` maps a file stem to a matplotlib figure (saved as PNG and PDF),
-  ``verdicts`` is a list of ``{"claim", "verdict", "detail"}``;
+  ``verdicts`` is a list of verdict dicts (:mod:`chaosopt.analysis.verdicts`: claim, where,
+  statistic, rule, estimate, uncertainty, computed status, control, detail); ``results``
+  carries, under :data:`RUN_KEY`, the experiment name and the variant that ran (so a report
+  can say whether the run is in the paper's setting);
 * optional ``INFO`` (``{"paper", "title", "cost", "gpu"}``), ``PAPER`` (the paper's numbers)
   and ``validate(config)``.
 
@@ -40,12 +43,23 @@ import time
 from typing import Optional
 
 from chaosopt.train import export
+from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import results as results_lib
 from chaosopt.train import workdir as workdir_lib
 
 SCHEMA = results_lib.SCHEMA  # "chaosopt.results/2"
 logger = logging.getLogger("chaosopt")
+# results[RUN_KEY] = {"experiment", "variant"} while report() runs (not stored)
+RUN_KEY = "_run"
+# the first line of every smoke-test report
+BANNER = ("> **Smoke test — not evidence.** A `quick` variant only checks that the code runs; "
+          "its numbers decide no claim (every verdict: not tested).")
+
+
+def is_quick(variant: Optional[str]) -> bool:
+  """Whether a variant string (``"quick"``, ``"quick,authors"``) names the smoke test."""
+  return "quick" in {a.strip() for a in (variant or "").replace("+", ",").split(",")}
 
 _PACKAGES = ("jax", "jaxlib", "optax", "flax", "orbax-checkpoint", "numpy", "scipy",
              "ml_collections", "matplotlib")
@@ -248,9 +262,15 @@ def _write_results(wd, doc: dict) -> None:
 def _render(module, config, wd, doc: dict, plots: bool) -> None:
   """report(config, results) -> report.md, figures (PNG + PDF), verdicts; status finished."""
   out = doc["results"]
-  rendered = module.report(config, out)
+  run = {"experiment": doc.get("experiment"), "variant": doc.get("variant") or ""}
+  rendered = module.report(config, dict(out, **{RUN_KEY: run}) if isinstance(out, dict) else out)
   markdown, figures = rendered[0], rendered[1]
-  verdicts = list(rendered[2]) if len(rendered) > 2 else []
+  # every verdict in the contract's form: one without a status is "not tested (old format)"
+  verdicts = verdict_lib.as_dicts(rendered[2] if len(rendered) > 2 else [])
+  if is_quick(run["variant"]):
+    verdicts = verdict_lib.not_tested(verdicts, "smoke test (quick variant)")
+    if not markdown.lstrip().startswith(BANNER):
+      markdown = BANNER + "\n\n" + markdown
   doc["verdicts"] = report_lib.jsonable(verdicts)
   written = []
   if plots:

@@ -98,8 +98,18 @@ def values(results: dict, metric: str, *, drop_diverged: bool = True) -> dict:
   return out
 
 
+def summary_title(in_paper_setting: bool) -> str:
+  """The line above :func:`summary_lines`: the paper's values are shown only for a run in the
+  paper's setting (``chaosopt.experiments._setting``)."""
+  if in_paper_setting:
+    return "headline metrics (mean ± std over seeds, median; paper's value in brackets):"
+  return ("headline metrics (mean ± std over seeds, median; custom config or reduced variant: "
+          "the paper's values are not shown):")
+
+
 def summary_lines(results: dict, metrics, paper: dict | None = None) -> list[str]:
-  """Text lines ``scheme: metric mean ± std (median m) [paper p]`` for logs and terminals."""
+  """Text lines ``scheme: metric mean ± std (median m) [paper p]`` for logs and terminals;
+  pass ``paper`` only for a run in the paper's setting (else no brackets)."""
   lines = []
   for name, entry in results.get("summary", {}).items():
     parts = []
@@ -122,6 +132,19 @@ def _median(v) -> float:
   v = np.asarray(v, np.float64)
   v = v[np.isfinite(v)]
   return float(np.median(v)) if v.size else float("nan")
+
+
+def hparams_markdown(results: dict) -> str:
+  """A markdown table of every scheme as it ran: kind and hyper-parameters (from
+  ``results["schemes"][name]["hparams"]``, so a report states the values used, not the paper's)."""
+  from chaosopt.train import report as report_lib
+  keys = []
+  for s in results["schemes"].values():
+    keys += [k for k in s.get("hparams", {}) if k not in keys]
+  fmt = lambda v: ("–" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v))  # noqa
+  rows = [[name, s["kind"]] + [fmt(s.get("hparams", {}).get(k)) for k in keys]
+          for name, s in results["schemes"].items()]
+  return report_lib.markdown_table(["scheme", "kind"] + keys, rows)
 
 
 def scheme_dicts(results: dict) -> list[dict]:
