@@ -228,7 +228,7 @@ def test_a_noise_module_dropped_into_contrib_runs_from_a_config(tmp_path):
   (src / "chaosopt" / "transforms" / "contrib" / "dropped.py").write_text(_CONTRIB_MODULE)
   cfg = tmp_path / "cfg.py"
   cfg.write_text(textwrap.dedent('''
-      from chaosopt.experiments import widening_valley
+      from chaosopt.configs import widening_valley
 
       def get_config(arg=""):
         c = widening_valley.get_config("quick")
