@@ -118,7 +118,8 @@ def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *, alpha: Any, sigm
     mu: multiplicative strength >= 0 (needs ``update(updates, state, params)``).
 
   Returns:
-    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`.
+    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`
+    (step counter and key only: no memory per coordinate).
 
   Examples:
     >>> import jax.numpy as jnp
