@@ -48,8 +48,8 @@ def test_old_flat_mpgd_state_is_refused_with_a_clear_message(tmp_path):
                                    noise=jnp.full((2, 8), 0.25, jnp.float32)))
   with Checkpointer(str(tmp_path), max_to_keep=1) as ck:
     ck.save(3, {"params": params, "opt": old}, {})
-    with pytest.raises(DataError, match=r"(?s)another layout.*flat \[chains, coordinates\].*"
-                                        r"--restart"):
+    with pytest.raises(DataError, match=r"(?s)another training-state layout.*flat \[chains, "
+                                        r"coordinates\].*--restart"):
       ck.restore({"params": params, "opt": new})
     step, back, _ = ck.restore({"params": params, "opt": old})  # the old template still loads
   assert step == 3

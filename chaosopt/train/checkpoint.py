@@ -110,11 +110,11 @@ class Checkpointer:
     except ValueError as e:  # orbax: the stored tree or shapes differ from the template's
       detail = " ".join(str(e).split())[:400]
       raise DataError(
-          f"checkpoint {self.directory}/{step} was written with another layout of the training "
-          f"state than this version uses, so the run cannot resume from it (e.g. MPGD chain "
-          f"states written as one flat [chains, coordinates] array by chaosopt before the "
-          f"state was shaped like the parameters). Start the run again (chaosopt ... --restart, "
-          f"or delete {self.directory}). orbax: {detail}", path=self.directory) from e
+          f"checkpoint of another training-state layout (e.g. MPGD chains as one flat [chains, "
+          f"coordinates] array, before they were shaped like the params) in "
+          f"{self.directory}/{step}: this version cannot resume from it; start the run again "
+          f"(chaosopt ... --restart, or delete {self.directory}). orbax: {detail}",
+          path=self.directory) from e
     return step, _from_storable(out["state"], template), dict(out["doc"])
 
   def close(self) -> None:
