@@ -32,6 +32,30 @@ def test_roundtrip_with_typed_keys(tmp_path):
   assert back["count"].dtype == jnp.int32
 
 
+def test_old_flat_mpgd_state_is_refused_with_a_clear_message(tmp_path):
+  """A checkpoint holding MPGD's state in the flat layout (noise = one [2, n] array, as written
+  before the state was shaped like the parameters) is refused, naming the cause and --restart."""
+  import pytest
+
+  import chaosopt
+  from chaosopt.core.errors import DataError
+  from chaosopt.transforms import PerturbationState
+
+  params = {"w": jnp.ones((3, 2)), "b": jnp.zeros(2)}
+  tx = chaosopt.mpgd(0.1, gamma=0.7, mu=0.1, sigma=0.1, key=0)
+  new = tx.init(params)
+  old = (new[0], PerturbationState(count=new[1].count, key=new[1].key,
+                                   noise=jnp.full((2, 8), 0.25, jnp.float32)))
+  with Checkpointer(str(tmp_path), max_to_keep=1) as ck:
+    ck.save(3, {"params": params, "opt": old}, {})
+    with pytest.raises(DataError, match=r"(?s)another training-state layout.*flat \[chains, "
+                                        r"coordinates\].*--restart"):
+      ck.restore({"params": params, "opt": new})
+    step, back, _ = ck.restore({"params": params, "opt": old})  # the old template still loads
+  assert step == 3
+  np.testing.assert_array_equal(back["opt"][1].noise, old[1].noise)
+
+
 _SCRIPT = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {tests!r})

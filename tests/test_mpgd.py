@@ -13,6 +13,12 @@ def _params():
   return {"w": jnp.arange(6.0).reshape(3, 2) / 6 - 0.3, "b": jnp.array([0.5, -1.0])}
 
 
+def _flat_chains(noise):
+  """[num_chains, num_coordinates] of the parameter-shaped chain trees (y1 chains first)."""
+  return np.stack([np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(t)])
+                   for t in list(noise.y1) + list(noise.y2)])
+
+
 def _by_hand_v(chain_rows, gamma):
   """v^{(0)} = sign(state) · v(|state|) from the stored chain states (away from y* by > 1 ulp)."""
   vl, vr = observables.observable_values(gamma)
@@ -28,7 +34,7 @@ def test_one_step_equals_eq8_by_hand(variant):
   grads = jax.tree_util.tree_map(lambda p: jnp.cos(p) + 1.0, params)
   tx = chaosopt.mpgd(eta, gamma=gamma, beta=beta, mu=mu, sigma=sigma, key=3, variant=variant)
   state = tx.init(params)
-  chains = np.asarray(state[1].noise)  # [num_chains, num_coordinates], leaves in tree order
+  chains = _flat_chains(state[1].noise)  # [num_chains, num_coordinates], leaves in tree order
   v = _by_hand_v(chains, gamma)
   if variant == "eq11":
     v1, v2 = v[0] - v[1], v[2] - v[3]
@@ -51,10 +57,11 @@ def test_schedule_uses_eta_k():
   state = tx.init(params)
   vl, vr = observables.observable_values(0.6)
   for k in range(3):
-    chains = np.asarray(state.noise)
+    chains = _flat_chains(state.noise)  # mu = 0: the additive chains only
+    assert chains.shape == (1, 8)
     u, state = tx.update(zeros, state, params)
     got = np.concatenate([np.ravel(l) for l in jax.tree_util.tree_leaves(u)])
-    np.testing.assert_allclose(got, float(sched(k)) ** 0.6 * _by_hand_v(chains, 0.6)[1], rtol=1e-5)
+    np.testing.assert_allclose(got, float(sched(k)) ** 0.6 * _by_hand_v(chains, 0.6)[0], rtol=1e-5)
 
 
 def _run(tx, steps=5, params=None):
@@ -97,14 +104,14 @@ def test_state_dtype_is_fixed_and_float64_with_x64(python_subprocess):
   params = _params()
   tx = chaosopt.mpgd(0.1, gamma=0.7, mu=0.01, sigma=0.1, key=0)
   p, state = _run(tx)
-  assert state[1].noise.dtype == jnp.float32 and p["w"].dtype == jnp.float32
+  assert state[1].noise.y1[0]["w"].dtype == jnp.float32 and p["w"].dtype == jnp.float32
   out = python_subprocess("""
       import jax, jax.numpy as jnp, chaosopt
       p = {"w": jnp.ones((4,), jnp.float32)}
       tx = chaosopt.mpgd(0.1, gamma=0.7, mu=0.01, sigma=0.1, key=0)
       s = tx.init(p)
       u, s2 = jax.jit(tx.update)(p, s, p)
-      print(s.noise.dtype if hasattr(s, 'noise') else s[1].noise.dtype, s2[1].noise.dtype, u["w"].dtype)
+      print(s[1].noise.y1[0]["w"].dtype, s2[1].noise.y2[0]["w"].dtype, u["w"].dtype)
   """, x64=True)
   assert out.split() == ["float64", "float64", "float32"]
 

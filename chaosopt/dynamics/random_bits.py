@@ -32,13 +32,19 @@ def _mix(x):
   return x ^ (x >> 15)
 
 
+def hash_index(seed: jax.Array, index: jax.Array) -> jax.Array:
+  """uint32 bits of the element indices ``index`` (uint32, any shape): the keyed hash of each
+  index under the uint32[2] ``seed``. Element i of :func:`hash_bits` is ``hash_index(seed, i)``,
+  so any part of a draw can be computed on its own (MPGD draws each leaf's bits this way)."""
+  return _mix(_mix(index * jnp.uint32(_GOLDEN) + seed[0]) ^ seed[1])
+
+
 def hash_bits(seed: jax.Array, shape) -> jax.Array:
   """uint32 bits of ``shape`` from a uint32[2] ``seed``: the keyed hash of the element index."""
   size = 1
   for d in shape:
     size *= d
-  i = lax.iota(jnp.uint32, size).reshape(shape)
-  return _mix(_mix(i * jnp.uint32(_GOLDEN) + seed[0]) ^ seed[1])
+  return hash_index(seed, lax.iota(jnp.uint32, size).reshape(shape))
 
 
 def bits(key: jax.Array, shape) -> jax.Array:
@@ -46,12 +52,16 @@ def bits(key: jax.Array, shape) -> jax.Array:
   return hash_bits(jax.random.bits(key, (2,), jnp.uint32), shape)
 
 
-def counter_bits(key: jax.Array, step, shape) -> jax.Array:
-  """uint32 bits of ``shape`` for step ``step`` of the stream ``key``, without any threefry call:
-  the two per-step seed words are keyed hashes of the step counter (MPGD's hot path)."""
+def counter_seed(key: jax.Array, step) -> jax.Array:
+  """The uint32[2] seed of step ``step`` of the stream ``key`` (keyed hashes of the counter)."""
   if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
     key = jax.random.key_data(key)
   kd = key.reshape(-1).astype(jnp.uint32)
   c = jnp.asarray(step).astype(jnp.uint32) * jnp.uint32(_GOLDEN)
-  seed = jnp.stack([_mix(_mix(c + kd[0]) ^ kd[-1]), _mix(_mix(c ^ kd[-1]) + kd[0] + jnp.uint32(1))])
-  return hash_bits(seed, shape)
+  return jnp.stack([_mix(_mix(c + kd[0]) ^ kd[-1]), _mix(_mix(c ^ kd[-1]) + kd[0] + jnp.uint32(1))])
+
+
+def counter_bits(key: jax.Array, step, shape) -> jax.Array:
+  """uint32 bits of ``shape`` for step ``step`` of the stream ``key``, without any threefry call:
+  the two per-step seed words are keyed hashes of the step counter (:func:`counter_seed`)."""
+  return hash_bits(counter_seed(key, step), shape)

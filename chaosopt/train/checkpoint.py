@@ -16,6 +16,11 @@ system all of them see; each writes and reads its own shards of the global array
 document is written once (tested with two CPU processes in ``tests/test_distributed.py``).
 Arrays local to one process (the ensemble driver's carry, which every process computes whole)
 are stored as NumPy arrays, written once.
+
+A checkpoint whose stored tree or shapes differ from the template (e.g. written by a version
+that stored MPGD's chains as one flat ``[chains, coordinates]`` array; they are now shaped like
+the parameters) is refused with a :class:`~chaosopt.core.errors.DataError` that says so, rather
+than converted.
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
+
+from chaosopt.core.errors import DataError
 
 
 def _is_key(x) -> bool:
@@ -97,8 +104,17 @@ class Checkpointer:
     if step is None:
       raise FileNotFoundError(f"no checkpoint in {self.directory}")
     abstract = jax.tree_util.tree_map(_abstract, _to_storable(template))
-    out = self._mgr.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract), doc=ocp.args.JsonRestore()))
+    try:
+      out = self._mgr.restore(step, args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(abstract), doc=ocp.args.JsonRestore()))
+    except ValueError as e:  # orbax: the stored tree or shapes differ from the template's
+      detail = " ".join(str(e).split())[:400]
+      raise DataError(
+          f"checkpoint of another training-state layout (e.g. MPGD chains as one flat [chains, "
+          f"coordinates] array, before they were shaped like the params) in "
+          f"{self.directory}/{step}: this version cannot resume from it; start the run again "
+          f"(chaosopt ... --restart, or delete {self.directory}). orbax: {detail}",
+          path=self.directory) from e
     return step, _from_storable(out["state"], template), dict(out["doc"])
 
   def close(self) -> None:

@@ -16,6 +16,10 @@ apply_if_finite/inject_hyperparams).
 Leaves and dtypes: the arithmetic runs once per dtype on the concatenation of that dtype's leaves
 (compile time independent of the number of leaves); half-precision leaves compute in float32 and
 round once; every leaf keeps its dtype; **integer leaves are returned unchanged** (no noise).
+Processes with one state entry per coordinate (:func:`leafwise_noise`, MPGD's chains) keep that
+state shaped like the params and work by :func:`segments`: every leaf of at least
+:data:`LEAFWISE_MIN_SIZE` coordinates in its own shape (no copy, a sharded leaf stays sharded),
+the smaller leaves of a dtype concatenated; the numbers do not depend on the split.
 
 Hyper-parameters: ``mu``, ``sigma`` and the step size must be finite (``ValueError`` naming the
 parameter at construction; a schedule is checked at step 0). A schedule whose value is not finite
@@ -36,7 +40,7 @@ array (traced or not), a typed PRNG key or a raw ``uint32[2]`` key.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import jax
 import jax.numpy as jnp
@@ -120,6 +124,94 @@ def flat_noise(init: Callable, flat_sample: Callable) -> NoiseProcess:
   return NoiseProcess(init, sample)
 
 
+# Leaves with at least this many coordinates are perturbed on their own, in their own shape (one
+# fused loop per leaf, no copy into a flat vector, and the sharding of the leaf carries through);
+# smaller leaves are concatenated per dtype, so a pytree of many small leaves still compiles to
+# one kernel (compile time, benchmarks/compile_time.py). Only processes built with
+# :func:`leafwise_noise` (MPGD's chains) use it; the result does not depend on it.
+LEAFWISE_MIN_SIZE = 4096
+
+
+class Segment(NamedTuple):
+  """Leaves of one dtype perturbed together (see :func:`segments`).
+
+  Attributes:
+    idx: indices into ``tree_leaves(updates)``.
+    flat: ``True``: the leaves raveled and concatenated into one vector; ``False``: a single leaf
+      in its own shape.
+  """
+  idx: tuple
+  flat: bool
+
+
+def segments(leaves, groups: dict, min_size: Optional[int] = None) -> list:
+  """The :class:`Segment` s of ``leaves``: per dtype group (:func:`dtype_groups`), every leaf of
+  at least ``min_size`` (default :data:`LEAFWISE_MIN_SIZE`) coordinates alone, the others as one
+  flat segment."""
+  min_size = LEAFWISE_MIN_SIZE if min_size is None else min_size
+  out = []
+  for idx in groups.values():
+    big = [i for i in idx if math.prod(jnp.shape(leaves[i])) >= min_size]
+    small = tuple(i for i in idx if i not in big)
+    if small:
+      out.append(Segment(small, True))
+    out += [Segment((i,), False) for i in big]
+  return out
+
+
+def leafwise_noise(init: Callable, segment_sample: Callable,
+                   covered: Optional[Callable] = None) -> NoiseProcess:
+  """A :class:`NoiseProcess` from a sampler that works segment by segment (:func:`segments`).
+
+  ``segment_sample(noise_state, key, count, params, segs) -> ([(xi1, xi2) per segment],
+  new_state)`` where ``segs = segments(leaves, dtype_groups(leaves))`` of
+  ``leaves = tree_leaves(params)``; each ``xi`` of a flat segment is 1-D (its leaves raveled and
+  concatenated in order), of a single-leaf segment shaped like that leaf. ``xi1`` may be
+  ``None`` for a process built for ``mu == 0`` only. Meant for states with one entry per
+  coordinate (e.g. chains) stored leaf by leaf, shaped like the params: the arithmetic of a large
+  leaf then never leaves the leaf (no concatenation), so a sharded leaf stays sharded.
+  :func:`perturbation` calls ``segment_sample`` directly (it is attached to ``sample``); the
+  returned process's ``sample`` follows the pytree protocol (non-floating leaves get zeros,
+  ``xi1`` is ``None`` where the sampler gives none).
+
+  ``covered(noise_state, params) -> [bool per leaf]`` (optional) names the leaves the process
+  has noise for (e.g. chains were allocated at ``init`` only for the floating leaves of the
+  params); the floating update leaves it leaves out are returned unchanged and are in no segment.
+  """
+  def sample(state, key, count, params):
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    segs = segments(leaves, covered_groups(leaves, covered, state, params))
+    xis, new_state = segment_sample(state, key, count, params, segs)
+    xi1 = [jnp.zeros(jnp.shape(p), jnp.float32) for p in leaves]
+    xi2 = list(xi1)
+    has_xi1 = all(a is not None for a, _ in xis)
+    for seg, (a, b) in zip(segs, xis):
+      shapes = [jnp.shape(leaves[i]) for i in seg.idx]
+      for out, xi in ((xi1, a), (xi2, b)):
+        if xi is None:
+          continue
+        pieces = split_flat(xi, shapes) if seg.flat else [xi]
+        for i, piece in zip(seg.idx, pieces):
+          out[i] = piece
+    unflat = lambda xs: jax.tree_util.tree_unflatten(treedef, xs)
+    return (unflat(xi1) if has_xi1 else None), unflat(xi2), new_state
+
+  sample.segment_sample = segment_sample
+  sample.covered = covered
+  return NoiseProcess(init, sample)
+
+
+def covered_groups(leaves, covered: Optional[Callable], noise_state, params) -> dict:
+  """:func:`dtype_groups` of ``leaves`` restricted to the leaves ``covered`` names (all floating
+  leaves when ``covered`` is ``None``)."""
+  groups = dtype_groups(leaves)
+  if covered is None:
+    return groups
+  mask = covered(noise_state, params)
+  groups = {dt: [i for i in idx if mask[i]] for dt, idx in groups.items()}
+  return {dt: idx for dt, idx in groups.items() if idx}
+
+
 class PerturbationState(NamedTuple):
   """State of :func:`perturbation`: step counter, PRNG key (fixed), noise-process state."""
   count: jax.Array
@@ -197,27 +289,30 @@ def _smallest_factor(n: int) -> int:
   return n
 
 
-def split_flat(flat, shapes) -> list:
-  """Inverse of :func:`concat_flat`: arrays of ``shapes`` taken off ``flat`` in order.
+def split_flat(flat, shapes, starts=None) -> list:
+  """Inverse of :func:`concat_flat`: arrays of ``shapes`` taken off ``flat`` in order (or at the
+  offsets ``starts``, a list of ints, when given).
 
   Each leaf is one window gather (``p`` windows of ``n / p`` elements, ``p`` the smallest prime
   factor of the leaf size ``n``) rather than a ``slice``: XLA:CPU compiles a slice kernel ~10x
   slower than a gather kernel (measured, benchmarks/compile_time.py), which made the compile time
   of a 1000-leaf update grow to minutes.
   """
-  if len(shapes) == 1:
+  if len(shapes) == 1 and (starts is None or (starts[0] == 0 and math.prod(shapes[0]) ==
+                                              flat.shape[-1])):
     return [jnp.reshape(flat, shapes[0])]
   out, start = [], 0
   dnums = jax.lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(),
                                          start_index_map=(0,))
-  for shape in shapes:
+  for j, shape in enumerate(shapes):
     n = math.prod(shape)
+    start = start if starts is None else starts[j]
     if n == 0:
       out.append(jnp.zeros(shape, flat.dtype))
       continue
     p = _smallest_factor(n) if n > 1 else 1
-    starts = np.arange(start, start + n, n // p, dtype=np.int32)[:, None]
-    piece = jax.lax.gather(flat, starts, dnums, (n // p,), mode="promise_in_bounds")
+    idx = np.arange(start, start + n, n // p, dtype=np.int32)[:, None]
+    piece = jax.lax.gather(flat, idx, dnums, (n // p,), mode="promise_in_bounds")
     out.append(piece.reshape(shape))
     start += n
   return out
@@ -248,7 +343,9 @@ def perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike, sigma:
 
   The arithmetic runs once per dtype on the concatenation of that dtype's leaves (not once per
   leaf), so the compiled program and its compile time do not grow with the number of leaves
-  beyond a concatenate and one gather per leaf. Integer leaves are returned unchanged. A step size
+  beyond a concatenate and one gather per leaf; for a :func:`leafwise_noise` process, leaves of
+  at least :data:`LEAFWISE_MIN_SIZE` coordinates are perturbed on their own instead (same
+  numbers). Integer leaves are returned unchanged. A step size
   ``eta_k`` that is not finite and > 0 makes every perturbed coordinate NaN (instead of a
   silently wrong step); :func:`chaosopt.check_schedule` finds such steps before a run.
 
@@ -296,37 +393,54 @@ def perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike, sigma:
     eta = value_at(learning_rate, state.count)
     leaves, treedef = jax.tree_util.tree_flatten(updates)
     groups = dtype_groups(leaves)
-    flat_sample = getattr(noise.sample, "flat_sample", None)
-    if flat_sample is not None:
-      flat_xi, noise_state = flat_sample(state.noise, state.key, state.count, updates, groups)
-    else:
-      xi1, xi2, noise_state = noise.sample(state.noise, state.key, state.count, updates)
-      xi1_l, xi2_l = treedef.flatten_up_to(xi1), treedef.flatten_up_to(xi2)
     x_l = None if mu_is_zero else treedef.flatten_up_to(params)
     p_l = _exponent_leaves(exponent, updates)
     out = list(leaves)
-    for dtype, idx in groups.items():
+
+    def perturb(idx, flat, a, b):
+      """The P0 eq. 8 arithmetic on the leaves ``idx`` (one dtype): concatenated if ``flat``,
+      else the single leaf in its shape; ``a, b`` the noise of those coordinates, same layout."""
+      dtype = jnp.result_type(leaves[idx[0]])
       cd = _compute_dtype(dtype)
+      gather = (lambda arrs, dt=None: concat_flat(arrs, dt)) if flat else \
+          (lambda arrs, dt=None: arrs[0] if dt is None else jnp.asarray(arrs[0]).astype(dt))
       eta_c = jnp.asarray(eta, cd)
       eta_c = jnp.where((eta_c > 0) & jnp.isfinite(eta_c), eta_c, jnp.asarray(jnp.nan, cd))
       if p_l is None:
         p = jnp.asarray(exponent, cd)
       else:
-        p = concat_flat([jnp.broadcast_to(jnp.asarray(p_l[i], cd), jnp.shape(leaves[i]))
-                         for i in idx])
+        p = gather([jnp.broadcast_to(jnp.asarray(p_l[i], cd), jnp.shape(leaves[i])) for i in idx])
       scale = eta_c ** p
-      u = concat_flat([leaves[i] for i in idx])
-      if flat_sample is not None:
-        a, b = (jnp.asarray(xi, cd) for xi in flat_xi[dtype])
-      else:
-        a = None if mu_is_zero else concat_flat([xi1_l[i] for i in idx], cd)
-        b = concat_flat([xi2_l[i] for i in idx], cd)
-      new = u + (sigma * scale * b).astype(dtype)
+      new = gather([leaves[i] for i in idx]) + (sigma * scale * jnp.asarray(b, cd)).astype(dtype)
       if x_l is not None and a is not None:  # mu != 0
-        x = concat_flat([x_l[i] for i in idx], cd)
-        new = new - (mu * scale * a * x).astype(dtype)
-      for i, leaf in zip(idx, split_flat(new, [jnp.shape(leaves[i]) for i in idx])):
+        x = gather([x_l[i] for i in idx], cd)
+        new = new - (mu * scale * jnp.asarray(a, cd) * x).astype(dtype)
+      pieces = split_flat(new, [jnp.shape(leaves[i]) for i in idx]) if flat else [new]
+      for i, leaf in zip(idx, pieces):
         out[i] = leaf
+
+    segment_sample = getattr(noise.sample, "segment_sample", None)
+    flat_sample = getattr(noise.sample, "flat_sample", None)
+    if segment_sample is not None:
+      segs = segments(leaves, covered_groups(leaves, noise.sample.covered, state.noise, updates))
+      xis, noise_state = segment_sample(state.noise, state.key, state.count, updates, segs)
+      if not mu_is_zero and any(a is None for a, _ in xis):
+        raise ValueError("this noise process was built for mu == 0 (it supplies no xi1), but the "
+                         "perturbation has mu != 0")
+      for seg, (a, b) in zip(segs, xis):
+        perturb(seg.idx, seg.flat, a, b)
+    elif flat_sample is not None:
+      flat_xi, noise_state = flat_sample(state.noise, state.key, state.count, updates, groups)
+      for dtype, idx in groups.items():
+        perturb(idx, True, *flat_xi[dtype])
+    else:
+      xi1, xi2, noise_state = noise.sample(state.noise, state.key, state.count, updates)
+      xi1_l = None if xi1 is None else treedef.flatten_up_to(xi1)
+      xi2_l = treedef.flatten_up_to(xi2)
+      for dtype, idx in groups.items():
+        cd = _compute_dtype(dtype)
+        a = None if mu_is_zero or xi1_l is None else concat_flat([xi1_l[i] for i in idx], cd)
+        perturb(idx, True, a, concat_flat([xi2_l[i] for i in idx], cd))
     new_updates = jax.tree_util.tree_unflatten(treedef, out)
     count = jnp.asarray(optax.safe_increment(state.count))
     return new_updates, PerturbationState(count=count, key=state.key, noise=noise_state)

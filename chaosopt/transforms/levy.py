@@ -119,7 +119,8 @@ def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *,
     mu: multiplicative strength >= 0 (needs ``update(updates, state, params)``).
 
   Returns:
-    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`.
+    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`
+    (step counter and key only: no memory per coordinate).
 
   Examples:
     >>> import jax.numpy as jnp

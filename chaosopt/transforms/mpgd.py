@@ -15,11 +15,23 @@ The Gaussian baseline replaces the observables by i.i.d. N(0, 1); the paper does
 ``mpgd`` = ``optax.sgd(η)`` followed by ``mpgd_perturbation``; the perturbations chain after any
 optimizer. The chain states live in the optimizer state (float64 when ``jax_enable_x64`` is on,
 else float32 — see :mod:`chaosopt.dynamics.thaler` for how float32 keeps the invariant measure).
+
+Optimizer state and memory: :class:`ThalerChains`, one tree shaped like the params per chain
+(sharding the params shards it the same way, docs/scale.md), one chain per floating-point
+coordinate and none for integer leaves. float32 bytes per parameter coordinate:
+
+    eq. 8:  8 (v1 and v2 chains); 4 with mu = 0 (a Python/NumPy 0: only the additive chain)
+    eq. 11: 16 (two chains per observable); 8 with mu = 0
+    (optax.adam: 8, optax.sgd: 0; the Gaussian and Lévy baselines: 0, they keep only the key)
+
+The initial chain values and each step's random bits are those of one flat
+``[chains, coordinates]`` draw over all leaves in tree order (integer leaves included), so the
+numbers do not depend on the layout, the leaf split or the sharding.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -34,36 +46,144 @@ from chaosopt.transforms import _base, registry
 Variant = Literal["mpgd", "eq11"]
 
 
-def _thaler_noise(gamma, beta, variant: str, sign_rule: observables.SignRule,
-                  init: str) -> _base.NoiseProcess:
-  """Two Thaler-observable fields (4 chains per coordinate for eq. 11).
+class ThalerChains(NamedTuple):
+  """The Thaler chain states of :func:`mpgd_perturbation`: ``PerturbationState.noise``.
 
-  The chains of all leaves are stored as one flat [num_chains, num_coordinates] array, so a step
-  is one fused map over every coordinate whatever the pytree (few kernels for small models).
+  Each field is a tuple of pytrees with the params' structure: one array per floating-point leaf,
+  of that leaf's shape (dtype float32, float64 with ``jax_enable_x64``), holding one chain per
+  coordinate; a non-floating (integer, bool) leaf has no chain and holds ``optax.MaskedNode()``.
+  A sharding of the params therefore applies to every tree as is (e.g. with
+  ``optax.tree_map_params``, docs/scale.md).
+
+  Attributes:
+    y1: chains of the multiplicative observable ``v1`` (P0 eq. 8): one tree for eq. 8, two for
+      eq. 11 (``v(y) - v(y')``); empty when the transform was built with ``mu`` a Python/NumPy 0
+      (no multiplicative term, nothing to store or step).
+    y2: chains of the additive observable ``v2``: one tree for eq. 8, two for eq. 11.
+  """
+  y1: tuple
+  y2: tuple
+
+
+def _static_zero(x) -> bool:
+  """``x`` is a Python/NumPy number equal to 0: fixed at construction (a jax array, even a
+  concrete one, may be a hyper-parameter that changes, e.g. under ``optax.inject_hyperparams``)."""
+  if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number, np.ndarray)):
+    return False
+  return np.ndim(x) == 0 and float(x) == 0.0
+
+
+def _computed_once(x, bits):
+  """``x`` exactly (``x / 1``), as a value XLA:CPU computes once before it is cut into leaves.
+
+  XLA:CPU fuses a cheap elementwise producer into every consumer, so each leaf's gather out of a
+  concatenated segment would recompute the whole chain step (15x the optimized HLO of the update
+  at 100 leaves, measured); a division is an expensive producer it does not duplicate. The
+  divisor is a 1 XLA cannot fold, ``float((bits >> 31) | 1)`` (a constant 1 is simplified away,
+  and a scalar one becomes a multiplication by its reciprocal).
+  """
+  one = ((bits >> 31) | jnp.uint32(1)).astype(x.dtype)
+  return x / one
+
+
+def _thaler_noise(gamma, beta, variant: str, sign_rule: observables.SignRule,
+                  init: str, multiplicative: bool = True) -> _base.NoiseProcess:
+  """Two Thaler-observable fields (eq. 8: one chain per coordinate each; eq. 11: two).
+
+  The chains' initial values and per-step random bits are those of one flat
+  ``[num_chains, num_coordinates]`` array over all leaves in tree order (chains 0, 1 for ``v1``
+  and 2, 3 or 1 for ``v2``; integer leaves count as coordinates there), so the numbers do not
+  depend on how the state is stored: it is stored leaf by leaf (:class:`ThalerChains`), and a
+  step maps each large leaf on its own and the small leaves of a dtype concatenated
+  (:func:`chaosopt.transforms._base.segments`). ``multiplicative=False`` (``mu == 0``) keeps and
+  steps only the chains of ``v2`` (their numbers are unchanged: a chain's bits do not depend on
+  the others).
   """
   rule: observables.SignRule = "none" if variant == "eq11" else sign_rule
   nchains = 4 if variant == "eq11" else 2
+  per_field = nchains // 2
+  rows1 = list(range(per_field)) if multiplicative else []
+  rows2 = list(range(per_field, nchains))
+
+  def layout(params):
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    sizes = [math.prod(jnp.shape(p)) for p in leaves]
+    offsets = np.cumsum([0] + sizes[:-1]).tolist() if sizes else []
+    floating = set(i for idx in _base.dtype_groups(leaves).values() for i in idx)
+    return leaves, treedef, offsets, sum(sizes), floating
 
   def init_fn(key, params):
-    size = sum(jnp.size(p) for p in jax.tree_util.tree_leaves(params))
-    return observables.init_chains(key, (nchains, size), gamma, beta, rule, init)
+    leaves, treedef, offsets, size, floating = layout(params)
+    flat = observables.init_chains(key, (nchains, size), gamma, beta, rule, init)
+    fl = sorted(floating)
+    shapes = [jnp.shape(leaves[i]) for i in fl]
 
-  def flat_sample(chains, key, count, params, groups):
-    bits = random_bits.counter_bits(key, count, chains.shape)
-    v, chains = observables.step(chains, bits, gamma, beta, rule)
-    if variant == "eq11":
-      xi1, xi2 = v[0] - v[1], v[2] - v[3]
-    else:
-      xi1, xi2 = v[0], v[1]
-    leaves = jax.tree_util.tree_leaves(params)
-    offsets = np.cumsum([0] + [math.prod(jnp.shape(p)) for p in leaves[:-1]]).tolist()
-    out = {}
-    for dtype, idx in groups.items():
-      off, shapes = [offsets[i] for i in idx], [jnp.shape(leaves[i]) for i in idx]
-      out[dtype] = (_base.take_flat(xi1, off, shapes), _base.take_flat(xi2, off, shapes))
-    return out, chains
+    def tree(row):
+      pieces = dict(zip(fl, _base.split_flat(flat[row], shapes, [offsets[i] for i in fl])))
+      return jax.tree_util.tree_unflatten(
+          treedef, [pieces.get(i, optax.MaskedNode()) for i in range(len(leaves))])
+    return ThalerChains(y1=tuple(tree(r) for r in rows1), y2=tuple(tree(r) for r in rows2))
 
-  return _base.flat_noise(init_fn, flat_sample)
+  def index(row, idx, leaves, offsets, size, flat):
+    """uint32 flat indices (in the [num_chains, num_coordinates] draw) of the leaves ``idx``."""
+    base = np.uint32(row * size)
+    if not flat:
+      shape = jnp.shape(leaves[idx[0]])
+      strides = np.cumprod((1,) + shape[:0:-1])[::-1] if shape else ()
+      i = jnp.full(shape, base + np.uint32(offsets[idx[0]]), jnp.uint32)
+      for d, stride in enumerate(strides):
+        i = i + jax.lax.broadcasted_iota(jnp.uint32, shape, d) * jnp.uint32(stride)
+      return i
+    # runs of leaves that are consecutive in the flat draw: one iota each
+    runs, start, n = [], None, 0
+    for i in idx:
+      m = math.prod(jnp.shape(leaves[i]))
+      if start is not None and offsets[i] == start + n:
+        n += m
+      else:
+        if start is not None:
+          runs.append((start, n))
+        start, n = offsets[i], m
+    runs.append((start, n))
+    parts = [jax.lax.iota(jnp.uint32, n) + jnp.uint32(base + np.uint32(o)) for o, n in runs]
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+
+  def segment_sample(chains, key, count, params, segs):
+    leaves, treedef, offsets, size, _ = layout(params)
+    seed = random_bits.counter_seed(key, count)
+    rows = rows1 + rows2
+    trees = list(chains.y1) + list(chains.y2)
+    chain_leaves = [treedef.flatten_up_to(t) for t in trees]
+    new_leaves = [list(cl) for cl in chain_leaves]
+    xis = []
+    for seg in segs:
+      shapes = [jnp.shape(leaves[i]) for i in seg.idx]
+      v = []
+      for row, cl, nl in zip(rows, chain_leaves, new_leaves):
+        state = _base.concat_flat([cl[i] for i in seg.idx]) if seg.flat else cl[seg.idx[0]]
+        bits = random_bits.hash_index(seed, index(row, seg.idx, leaves, offsets, size, seg.flat))
+        vr, state = observables.step(state, bits, gamma, beta, rule)
+        if seg.flat and len(seg.idx) > 1:
+          vr, state = _computed_once(vr, bits), _computed_once(state, bits)
+        v.append(vr)
+        for i, piece in zip(seg.idx, _base.split_flat(state, shapes) if seg.flat else [state]):
+          nl[i] = piece
+      if variant == "eq11":
+        xi = [v[k] - v[k + 1] for k in range(0, len(v), 2)]
+      else:
+        xi = v
+      xis.append((xi[0], xi[1]) if multiplicative else (None, xi[0]))
+    new = [jax.tree_util.tree_unflatten(treedef, nl) for nl in new_leaves]
+    return xis, ThalerChains(y1=tuple(new[:len(rows1)]), y2=tuple(new[len(rows1):]))
+
+  def covered(chains, params):
+    """Leaves with chains: the floating leaves of the params given to ``init`` (an integer
+    param's update is left unchanged even where an optimizer before made it a float)."""
+    treedef = jax.tree_util.tree_structure(params)
+    tree = (chains.y1 + chains.y2)[0]
+    return [not isinstance(c, optax.MaskedNode) for c in treedef.flatten_up_to(tree)]
+
+  return _base.leafwise_noise(init_fn, segment_sample, covered)
 
 
 def _check_common(learning_rate, mu, sigma) -> None:
@@ -108,7 +228,10 @@ def mpgd_perturbation(learning_rate: optax.ScalarOrSchedule, *,
 
   Returns:
     An ``optax.GradientTransformation`` whose state is a
-    :class:`~chaosopt.transforms.PerturbationState` (the chains live in it).
+    :class:`~chaosopt.transforms.PerturbationState`; its ``noise`` holds the chains, a
+    :class:`ThalerChains` of params-shaped trees. Memory per float32 coordinate: 8 bytes for eq. 8
+    (4 with ``mu`` a Python/NumPy 0), 16 for eq. 11 (8 with ``mu = 0``); ``optax.adam`` keeps 8.
+    Integer leaves get no chain and no noise.
 
   Examples:
     >>> import jax.numpy as jnp
@@ -131,8 +254,10 @@ def mpgd_perturbation(learning_rate: optax.ScalarOrSchedule, *,
     raise ValueError(f"variant must be 'mpgd' or 'eq11', got {variant!r}")
   observables.check_sign_rule(sign_rule)
   consts = thaler.thaler_constants(gamma)
+  noise = _thaler_noise(consts, beta, variant, sign_rule, init,
+                        multiplicative=not _static_zero(mu))
   return _base.perturbation(learning_rate, mu=mu, sigma=sigma, key=key, exponent=consts.gamma,
-                            noise=_thaler_noise(consts, beta, variant, sign_rule, init))
+                            noise=noise)
 
 
 def mpgd(learning_rate: optax.ScalarOrSchedule, *,
@@ -149,7 +274,9 @@ def mpgd(learning_rate: optax.ScalarOrSchedule, *,
     x_{k+1} = x_k - eta_k grad R(x_k) - mu eta_k^gamma v1(y1_k) ⊙ x_k + sigma eta_k^gamma v2(y2_k)
 
   with one Thaler chain per parameter coordinate. Call ``tx.update(grads, state, params)``: the
-  multiplicative term needs the params. ``mu = sigma = 0`` is plain GD.
+  multiplicative term needs the params. ``mu = sigma = 0`` is plain GD. State: two float32 per
+  coordinate (as ``optax.adam``), one with ``mu`` a Python 0; eq. 11 twice that
+  (:func:`mpgd_perturbation`).
 
   Args:
     learning_rate: the step size ``eta`` (float or optax schedule).
@@ -230,7 +357,8 @@ def gaussian_perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLik
       increments); P0 leaves it unspecified (docs/errata.md), so reports state the value used.
 
   Returns:
-    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`.
+    An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`
+    (step counter and key only: no memory per coordinate).
 
   Examples:
     >>> import jax.numpy as jnp
