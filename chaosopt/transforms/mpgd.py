@@ -91,8 +91,8 @@ def _thaler_noise(gamma, beta, variant: str, sign_rule: observables.SignRule,
   """Two Thaler-observable fields (eq. 8: one chain per coordinate each; eq. 11: two).
 
   The chains' initial values and per-step random bits are those of one flat
-  ``[num_chains, num_coordinates]`` array over all leaves in tree order (chains 0, 1 for ``v1``
-  and 2, 3 or 1 for ``v2``; integer leaves count as coordinates there), so the numbers do not
+  ``[num_chains, num_coordinates]`` array over all leaves in tree order (eq. 8: row 0 for ``v1``,
+  1 for ``v2``; eq. 11: 0, 1 and 2, 3; integer leaves count as coordinates), so the numbers do not
   depend on how the state is stored: it is stored leaf by leaf (:class:`ThalerChains`), and a
   step maps each large leaf on its own and the small leaves of a dtype concatenated
   (:func:`chaosopt.transforms._base.segments`). ``multiplicative=False`` (``mu == 0``) keeps and
