@@ -130,3 +130,34 @@ def test_a_quick_run_is_a_smoke_test(tmp_path, monkeypatch):
   doc = results_lib.load(str(tmp_path / "q"))
   assert doc["verdicts"] and {v["status"] for v in doc["verdicts"]} == {"not tested"}
   assert "**reproduced**" not in md
+
+
+def test_a_users_gamma_sigma_grid_gets_no_paper_values(tmp_path, monkeypatch, capsys):
+  """The red-team case: a user's γ × σ config (σ ∈ {0.01, 0.05}, few steps, 3 seeds) must not be
+  reported "as in the paper", with the paper's numbers beside it, or decided from n = 3."""
+  import textwrap
+
+  from chaosopt import cli
+  from chaosopt.train import results as results_lib
+  cfg = tmp_path / "grid.py"
+  cfg.write_text(textwrap.dedent('''
+      from chaosopt.configs import airfoil_table1
+
+      def get_config(arg=""):
+        c = airfoil_table1.get_config()
+        c.num_steps, c.chunk_size, c.num_seeds = 60, 30, 3
+        c.schemes = [{"name": "baseline", "kind": "gd"}] + [
+            {"name": f"mpgd_g{g}_s{s}", "kind": "mpgd", "gamma": g, "beta": 0.5, "mu": 0.01,
+             "sigma": s} for g in (0.6, 0.7) for s in (0.01, 0.05)]
+        return c
+  '''))
+  monkeypatch.chdir(tmp_path)
+  assert cli.main(["--config", str(cfg), "--workdir", str(tmp_path / "g"), "--no-plots"]) == 0
+  out = capsys.readouterr().out
+  md = (tmp_path / "g" / "report.md").read_text()
+  for text in (md, out):
+    assert "[paper" not in text and "as in the paper" not in text.lower()
+  assert "ustom config" in md
+  doc = results_lib.load(str(tmp_path / "g"))
+  assert all(v["status"] in ("inconclusive", "not tested") for v in doc["verdicts"]), [
+      (v["claim"], v["status"]) for v in doc["verdicts"]]
