@@ -19,6 +19,10 @@ import _make_mpgd_reference as ref  # noqa: E402
 
 @pytest.fixture(scope="module")
 def reference():
+  # recorded with jax 0.10.2 (the flat-state code of 1918bb4); other jax releases may round or
+  # draw differently, so exact equality is checked only where the references were recorded
+  if not jax.__version__.startswith("0.10."):
+    pytest.skip(f"references recorded with jax 0.10.x; this is jax {jax.__version__}")
   with np.load(ref.PATH) as z:
     return {k: z[k] for k in z.files}
 
