@@ -35,6 +35,7 @@ import logging
 import math
 import os
 import sys
+import traceback
 import textwrap
 from typing import Optional, Sequence
 
@@ -196,7 +197,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _fail(message: str, status: int, verbose: bool = False) -> int:
   if verbose:
-    import traceback
     traceback.print_exc()
   print(f"chaosopt: {message}", file=sys.stderr)
   return status
@@ -221,6 +221,9 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
       h.setLevel(level)
       h.stream = sys.stderr  # the current stderr (an in-process caller may have replaced it)
   logger.propagate = False
+  # orbax logs a failed background save (full disk) with its traceback before the error reaches
+  # the command, which then says it in one line; -v keeps the library's messages
+  logging.getLogger("absl").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 @contextlib.contextmanager
@@ -259,9 +262,25 @@ def _run(args, overrides) -> int:
   # validation builds transforms)
   from chaosopt.train import sharding
   try:
-    sharding.initialize_distributed()
+    distributed = sharding.initialize_distributed()
   except (ValueError, RuntimeError) as e:
     return _fail(f"distributed start failed: {e}", 1, args.verbose)
+  if not distributed:
+    return _run_started(args, overrides)
+  import jax
+  try:
+    return _run_started(args, overrides)
+  except jax.errors.JaxRuntimeError as e:  # a peer died: the supervisor says so in one line
+    from chaosopt.train import peers
+    if args.verbose:
+      traceback.print_exc()
+    print(f"{peers.MARK} {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(peers.PEER_FAILURE)  # not the shutdown barrier, which would abort in C++
+
+
+def _run_started(args, overrides) -> int:
 
   from chaosopt import experiments
   from chaosopt.core.errors import DataError
@@ -295,9 +314,10 @@ def _run(args, overrides) -> int:
     return _fail("out of memory; reduce num_seeds, the model size or the history kept "
                  "(a re-run resumes from the last checkpoint)", 1, args.verbose)
   except OSError as e:
-    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
-      where = f" ({e.filename})" if e.filename else ""
-      return _fail(f"cannot write{where}: {e.strerror}; a re-run resumes from the last "
+    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG):
+      # a write() error names no file: the workdir it was writing into
+      where = e.filename or os.path.abspath(workdir)
+      return _fail(f"cannot write ({where}): {e.strerror}; a re-run resumes from the last "
                    f"checkpoint", 1, args.verbose)
     raise
   _print_summary(module, config, doc, workdir)
@@ -600,13 +620,18 @@ def entry() -> None:
   """The console script (``chaosopt``, ``python -m chaosopt``): exits with :func:`main`'s status.
   After Ctrl-C the process ends at once (the run is resumable; JAX's runtime threads may not be
   interrupted safely at interpreter shutdown)."""
+  from chaosopt.train import peers
+  if peers.requested():  # a multi-process run: a dead peer is one line (chaosopt.train.peers)
+    argv = sys.argv[1:]
+    sys.exit(peers.supervise([sys.executable, "-m", "chaosopt", *argv],
+                             verbose=any(a in ("-v", "--verbose") for a in argv)))
   try:
     status = main()
     sys.stdout.flush()
   except BrokenPipeError:  # `chaosopt list | head`: the reader left; not an error
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     status = 0
-  if status == 130:
+  if status in (1, 130):  # environment failure or Ctrl-C: skip background threads' shutdown
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()

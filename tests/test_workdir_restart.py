@@ -267,3 +267,33 @@ def test_a_scheme_whose_seeds_all_diverge_still_renders(tmp_path, capsys, spec):
   assert cli.main(args + ["--report", "--no-plots"]) == 0
   assert cli.main(args + ["--report"]) == 0
   assert "Traceback" not in capsys.readouterr().err
+
+
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+sys.argv = ["chaosopt"] + sys.argv[2:]
+from chaosopt.cli import entry
+entry()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE stand-in")
+@pytest.mark.parametrize("limit", [2_000, 40_000])
+def test_a_full_disk_is_one_line_and_the_run_resumes(tmp_path, limit):
+  """Writes that fail the way a full disk fails them (a file-size limit: every write past it
+  raises, in orbax's background checkpoint thread or in a figure) end the run with one line
+  naming the workdir, exit 1, no traceback; the same command without the limit then finishes.
+  2 kB fails the first checkpoint, 40 kB the figure (62 kB)."""
+  cmd = ["--config", "widening_valley:quick", "--config.num_steps=20", "--config.chunk_size=10",
+         "--config.only=gd,mpgd", "--workdir", str(tmp_path / "run"), "-q"]
+  out = subprocess.run([sys.executable, "-c", FULL_DISK, str(limit), *cmd],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+  assert out.returncode == 1, out.stderr[-3000:]
+  assert out.stderr.strip() == (f"chaosopt: cannot write ({tmp_path / 'run'}): File too large; "
+                                f"a re-run resumes from the last checkpoint"), out.stderr[-3000:]
+  again = subprocess.run([sys.executable, "-m", "chaosopt", *cmd], capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "finished"

@@ -35,10 +35,10 @@ ENV_LOCAL_DEVICE_IDS = "CHAOSOPT_LOCAL_DEVICE_IDS"  # optional, comma-separated
 ENV_DISABLE = "CHAOSOPT_DISTRIBUTED"  # "0": never start jax.distributed (e.g. SLURM, 1 process)
 
 
-def _slurm_step() -> bool:
+def slurm_step(env=None) -> bool:
   """Inside a multi-task ``srun`` step (jax's SLURM auto-detection reads the same variables;
   the step's own task count wins over the allocation's)."""
-  env = os.environ
+  env = os.environ if env is None else env
   needed = ("SLURM_JOB_ID", "SLURM_STEP_NODELIST", "SLURM_NTASKS", "SLURM_PROCID",
             "SLURM_LOCALID")
   if not all(k in env for k in needed):
@@ -55,7 +55,8 @@ def initialize_distributed(*, coordinator: Optional[str] = None,
   (``host:port``), ``CHAOSOPT_NUM_PROCESSES``, ``CHAOSOPT_PROCESS_ID`` and optionally
   ``CHAOSOPT_LOCAL_DEVICE_IDS``) win; otherwise, inside a multi-task SLURM ``srun`` step, jax
   detects coordinator, process count and id itself. Anything else is a single-process run and
-  nothing happens; ``CHAOSOPT_DISTRIBUTED=0`` forces that (one process inside a SLURM step). Must be called before any other jax call touches a device. Cross-process
+  nothing happens; ``CHAOSOPT_DISTRIBUTED=0`` forces that (one process inside a SLURM step).
+  Must be called before any other jax call touches a device. Cross-process
   collectives on the CPU backend use gloo (set here; it does not affect GPUs). Returns True
   when this process is part of a multi-process run.
   """
@@ -85,7 +86,7 @@ def initialize_distributed(*, coordinator: Optional[str] = None,
     jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
                                process_id=process_id, **kwargs)
     return True
-  if _slurm_step():
+  if slurm_step():
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize()  # coordinator, count and id from the SLURM variables
     return True
