@@ -24,3 +24,31 @@ def run_python(code: str, *, x64: bool = False, env: dict | None = None, timeout
 @pytest.fixture
 def python_subprocess():
   return run_python
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def wheel_site(tmp_path_factory):
+  """The checkout built into a wheel (``pip wheel --no-deps``) and installed with ``--target``
+  into a folder outside the checkout: ``(wheel_path, site_dir)``. Built once per session and
+  shared by tests/test_install.py and the quick runs of tests/test_experiments.py."""
+  base = tmp_path_factory.mktemp("wheel")
+  wheels = base / "wheels"
+  subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+                  ROOT], check=True, capture_output=True, timeout=600)
+  (wheel,) = list(wheels.glob("chaosopt-*.whl"))
+  site = base / "site"
+  subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                  str(site), str(wheel)], check=True, capture_output=True, timeout=600)
+  return wheel, site
+
+
+def offline_env(site, data_dir) -> dict:
+  """The environment of a fresh machine without network: the installed wheel first on the
+  path, an empty data folder, every proxy pointing at a closed local port."""
+  closed = "http://127.0.0.1:9"
+  return dict(os.environ, PYTHONPATH=str(site), CHAOSOPT_DATA=str(data_dir), http_proxy=closed,
+              https_proxy=closed, HTTP_PROXY=closed, HTTPS_PROXY=closed, no_proxy="",
+              NO_PROXY="")
