@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
   r.add_argument("--restart", action="store_true",
                  help="delete an earlier run's outputs in the workdir and start clean")
   r.add_argument("--no-plots", action="store_true", help="skip the figures")
+  r.add_argument("--no-compile-cache", action="store_true",
+                 help="do not keep compiled programs in the persistent compilation cache "
+                      "($CHAOSOPT_CACHE_DIR, default ~/.cache/chaosopt/jax; a re-run of the "
+                      "same programs then compiles again)")
   r.add_argument("--report", action="store_true",
                  help="re-render report.md and the figures from the workdir's results "
                       "(no recomputation)")
@@ -258,6 +262,13 @@ def _cmd_run(args, overrides) -> int:
 
 
 def _run(args, overrides) -> int:
+  from chaosopt.core import loop
+  cache = None if args.no_compile_cache or args.report else loop.default_cache_dir()
+  if cache:  # before anything compiles (the one place a run writes outside its workdir)
+    try:
+      loop.use_compilation_cache(cache)
+    except OSError as e:
+      logger.warning("chaosopt: no compilation cache (%s: %s)", cache, e.strerror)
   # multi-process runs: jax.distributed must start before anything touches a device (config
   # validation builds transforms)
   from chaosopt.train import sharding

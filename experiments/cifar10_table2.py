@@ -39,7 +39,6 @@ Needs a GPU and the CIFAR-10 tarball (``cifar-10-python.tar.gz`` in ``$CHAOSOPT_
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import jax
@@ -250,9 +249,6 @@ def train_all(config, wd: workdir_lib.Workdir, *, stop_after_chunks=None) -> dic
 
 def run(config, workdir) -> dict:
   wd = workdir_lib.as_workdir(workdir, config.to_dict())
-  from chaosopt.core import loop
-  # seeds run one after another compile once; a restarted run does not recompile
-  loop.use_compilation_cache(wd.sub("xla_cache", "."))
   trained = train_all(config, wd)
   schemes_out, summary = {}, {}
   for name, e in trained.items():

@@ -1,10 +1,19 @@
 """Shared pytest helpers."""
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
+
+# the command's persistent compilation cache (chaosopt.core.loop.default_cache_dir): one
+# folder for this session, shared by the subprocesses it starts, not the user's ~/.cache
+if "CHAOSOPT_CACHE_DIR" not in os.environ:
+  os.environ["CHAOSOPT_CACHE_DIR"] = tempfile.mkdtemp(prefix="chaosopt-test-cache-")
+  atexit.register(shutil.rmtree, os.environ["CHAOSOPT_CACHE_DIR"], ignore_errors=True)
 
 
 def run_python(code: str, *, x64: bool = False, env: dict | None = None, timeout: int = 300) -> str:

@@ -30,6 +30,20 @@ StepFn = Callable[[Any, jax.Array], tuple[Any, Any]]
 ChunkCallback = Callable[[Any, Any, int], Optional[bool]]
 
 
+ENV_CACHE_DIR = "CHAOSOPT_CACHE_DIR"  # the command's compilation cache; "" or "off": none
+
+
+def default_cache_dir() -> Optional[str]:
+  """The command's persistent compilation cache: ``$CHAOSOPT_CACHE_DIR``, else
+  ``$XDG_CACHE_HOME/chaosopt/jax``, else ``~/.cache/chaosopt/jax``; ``None`` when
+  ``CHAOSOPT_CACHE_DIR`` is empty or ``off`` (the command's ``--no-compile-cache``)."""
+  env = os.environ.get(ENV_CACHE_DIR)
+  if env is not None:
+    return None if env.strip().lower() in ("", "0", "off", "no", "false") else env
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "chaosopt", "jax")
+
+
 def use_compilation_cache(directory: str) -> None:
   """Keeps compiled programs in ``directory`` (JAX's persistent compilation cache): runs that
   differ only in their PRNG keys (seeds run one after another) compile once, and a killed run
