@@ -174,10 +174,12 @@ def _run_batch(config, bsz: int, wd, data) -> dict:
     gs.append(np.asarray(g))
     ns.append(np.asarray(nn))
   g_b, n_b = np.mean(gs, 0), np.mean(ns, 0)  # [seeds]
+  # R = ‖w‖² at the same equilibrium points (P3 Def. 6.4's R_∞^B), per seed
+  r_b = np.mean(np.sum(params[:, :, measure].astype(np.float64) ** 2, axis=1), axis=1)
   err_all = np.asarray(res.evals["test_error"], np.float64)  # [seeds, E]
   end1 = int(np.flatnonzero(ev <= steps1)[-1])
   return {"B": bsz, "lr": lr, "steps": steps1 + steps2, "steps_phase1": steps1, "chunk": chunk,
-          "measured_at": ev[measure], "G": g_b, "N": n_b, "G_over_N": g_b / n_b,
+          "measured_at": ev[measure], "G": g_b, "N": n_b, "R": r_b, "G_over_N": g_b / n_b,
           "test_error_phase1": err_all[:, end1], "phase1_eval_step": int(ev[end1]),
           "test_error": err_all[:, -1],
           "predicted_critical_batch": [eq.predicted_critical_batch_size(
