@@ -26,7 +26,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.epochs_phase1 = 40
   c.epochs_phase2 = 5  # after LR / 10
   c.measure_points = 5  # G, N averaged over this many points in the last 20% of phase 1
-  c.num_seeds = 5  # the break point's bootstrap interval resamples these
+  c.num_seeds = 10  # MIN_SEEDS; the break point's bootstrap interval resamples these
   c.c_squared = 2.0
   if "quick" in variants:
     c.batch_sizes, c.epochs_phase1, c.epochs_phase2, c.num_train = (32, 64), 2, 1, 512
