@@ -17,9 +17,10 @@ with label noise, so that the minimum has a training loss L* > 0.
 (the labels' entropy, ≈ ln 2): the escape time is the first step whose full training loss is at
 least ℓ, i.e. the network no longer predicts better than chance. Why this domain: P2's theory
 (Sec. 4) requires of G that the noise-free flow started anywhere in G stays in G and converges
-to the attractor — a sublevel set has this by construction (the loss never increases along
-−∇L, nor along GD at a stable step size), so it can be left only by the noise beating the
-drift, which is the exit problem that eq. 17 and Cor. 4.6 are about. The earlier criterion, a
+to the attractor — a sublevel set has this by construction for the gradient flow (the loss
+never increases along −∇L) and for GD while η is below 2/λ along its path (the descent lemma;
+the noise-free GD control checks it at every η of the sweep), so it can be left only by the
+noise beating the drift, which is the exit problem that eq. 17 and Cor. 4.6 are about. The earlier criterion, a
 ball ‖w − w*‖ > r, does not: its boundary cuts through the flat valleys of the minimum, where
 the drift is 0, and it was left by a near-deterministic diffusion along them (std/mean 0.05).
 ℓ is fixed by the data, not calibrated to put the exits into the horizon.
@@ -612,9 +613,10 @@ bundled breast-cancer table) is not installed. MLP {config.num_features}-{'-'.jo
 
 **Escape = exit from G = {{w : L(w) < ℓ}}**, ℓ = {mn['exit_level']:.4f} the cross-entropy of the
 best constant predictor (the labels' entropy), Δ = ℓ − L* = {mn['gap']:.4f}: the first step at
-which the full training loss reaches chance level. Noise-free gradient descent never increases
-the loss at a stable step, so G is invariant under the drift, as P2's domain must be; it is left
-only when the noise beats the drift. ℓ is fixed by the data, not tuned. Runs start at w*, are
+which the full training loss reaches chance level. The gradient flow never increases the loss,
+nor does GD while η is below 2/λ along its path (the last column of the table checks it: GD
+without noise from w* at each η), so G is invariant under the drift, as P2's domain must be;
+it is left only when the noise beats the drift. ℓ is fixed by the data, not tuned. Runs start at w*, are
 stopped at their exit and censored at {config.max_steps} steps; seed i uses the same key in
 every setting. **Instability exits** — a non-finite loss or an exit within the first
 {config.burn_in} steps — are counted apart; the statistics use the residual times τ −
