@@ -322,6 +322,7 @@ def report(config, results):
               "decided by differences of the size of the seed and subset noise.\n\n"
               + report_lib.markdown_table(["B", "G_B/N_B", "B*", "final test err (%)"],
                                           old_rows) + "\n")
+  valid_md = ", ".join(str(r["B"]) for r in per_b if np.mean(r["G_over_N"]) <= 0.1) or "none"
   boot = break_bootstrap(per_b)
   boot_md = ", ".join(f"B = {k}: {v:.0%}" for k, v in boot["share"].items())
   chk = lsi_check(config, per_b)
@@ -347,7 +348,7 @@ over {config.measure_points} points in the last 20% of phase 1.
                             "final test err (%)", "diverged"], rows)}
 {text}; bootstrap over seeds ({NUM_BOOT} resamples): break at {boot_md}.
 Exact bound B·C²(1 + N_B/G_B) of Thm 6.6 beside the approximate C²·B·N_B/G_B of App. E.2 (the
-approximation needs N/G ≫ 1, i.e. G/N ≪ 1, which fails here above the smallest batch sizes).
+approximation needs N/G ≫ 1; G/N ≤ 0.1 holds here at B = {valid_md}).
 
 **Thm 6.6 from R, G, N directly.** (C, κ)-LSI (Def. 6.4, C = √{config.c_squared:g}): R_B/R_κB,
 N_B/(κ N_κB) and G_B/G_κB all within [1/C, C], from the seed means (R = ‖x‖² at the same
