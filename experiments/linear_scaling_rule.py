@@ -483,6 +483,7 @@ def verdicts(config, results) -> list:
     elif reason == "no finite estimate":
       reason = (f"in {boot['share'].get('none', 0):.0%} of the seed resamples LSR does not "
                 "break in the tested range")
+  inside = [r["B"] for r in per_b if window and window[0] <= r["B"] <= window[1]]
   approx_in = (broke is not None and bool(approx)
                and min(approx) / CLOSE <= broke <= CLOSE * max(approx))
   share = ", ".join(f"B = {k}: {v:.0%}" for k, v in boot["share"].items())
@@ -504,6 +505,9 @@ def verdicts(config, results) -> list:
          f"{'within' if approx_in else 'not within'} a factor {CLOSE:g} of the break — but "
          f"it assumes N/G ≫ 1, which holds (G/N ≤ 0.1) only at B = "
          f"{', '.join(map(str, valid)) or 'none'}. " if exact and window else "")
+      + (f"Power: of the grid, B = {', '.join(str(b) for b in inside) or 'none'} lie inside "
+         "the window, so only a break outside them could come out not reproduced. "
+         if window else "")
       + f"G/N at equilibrium ranges over {ratio.min():.3g} … {ratio.max():.3g}; LSR-failure "
         f"threshold {thr:.2f}% (best + 20%); {n_seeds} seeds.",
       no_control="No control was run: no setting in which LSR provably holds (or fails) at a "
@@ -537,7 +541,10 @@ def verdicts(config, results) -> list:
       uncertainty=f"violation in {chk['violation_share']:.1%} of {NUM_BOOT} resamples",
       detail=f"C = √{config.c_squared:g}; LSI holds on {len(held)} of {len(chk['pairs'])} pairs"
              + (" (" + ", ".join(f"{p['B']}→{p['kB']}" for p in held) + ")" if held else "")
-             + f"; κ ≤ C²(1 + N_B/G_B) on {len(ok_k)} pairs.",
+             + f"; κ ≤ C²(1 + N_B/G_B) on {len(ok_k)} pairs"
+             + (f"; the tightest LSI pair has κ/bound = "
+                f"{max(p['kappa'] / p['bound'] for p in held):.2f} (a violation needs > 1)"
+                if held else "") + ".",
       no_control="No control: the implication is a theorem; the pairs where LSI fails are "
                  "not tested by it."))
   return _setting.finish(setting, out)
