@@ -19,14 +19,14 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.num_train = 4000
   c.num_test = 2000
   c.hidden = 64
-  c.batch_sizes = (16, 32, 64, 128, 256, 512, 1024)
+  c.batch_sizes = (16, 32, 64, 128, 256, 384, 512, 768, 1024)
   c.base_batch = 32
   c.lr_base = 0.2  # LR at base_batch; LR(B) = lr_base * B / base_batch
   c.weight_decay = 5e-3
   c.epochs_phase1 = 40
   c.epochs_phase2 = 5  # after LR / 10
   c.measure_points = 5  # G, N averaged over this many points in the last 20% of phase 1
-  c.num_seeds = 2
+  c.num_seeds = 10  # MIN_SEEDS; the break point's bootstrap interval resamples these
   c.c_squared = 2.0
   if "quick" in variants:
     c.batch_sizes, c.epochs_phase1, c.epochs_phase2, c.num_train = (32, 64), 2, 1, 512

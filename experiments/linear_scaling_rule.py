@@ -18,6 +18,8 @@ images, 2 + 1 epochs, G and N at one point).
 from __future__ import annotations
 
 import logging
+import math
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +41,7 @@ from chaosopt.train.config import Bool, Int, NonNegative, Opt, Positive, Schema,
 
 INFO = {"paper": "P3 Sec. 6 / Fig. 6 (App. E.2)",
         "title": "linear scaling rule vs G/N at equilibrium (critical batch size)",
-        "cost": "≈ 2-4 min CPU (7 batch sizes)", "gpu": False}
+        "cost": "≈ 14 min CPU (9 batch sizes × 10 seeds; 854 s on a shared 2-core machine)", "gpu": False}
 logger = logging.getLogger("chaosopt")
 
 
@@ -174,10 +176,12 @@ def _run_batch(config, bsz: int, wd, data) -> dict:
     gs.append(np.asarray(g))
     ns.append(np.asarray(nn))
   g_b, n_b = np.mean(gs, 0), np.mean(ns, 0)  # [seeds]
+  # R = ‖w‖² at the same equilibrium points (P3 Def. 6.4's R_∞^B), per seed
+  r_b = np.mean(np.sum(params[:, :, measure].astype(np.float64) ** 2, axis=1), axis=1)
   err_all = np.asarray(res.evals["test_error"], np.float64)  # [seeds, E]
   end1 = int(np.flatnonzero(ev <= steps1)[-1])
   return {"B": bsz, "lr": lr, "steps": steps1 + steps2, "steps_phase1": steps1, "chunk": chunk,
-          "measured_at": ev[measure], "G": g_b, "N": n_b, "G_over_N": g_b / n_b,
+          "measured_at": ev[measure], "G": g_b, "N": n_b, "R": r_b, "G_over_N": g_b / n_b,
           "test_error_phase1": err_all[:, end1], "phase1_eval_step": int(ev[end1]),
           "test_error": err_all[:, -1],
           "predicted_critical_batch": [eq.predicted_critical_batch_size(
@@ -269,8 +273,12 @@ def _figure(config, results):
   ax.axhline(100 * 1.2 * best, color="#d62728", ls="--", label="best + 20% (LSR failed above)")
   pmin, pmax = results["predicted_range_from_baselines"]
   if pmin is not None:
-    ax.axvspan(pmin, pmax, color="green", alpha=0.15, label="predicted B* range")
-  _batch_axis(ax, np.concatenate([bs, [p for p in (pmin, pmax) if p is not None]]))
+    ax.axvspan(pmin, pmax, color="green", alpha=0.15, label="approximate B* = C²BN/G range")
+  _, exact = _bounds(config, per_b, broke)
+  if exact:
+    ax.axvspan(min(exact), max(exact), color="C1", alpha=0.15,
+               label="exact bound B·C²(1 + N/G) range")
+  _batch_axis(ax, np.concatenate([bs, [p for p in (pmin, pmax) if p is not None], exact]))
   allv = np.concatenate(errs_seed + [[100 * 1.2 * best]])
   lo, hi = float(np.nanmin(allv)), float(np.nanmax(allv))
   ax.set_ylim(lo - 0.08 * (hi - lo or 1), hi + 0.45 * (hi - lo or 1))  # legend room on top
@@ -314,6 +322,16 @@ def report(config, results):
               "decided by differences of the size of the seed and subset noise.\n\n"
               + report_lib.markdown_table(["B", "G_B/N_B", "B*", "final test err (%)"],
                                           old_rows) + "\n")
+  valid_md = ", ".join(str(r["B"]) for r in per_b if np.mean(r["G_over_N"]) <= 0.1) or "none"
+  boot = break_bootstrap(per_b)
+  boot_md = ", ".join(f"B = {k}: {v:.0%}" for k, v in boot["share"].items())
+  chk = lsi_check(config, per_b)
+  held = [q for q in chk["pairs"] if q["lsi"]]
+  lsi_md = report_lib.markdown_table(
+      ["B", "κB", "κ", "bound C²(1 + N_B/G_B)", "κ ≤ bound"],
+      [[q["B"], q["kB"], plots.fmt_num(q["kappa"]), f"{q['bound']:.2f}",
+        "yes" if q["kappa"] <= q["bound"] else "**no**"] for q in held]) if held else \
+      "(no pair of the grid satisfies LSI)"
   h = config.hidden
   md = f"""# P3 Sec. 6: linear scaling rule vs G/N at equilibrium
 
@@ -328,7 +346,15 @@ over {config.measure_points} points in the last 20% of phase 1.
 {report_lib.markdown_table(["B", "LR", "steps", "G_B", "N_B", "G_B/N_B", "κ bound C²(1+N/G)",
                             "exact bound B·C²(1+N/G)", "B* = C²B N/G (needs N/G ≫ 1)",
                             "final test err (%)", "diverged"], rows)}
-{text}.
+{text}; bootstrap over seeds ({NUM_BOOT} resamples): break at {boot_md}.
+Exact bound B·C²(1 + N_B/G_B) of Thm 6.6 beside the approximate C²·B·N_B/G_B of App. E.2 (the
+approximation needs N/G ≫ 1; G/N ≤ 0.1 holds here at B = {valid_md}).
+
+**Thm 6.6 from R, G, N directly.** (C, κ)-LSI (Def. 6.4, C = √{config.c_squared:g}): R_B/R_κB,
+N_B/(κ N_κB) and G_B/G_κB all within [1/C, C], from the seed means (R = ‖x‖² at the same
+equilibrium points as G and N). Pairs on which LSI holds, with the bound:
+
+{lsi_md}
 
 Paper (Fig. 6, App. E.2; PreResNet-32 / VGG-19 on CIFAR-10): the LSR failure region starts
 close to the predicted critical batch size: the condition is necessary and "close to
@@ -355,60 +381,170 @@ def _exact_bound(config, r) -> np.ndarray:
   return r["B"] * config.c_squared * (1.0 + n / g)
 
 
+NUM_BOOT = 2000  # bootstrap resamples over seeds (fixed before the run)
+CLOSE = 2.0      # "close to" the predicted critical batch: within this factor of the range
+
+
+def _bounds(config, per_b, below: Optional[int]) -> tuple[list, list]:
+  """(approximate C²·B·N/G, exact B·C²(1 + N/G)) of the baselines below ``below``: per
+  batch size, the mean over seeds."""
+  base = [r for r in per_b if below is None or r["B"] < below]
+  return ([float(np.mean(r["predicted_critical_batch"])) for r in base],
+          [float(np.mean(_exact_bound(config, r))) for r in base])
+
+
+def break_bootstrap(per_b, num: int = NUM_BOOT, seed: int = 0) -> dict:
+  """The LSR break batch (App. E.2: first B above the best whose mean test error exceeds the
+  best by 20%) on ``num`` resamples of the seeds (the same resampled seeds for every B: the
+  initializations are shared across B). ``lo``/``hi``: the 2.5% / 97.5% points on the grid
+  (``inf``: no break in the tested range); ``share``: the fraction of resamples per outcome."""
+  bs = np.array([r["B"] for r in per_b])
+  errs = np.array([np.asarray(r["test_error"], float) for r in per_b])  # [B, seeds]
+  rng = np.random.default_rng(seed)
+  idx = rng.integers(0, errs.shape[1], (num, errs.shape[1]))
+  out = np.array([np.inf if (b := eq.lsr_break_batch_size(bs, np.nanmean(errs[:, i], 1)))
+                  is None else float(b) for i in idx])
+  lo, hi = np.quantile(out, [0.025, 0.975], method="inverted_cdf")
+  vals, counts = np.unique(out, return_counts=True)
+  return {"lo": float(lo), "hi": float(hi),
+          "share": {("none" if not np.isfinite(v) else str(int(v))): float(c / num)
+                    for v, c in zip(vals, counts)}}
+
+
+def lsi_check(config, per_b, num: int = NUM_BOOT, seed: int = 1) -> dict:
+  """Thm 6.6 tested from R, G, N directly: for every pair B < κB of the grid, (C, κ)-LSI
+  (Def. 6.4, C = √c_squared) from the seed means of R, G, N, and whether κ exceeds
+  C²(1 + N_B/G_B) where LSI holds (a violation of the theorem). The same on ``num``
+  resamples of the seeds: ``violation_share`` is the fraction of resamples with a violation."""
+  c = math.sqrt(config.c_squared)
+  bs = [r["B"] for r in per_b]
+  arr = {k: np.array([np.asarray(r[k], float) for r in per_b]) for k in ("R", "G", "N")}
+
+  def pairs(sel):
+    m = {k: np.mean(v[:, sel], 1) for k, v in arr.items()}
+    out = []
+    for i in range(len(bs)):
+      for j in range(i + 1, len(bs)):
+        kappa = bs[j] / bs[i]
+        lsi = eq.lsi_holds(m["R"][i], m["G"][i], m["N"][i], m["R"][j], m["G"][j], m["N"][j],
+                           kappa, c)
+        bound = config.c_squared * (1.0 + m["N"][i] / m["G"][i])
+        out.append((bs[i], bs[j], kappa, lsi, bound))
+    return out
+
+  n = arr["G"].shape[1]
+  point = pairs(np.arange(n))
+  rng = np.random.default_rng(seed)
+  boots = [pairs(rng.integers(0, n, n)) for _ in range(num)]
+  viol = np.mean([any(lsi and k > bd for _, _, k, lsi, bd in p) for p in boots])
+  return {"pairs": [{"B": a, "kB": b, "kappa": k, "lsi": bool(l), "bound": float(bd)}
+                    for a, b, k, l, bd in point],
+          "violation_share": float(viol)}
+
+
 def verdicts(config, results) -> list:
-  """P3 Sec. 6's claim (:mod:`chaosopt.analysis.verdicts`). The approximate critical batch
-  B* = C²·B·N/G of App. E.2 assumes N/G ≫ 1; where that fails the prediction is not the
-  theorem's, so the verdict is ``"inconclusive"`` and both B* and the exact bound
-  B·C²(1 + N/G) are given."""
+  """P3 Sec. 6's claims (:mod:`chaosopt.analysis.verdicts`), rules fixed here.
+
+  1. "LSR fails close to the predicted critical batch size": the break batch's bootstrap
+     interval (over seeds) against the *exact* bound B·C²(1 + N_B/G_B) of the baselines below
+     the break — reproduced if the interval lies inside [min/CLOSE, CLOSE·max] of that range,
+     not reproduced if it lies outside, inconclusive if it straddles an edge (or has no finite
+     end: some resamples do not break). The approximate C²·B·N/G (which needs N/G ≫ 1) is given
+     beside it, not used.
+  2. Thm 6.6 from R, G, N directly (:func:`lsi_check`): no pair of the grid on which
+     (C, κ)-LSI holds may have κ > C²(1 + N_B/G_B).
+  Both: inconclusive below MIN_SEEDS seeds."""
   setting = _setting.of(config, results)
   per_b = results["per_batch"]
   broke = results["observed_break_batch"]
-  base = [r for r in per_b if broke is None or r["B"] < broke]
+  n_seeds = len(np.asarray(per_b[0]["test_error"]))
+  approx, exact = _bounds(config, per_b, broke)
+  boot = break_bootstrap(per_b)
   ratio = np.array([np.mean(r["G_over_N"]) for r in per_b])
-  approx = [float(np.mean(r["predicted_critical_batch"])) for r in base]
-  exact = [float(np.mean(_exact_bound(config, r))) for r in base]
-  text, agreement = _agreement(results)
-  exact_ok = bool(base) and broke is not None and min(exact) <= broke <= 2 * max(exact)
   errs = [100 * np.asarray(r["test_error"], float) for r in per_b]
   thr = 1.2 * min(float(np.nanmean(e)) for e in errs)
-  close = [(r["B"], float(np.nanmean(e)) - thr, float(np.nanmax(e) - np.nanmin(e)) / 2)
-           for r, e in zip(per_b, errs)
-           if abs(float(np.nanmean(e)) - thr) <= max(float(np.nanmax(e) - np.nanmin(e)) / 2,
-                                                   0.5)]
-  fragile = ("; the break is within seed noise of the threshold (|mean − threshold| ≤ "
-             "max(seed half-range, 0.5 pp)) at " + ", ".join(
-                 f"B = {b}: {m:+.2f} pp (half-range {h:.2f})" for b, m, h in close)
-             if close else "")
-  invalid = [r["B"] for r in per_b if np.mean(r["G_over_N"]) > 0.1]
-  if broke is None or not base:
-    status, reason = "inconclusive", "LSR did not break in the tested range" if broke is None \
-        else "LSR broke at the smallest batch size"
-  elif invalid:
-    status, reason = "inconclusive", "B* = C²BN/G used where N/G ≫ 1 does not hold"
+  valid = [r["B"] for r in per_b if (broke is None or r["B"] < broke)
+           and np.mean(r["G_over_N"]) <= 0.1]
+  out = []
+  if broke is None or not exact:
+    status, reason = "inconclusive", ("LSR did not break in the tested range" if broke is None
+                                      else "LSR broke at the smallest batch size")
+    window = None
   else:
-    status = "reproduced" if agreement.startswith("consistent") else "not reproduced"
-    reason = ""
-  if status != "inconclusive":
-    status, reason = (("inconclusive", verdict_lib.too_few(config.num_seeds,
-                                                           verdict_lib.MIN_SEEDS))
-                      if verdict_lib.too_few(config.num_seeds, verdict_lib.MIN_SEEDS)
-                      else (status, reason))
-  rng = (f"approximate B* = C²·B·N/G from the batches below the break: "
-         f"[{min(approx):.0f}, {max(approx):.0f}]; exact bound B·C²(1 + N/G): "
-         f"[{min(exact):.0f}, {max(exact):.0f}]" if base else "no batch below the break")
-  v = verdict_lib.decide(
+    window = (min(exact) / CLOSE, CLOSE * max(exact))
+    l0, l1 = math.log2(window[0]), math.log2(window[1])
+    status, reason = verdict_lib.equivalence_status(
+        (math.log2(boot["lo"]), math.log2(boot["hi"]) if math.isfinite(boot["hi"])
+         else float("inf")), (l0 + l1) / 2, (l1 - l0) / 2, n=n_seeds,
+        min_n=verdict_lib.MIN_SEEDS)
+    if reason.startswith("the interval"):
+      reason = (f"the break's interval [{boot['lo']:.0f}, {boot['hi']:.0f}] straddles the "
+                f"window [{window[0]:.0f}, {window[1]:.0f}]")
+    elif reason == "no finite estimate":
+      reason = (f"in {boot['share'].get('none', 0):.0%} of the seed resamples LSR does not "
+                "break in the tested range")
+  inside = [r["B"] for r in per_b if window and window[0] <= r["B"] <= window[1]]
+  approx_in = (broke is not None and bool(approx)
+               and min(approx) / CLOSE <= broke <= CLOSE * max(approx))
+  share = ", ".join(f"B = {k}: {v:.0%}" for k, v in boot["share"].items())
+  out.append(verdict_lib.decide(
       "LSR fails close to the predicted critical batch size (the condition κ ≤ C²(1 + N/G) is "
       "necessary and close to sufficient).", "P3 Sec. 6, Thm 6.6, App. E.2, Fig. 6",
-      "observed LSR break batch (test error > best + 20%) against the predicted range",
-      "reproduced if the break lies within a factor 2 above the predicted range, not "
-      "reproduced otherwise; inconclusive where the prediction's assumption N/G ≫ 1 fails "
-      f"(G/N > 0.1) or below {verdict_lib.MIN_SEEDS} seeds",
+      "LSR break batch (first B whose mean final test error exceeds the best by 20%), "
+      f"percentile-bootstrap 95% interval over seeds ({NUM_BOOT} resamples)",
+      f"reproduced if the interval lies within a factor {CLOSE:g} of the range of the exact "
+      "bound B·C²(1 + N_B/G_B) over the baselines below the break, not reproduced if it lies "
+      f"outside, inconclusive if it straddles an edge; inconclusive below "
+      f"{verdict_lib.MIN_SEEDS} seeds",
       status=status, reason=reason, estimate=broke,
-      uncertainty=rng,
-      detail=f"{text}; by the factor-2 rule on the approximate range: {agreement}"
-             + (f"; on the exact range: {'consistent' if exact_ok else 'NOT consistent'}"
-                if base and broke is not None else "") + ". G/N at "
-             f"equilibrium ranges over {ratio.min():.3g} … {ratio.max():.3g} (N/G ≫ 1 fails "
-             f"at B = {', '.join(map(str, invalid)) or 'none'}); LSR-failure threshold "
-             f"{thr:.2f}% (best + 20%){fragile}; {config.num_seeds} seeds.")
-  return _setting.finish(setting, [v])
+      uncertainty=(boot["lo"], boot["hi"]),
+      detail=(f"Observed break B = {broke}; bootstrap shares {share}. " if broke else "")
+      + (f"Exact bound B·C²(1 + N/G) over the baselines B < {broke}: [{min(exact):.0f}, "
+         f"{max(exact):.0f}] (window [{window[0]:.0f}, {window[1]:.0f}]); approximate "
+         f"C²·B·N/G: [{min(approx):.0f}, {max(approx):.0f}], "
+         f"{'within' if approx_in else 'not within'} a factor {CLOSE:g} of the break — but "
+         f"it assumes N/G ≫ 1, which holds (G/N ≤ 0.1) only at B = "
+         f"{', '.join(map(str, valid)) or 'none'}. " if exact and window else "")
+      + (f"Power: of the grid, B = {', '.join(str(b) for b in inside) or 'none'} lie inside "
+         "the window, so only a break outside them could come out not reproduced. "
+         if window else "")
+      + f"G/N at equilibrium ranges over {ratio.min():.3g} … {ratio.max():.3g}; LSR-failure "
+        f"threshold {thr:.2f}% (best + 20%); {n_seeds} seeds.",
+      no_control="No control was run: no setting in which LSR provably holds (or fails) at a "
+                 "known batch size was part of this experiment."))
+
+  chk = lsi_check(config, per_b)
+  held = [p for p in chk["pairs"] if p["lsi"]]
+  viol = [p for p in held if p["kappa"] > p["bound"]]
+  if not held:
+    status, reason = "inconclusive", "no pair of the grid satisfies (C, κ)-LSI"
+  elif not viol and chk["violation_share"] <= 0.025:
+    status, reason = "reproduced", ""
+  elif viol and chk["violation_share"] >= 0.975:
+    status, reason = "not reproduced", ""
+  else:
+    status, reason = "inconclusive", (f"a violation appears in {chk['violation_share']:.0%} "
+                                      "of the seed resamples")
+  few = verdict_lib.too_few(n_seeds, verdict_lib.MIN_SEEDS)
+  if few and status != "inconclusive":
+    status, reason = "inconclusive", few
+  ok_k = [p for p in chk["pairs"] if p["kappa"] <= p["bound"]]
+  out.append(verdict_lib.decide(
+      "If (C, κ)-LSI holds from B to κB (R, N/κ and G within a factor C), then "
+      "κ ≤ C²(1 + N_B/G_B).", "P3 Def. 6.4, Thm 6.6",
+      "pairs (B, κB) of the grid on which LSI holds (from the seed means of R = ‖x‖², G, N) "
+      "but κ exceeds the bound; share of seed resamples with such a pair",
+      "reproduced if no pair violates the bound in the estimate and in ≥ 97.5% of the "
+      "resamples; not reproduced if a violation appears in ≥ 97.5%; inconclusive otherwise, if "
+      f"no pair satisfies LSI, or below {verdict_lib.MIN_SEEDS} seeds",
+      status=status, reason=reason, estimate=len(viol),
+      uncertainty=f"violation in {chk['violation_share']:.1%} of {NUM_BOOT} resamples",
+      detail=f"C = √{config.c_squared:g}; LSI holds on {len(held)} of {len(chk['pairs'])} pairs"
+             + (" (" + ", ".join(f"{p['B']}→{p['kB']}" for p in held) + ")" if held else "")
+             + f"; κ ≤ C²(1 + N_B/G_B) on {len(ok_k)} pairs"
+             + (f"; the tightest LSI pair has κ/bound = "
+                f"{max(p['kappa'] / p['bound'] for p in held):.2f} (a violation needs > 1)"
+                if held else "") + ".",
+      no_control="No control: the implication is a theorem; the pairs where LSI fails are "
+                 "not tested by it."))
+  return _setting.finish(setting, out)

@@ -78,3 +78,13 @@ def test_shape_checks():
     eq.unbiased_sq_norm_and_trace(np.ones(3))
   with pytest.raises(ValueError):
     eq.finite_data_noise_statistics(np.ones((4, 2)), 5, replacement=False)
+
+
+def test_lsi_holds_from_r_g_n():
+  """P3 Def. 6.4: R, N/κ and G each within a factor C; exact LSR scaling (N ∝ 1/B) holds."""
+  c = 2 ** 0.5
+  assert eq.lsi_holds(1.0, 0.5, 4.0, 1.0, 0.5, 1.0, 4.0, c)     # N_B/(κ N_κB) = 1
+  assert not eq.lsi_holds(1.0, 0.5, 4.0, 1.5, 0.5, 1.0, 4.0, c)  # R ratio 0.67 < 1/√2
+  assert not eq.lsi_holds(1.0, 0.5, 4.0, 1.0, 0.5, 4.0, 4.0, c)  # N did not fall with κ
+  with pytest.raises(ValueError):
+    eq.lsi_holds(1, 1, 1, 1, 1, 1, 2.0, 1.0)

@@ -4,6 +4,8 @@ run it renders: in the paper's setting or a custom config, a smoke test. Experim
 paper equation."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -161,3 +163,143 @@ def test_a_users_gamma_sigma_grid_gets_no_paper_values(tmp_path, monkeypatch, ca
   doc = results_lib.load(str(tmp_path / "g"))
   assert all(v["status"] in ("inconclusive", "not tested") for v in doc["verdicts"]), [
       (v["claim"], v["status"]) for v in doc["verdicts"]]
+
+
+# ----------------------------------------------------------------- P2 escape time (synthetic)
+def _escape_results(lrs, means, surv_means, *, kind="exponential", surv_kind="exponential",
+                    runs=100, surv_runs=150, gd_exits=False, lam=5.0, horizon=5000, burn=10,
+                    seed=0):
+  """Escape steps drawn from known laws (:func:`chaosopt.analysis.escape.surrogate_times`)."""
+  from chaosopt.analysis import escape as esc
+  sweep = [{"lr": lr, "t": esc.surrogate_times(kind, m, runs, horizon, burn, seed=seed + i)}
+           if m is not None else {"lr": lr, "t": np.full(runs, -1)}
+           for i, (lr, m) in enumerate(zip(lrs, means))]
+  surv = {str(b): esc.surrogate_times(surv_kind, m, surv_runs, horizon, burn,
+                                        seed=seed + 50 + b)
+          for b, m in surv_means.items()}
+  return {"minimum": {"lambda_max": lam}, "lr_sweep": sweep, "survival": surv,
+          "gd_control": {"lrs": list(lrs), "t": np.full(len(lrs), 3 if gd_exits else -1)}}
+
+
+ESCAPE_LRS = (0.01, 0.015, 0.02, 0.03, 0.04, 0.06)
+
+
+def _by_claim(vs):
+  out = {}
+  for v in vs:
+    out.setdefault(v["claim"].split(" (batch")[0], []).append(v)
+  return out
+
+
+def test_escape_time_verdicts_effect_present():
+  """Power-law means over a 6× range of η (100 runs each, exponential times), exponential
+  survival, smaller batch 4× faster, GD never leaves: every claim reproduced; the controls
+  (GD, Kramers surrogate, Gamma(2) surrogate, split halves) do not show the effect."""
+  _, config, _ = experiments.load("escape_time")
+  mod = experiments.get("escape_time")
+  means = [20 * (lr / 0.06) ** -3 for lr in ESCAPE_LRS]
+  vs = _by_claim(mod.verdicts(config, _escape_results(ESCAPE_LRS, means, {8: 200, 12: 800})))
+  dec, = vs["The mean escape time decreases with the learning rate."]
+  assert dec["status"] == "reproduced" and dec["control"]["status"] == "not reproduced"
+  poly, = [v for k, v0 in vs.items() if k.startswith("The mean escape time depends")
+           for v in v0]
+  assert poly["status"] == "reproduced", poly
+  assert poly["control"]["status"] != "reproduced"
+  for v in vs["P(τ > u) decays exponentially in u"]:
+    assert v["status"] == "reproduced" and v["control"]["status"] == "not reproduced", v
+  faster, = vs["Smaller batches escape faster."]
+  assert faster["status"] == "reproduced" and faster["control"]["status"] != "reproduced"
+
+
+def test_escape_time_verdicts_effect_absent():
+  """No run leaves G; Kramers means; Gamma(2) survival; the larger batch faster."""
+  _, config, _ = experiments.load("escape_time")
+  mod = experiments.get("escape_time")
+  vs = _by_claim(mod.verdicts(config, _escape_results(
+      ESCAPE_LRS, [None] * 6, {8: 800, 12: 200}, surv_kind="gamma2")))
+  dec, = vs["The mean escape time decreases with the learning rate."]
+  assert dec["status"] == "not reproduced"
+  for v in vs["P(τ > u) decays exponentially in u"]:
+    assert v["status"] == "not reproduced", v
+  assert vs["Smaller batches escape faster."][0]["status"] == "not reproduced"
+  kramers = [math.exp(2.0 + 0.12 / lr) for lr in ESCAPE_LRS]
+  vs = _by_claim(mod.verdicts(config, _escape_results(ESCAPE_LRS, kramers, {8: 200, 12: 800})))
+  poly, = [v for k, v0 in vs.items() if k.startswith("The mean escape time depends")
+           for v in v0]
+  assert poly["status"] == "not reproduced", poly
+
+
+def test_escape_time_verdicts_noisy_or_without_power():
+  """Few runs (12) over a narrow η range, no trend in the means and batch means 300 vs 330:
+  the intervals (slope ≈ ± 12, ratio ≈ [0.5, 2]) straddle the boundaries. Over 20 seeded
+  replicates each claim must be inconclusive in at least 15 (a 95% interval gives ≈ 19 of 20;
+  fewer than 15 has probability ≈ 0.3% under that rate). GD leaving G as well: no power;
+  learning rates with η λ_max ≥ 2 are not fitted."""
+  _, config, _ = experiments.load("escape_time")
+  mod = experiments.get("escape_time")
+  lrs = (0.028, 0.029, 0.03)
+  counts = {"dec": 0, "faster": 0}
+  for rep in range(20):
+    vs = _by_claim(mod.verdicts(config, _escape_results(
+        lrs, [300.0] * 3, {8: 300, 12: 330}, runs=12, surv_runs=12, seed=1000 * rep)))
+    counts["dec"] += vs["The mean escape time decreases with the learning rate."][0][
+        "status"] == "inconclusive"
+    counts["faster"] += vs["Smaller batches escape faster."][0]["status"] == "inconclusive"
+  assert min(counts.values()) >= 15, counts
+  means = [20 * (lr / 0.06) ** -3 for lr in ESCAPE_LRS]
+  vs = _by_claim(mod.verdicts(config, _escape_results(ESCAPE_LRS, means, {8: 200, 12: 800},
+                                                      gd_exits=True)))
+  dec, = vs["The mean escape time decreases with the learning rate."]
+  assert dec["status"] == "inconclusive" and "no power" in dec["reason"]
+  # λ_max = 40: η ≥ 0.05 is linearly unstable at w*, not fitted
+  res = _escape_results(ESCAPE_LRS, means, {8: 200, 12: 800}, lam=40.0)
+  a = mod.analysis(config, res)
+  assert [s["fitted"] for s in a["rows"]] == [True, True, True, True, True, False]
+
+
+def test_escape_time_instability_exits_are_apart():
+  from chaosopt.analysis import escape as esc
+  t = np.array([3, 10, 11, 200, -1, -2])
+  d = esc.residuals(t, 1000, 10)
+  assert d["early"] == 3 and d["diverged"] == 1
+  assert d["r"].tolist() == [1.0, 190.0, 990.0] and d["event"].tolist() == [True, True, False]
+
+
+# ----------------------------------------------------------------- P3 linear scaling rule
+LSR_BS = (16, 32, 64, 128, 256, 384, 512, 768, 1024)
+
+
+def _lsr_results(break_at, *, seeds=10, noise=0.003, r_slope=1 / 256, rng=None, at=None):
+  """Per-seed errors 0.17 below ``break_at`` and 0.25 from it on; N_B = 1/B, G = 1/200
+  (N/G = 200/B, exact bound 2B + 400); R_B = 1 + r_slope·B."""
+  rng = rng or np.random.default_rng(0)
+  per_b = []
+  for b in LSR_BS:
+    err = (at or {}).get(b, 0.17 if b < break_at else 0.25) + rng.normal(0, noise, seeds)
+    n, g = np.full(seeds, 1.0 / b), np.full(seeds, 1 / 200)
+    per_b.append({"B": b, "test_error": err, "G": g, "N": n, "R": 1 + r_slope * b
+                  + rng.normal(0, 1e-3, seeds), "G_over_N": g / n,
+                  "predicted_critical_batch": 2 * b * n / g})
+  from chaosopt.analysis import equilibrium as eq
+  broke = eq.lsr_break_batch_size(LSR_BS, [np.mean(r["test_error"]) for r in per_b])
+  return {"per_batch": per_b, "observed_break_batch": broke}
+
+
+def test_linear_scaling_rule_verdicts(rng):
+  _, config, _ = experiments.load("linear_scaling_rule")
+  mod = experiments.get("linear_scaling_rule")
+  close, thm = mod.verdicts(config, _lsr_results(512, rng=rng))
+  assert close["status"] == "reproduced" and thm["status"] == "reproduced", (close, thm)
+  assert close["uncertainty"] == [512.0, 512.0]
+  close, _ = mod.verdicts(config, _lsr_results(32, rng=rng))  # far below the bound [432]
+  assert close["status"] == "not reproduced"
+  # R flat in B: LSI holds on every pair, so κ = 64 from B = 16 exceeds 2(1 + 200/16) = 27
+  _, thm = mod.verdicts(config, _lsr_results(512, r_slope=0.0, rng=rng))
+  assert thm["status"] == "not reproduced"
+  # B = 128's error within seed noise (0.01) of the 20% threshold (≈ 0.2): the resamples break
+  # at 128 or 256, and 128 lies below the window [216, 1312] (baselines 16-128 → 432-656)
+  res = _lsr_results(256, noise=0.01, at={128: 0.2}, rng=rng)
+  close, _ = mod.verdicts(config, res)
+  assert close["status"] == "inconclusive", close
+  close, thm = mod.verdicts(config, _lsr_results(512, seeds=5, rng=rng))
+  assert close["status"] == "inconclusive" and "too few seeds" in close["reason"]

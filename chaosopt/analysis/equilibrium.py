@@ -14,6 +14,7 @@ Estimators (all take stacked flat gradients; build them with
   ``E g_k = ∇L``: ``N̂ = Σ_k ‖g_k - ḡ‖²/(K-1)`` (unbiased for ``tr Cov g``) and
   ``Ĝ = ‖ḡ‖² - N̂/K`` (unbiased for ``‖∇L‖²``, since ``E‖ḡ‖² = ‖∇L‖² + tr Cov g / K``).
   The plain ``‖ḡ‖²`` overestimates ``G`` by ``N/K``, which dominates when ``N ≫ G``.
+* :func:`lsi_holds` — P3 Def. 6.4 ((C, κ)-LSI) tested from R = ‖x‖², G and N directly.
 * :func:`finite_data_noise_statistics` — exact ``G`` and ``N_B`` on a finite training set from
   its per-example gradients (``Σ_B = ∇𝓛 Var[V_sgd(B)] ∇𝓛ᵀ``, P4 eq. 1).
 """
@@ -117,3 +118,14 @@ def lsr_break_batch_size(batch_sizes, errors, *, tolerance: float = 0.2) -> Opti
     if b[i] > b_best and fail[i]:
       return int(b[i])
   return None
+
+
+def lsi_holds(r_b: float, g_b: float, n_b: float, r_kb: float, g_kb: float, n_kb: float,
+              kappa: float, c: float) -> bool:
+  """P3 Def. 6.4, ``(C, κ)``-linear scaling invariance measured from the equilibrium values:
+  ``1/C ≤ R_B/R_κB, N_B/(κ N_κB), G_B/G_κB ≤ C`` (``R = ‖x‖²``, ``G = ‖∇L‖²``,
+  ``N = tr Σ`` of the batch gradient)."""
+  if not c > 1.0 or not kappa > 0:
+    raise ValueError(f"need C > 1 and κ > 0, got C = {c!r}, κ = {kappa!r}")
+  ratios = (r_b / r_kb, n_b / (kappa * n_kb), g_b / g_kb)
+  return all(1.0 / c <= q <= c for q in ratios)
