@@ -3,6 +3,7 @@
   chaosopt run --config NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt --config NAME[:variant] ...        (the same: ``run`` is the default command)
   chaosopt run --config path/to/my_config.py[:arg] --workdir DIR
+  chaosopt run --config NAME --sweep schemes.2.gamma=0.55,0.6 [--sweep KEY=v1,v2 ...]
   chaosopt list [--kinds | --papers]
   chaosopt show NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt compare DIR_A DIR_B [--metric M ...]
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
   r.add_argument("--report", action="store_true",
                  help="re-render report.md and the figures from the workdir's results "
                       "(no recomputation)")
+  _sweep_arguments(r)
   g = r.add_mutually_exclusive_group()
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
@@ -110,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
                      epilog="Overrides (--config.KEY=VALUE) are applied and validated as by run.")
   s.add_argument("spec", metavar="NAME[:variant]", help="an experiment or path/to/config.py[:arg]")
   s.add_argument("--workdir", help="the workdir run would be given (default runs/<name>...)")
+  _sweep_arguments(s)
   s.set_defaults(handler=_cmd_show)
 
   c = sub.add_parser("compare", help="paired per-seed differences of two scheme-table runs",
@@ -131,6 +134,39 @@ def _parser() -> argparse.ArgumentParser:
   if _status_module() is not None:
     sub.add_parser("status", help="the state of runs (chaosopt status --help)", add_help=False)
   return p
+
+
+def _sweep_arguments(p) -> None:
+  p.add_argument("--sweep", action="append", metavar="KEY=v1,v2,...",
+                 help="run a grid: the product of the values of every --sweep (repeatable; "
+                      "keys of one scheme, schemes.<index|name>.<hyper-parameter>) replaces "
+                      "that scheme by cells named kind[key=value,...]; the other schemes run "
+                      "once as references")
+  p.add_argument("--sweep-baseline", metavar="NAME",
+                 help="the unswept scheme the cells are compared with (default: the first "
+                      "unswept gd scheme)")
+
+
+def _load(spec: str, overrides, args):
+  """:func:`chaosopt.experiments.load` with the run's ``--sweep`` applied (a
+  :class:`~chaosopt.train.config.ConfigError` naming the key otherwise)."""
+  from chaosopt import experiments
+  from chaosopt.train import sweep
+  sweeps = [sweep.parse(t) for t in (getattr(args, "sweep", None) or [])]
+  baseline = getattr(args, "sweep_baseline", None)
+  edit = (lambda c: sweep.apply(c, sweeps, baseline)) if sweeps or baseline else None
+  loaded = experiments.load(spec, overrides, edit=edit)
+  if sweeps:
+    logger.info("%s", _sweep_note(loaded[1]))
+  return loaded
+
+
+def _sweep_note(config) -> str:
+  from chaosopt.train import sweep
+  n, static = sweep.programs(config)
+  cells = sum(1 for s in config.schemes if sweep.parse_cell(dict(s).get("name", "")))
+  return (f"sweep: {cells} cells in {n} compiled program{'s' if n != 1 else ''}"
+          + (f" (static: {', '.join(static)})" if static else " (every swept key traced)"))
 
 
 def _status_module() -> Optional[str]:
@@ -272,7 +308,7 @@ def _run(args, overrides) -> int:
     return _fail("--report re-renders a run's stored results; --restart would delete them "
                  "first: use one or the other", 2)
   try:
-    module, config, variant = experiments.load(args.config, overrides)
+    module, config, variant = _load(args.config, overrides, args)
   except config_lib.ConfigError as e:
     return _fail(f"config error: {e}", 2, args.verbose)
   name = experiment_lib.name_of(module)
@@ -403,10 +439,12 @@ def _cmd_show(args, overrides) -> int:
   from chaosopt import experiments
   from chaosopt.train import config as config_lib
   try:
-    module, config, variant = experiments.load(args.spec, overrides)
+    module, config, variant = _load(args.spec, overrides, args)
   except config_lib.ConfigError as e:
     return _fail(f"config error: {e}", 2)
   print(show_text(module, config, variant, args.workdir))
+  if args.sweep:
+    print(_sweep_note(config))
   return 0
 
 

@@ -265,6 +265,11 @@ def _render(module, config, wd, doc: dict, plots: bool) -> None:
   run = {"experiment": doc.get("experiment"), "variant": doc.get("variant") or ""}
   rendered = module.report(config, dict(out, **{RUN_KEY: run}) if isinstance(out, dict) else out)
   markdown, figures = rendered[0], rendered[1]
+  # a run whose schemes include a sweep's cells gets the sweep's section and figures
+  from chaosopt.train import sweep
+  sweep_md, sweep_figs = sweep.report(config, out)
+  if sweep_md:
+    markdown, figures = markdown.rstrip() + "\n" + sweep_md, {**(figures or {}), **sweep_figs}
   # every verdict in the contract's form: one without a status is "not tested (old format)"
   verdicts = verdict_lib.as_dicts(rendered[2] if len(rendered) > 2 else [])
   if is_quick(run["variant"]):
