@@ -4,6 +4,7 @@
   chaosopt --config NAME[:variant] ...        (the same: ``run`` is the default command)
   chaosopt run --config path/to/my_config.py[:arg] --workdir DIR
   chaosopt run --config NAME --sweep schemes.2.gamma=0.55,0.6 [--sweep KEY=v1,v2 ...]
+  chaosopt ablate --task NAME --kind mpgd [--task-file FILE] [--config.gamma=0.6 ...]
   chaosopt list [--kinds | --papers]
   chaosopt show NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt compare DIR_A DIR_B [--metric M ...]
@@ -98,6 +99,28 @@ def _parser() -> argparse.ArgumentParser:
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
   r.set_defaults(handler=_cmd_run)
+
+  a = sub.add_parser("ablate", help="a noise beside its matched controls on a task: does the "
+                                     "chaos matter?",
+                     description="Run a noise kind beside GD, i.i.d. noise with its per-step "
+                                 "marginal and Gaussian noise with its per-step rms and step-size "
+                                 "exponent, through the same seeds, with paired verdicts on 'the "
+                                 "chaos matters' (chaosopt.train.ablate).",
+                     epilog="Override the noise and the run with --config.KEY=VALUE (gamma, "
+                            "beta, mu, sigma, num_seeds, num_steps, learning_rate, metric, "
+                            "margin, task.<argument>).")
+  a.add_argument("--task", required=True, help="a registered task (chaosopt list --kinds)")
+  a.add_argument("--kind", required=True, help="the noise to ablate: mpgd, eq11, mpgd_authors")
+  a.add_argument("--task-file", metavar="FILE",
+                 help="a Python file that registers your task (register_task) before the run")
+  a.add_argument("--workdir", help="output directory (default runs/ablate_<task>_<kind>)")
+  a.add_argument("--restart", action="store_true",
+                 help="delete an earlier run's outputs in the workdir and start clean")
+  a.add_argument("--no-plots", action="store_true", help="skip the figures")
+  g = a.add_mutually_exclusive_group()
+  g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
+  g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
+  a.set_defaults(handler=_cmd_ablate)
 
   lp = sub.add_parser("list", help="the experiments: paper, variants, cost",
                       description="List the shipped experiments (or the noise kinds and tasks, "
@@ -213,7 +236,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as e:  # --help
       return e.code if isinstance(e.code, int) else 0
     if extra:
-      hint = " (overrides look like --config.KEY=VALUE)" if args.command in ("run", "show") \
+      hint = " (overrides look like --config.KEY=VALUE)" \
+          if args.command in ("run", "show", "ablate") \
           else ""
       raise UsageError(f"unrecognized argument {extra[0]!r}{hint} (see `chaosopt "
                        f"{args.command or ''} --help`)".replace("chaosopt  --", "chaosopt --"))
@@ -222,7 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
       print(parser.format_help(), file=sys.stderr, end="")
       return 2
-    if overrides and args.command not in ("run", "show"):
+    if overrides and args.command not in ("run", "show", "ablate"):
       raise UsageError(f"chaosopt {args.command} takes no --config.KEY overrides")
     return args.handler(args, overrides)
   except UsageError as e:
@@ -363,6 +387,32 @@ def _print_summary(module, config, doc: dict, workdir: str) -> None:
     lines.append(f"outputs: {workdir}/ (report.md, results.json, metrics.csv, log.txt, "
                  f"figures)")
   print("\n".join(x for x in lines if x))
+
+
+# ----------------------------------------------------------------------------- ablate
+def _cmd_ablate(args, overrides) -> int:
+  _setup_logging(args.quiet, args.verbose)
+  from chaosopt.core.errors import DataError
+  from chaosopt.train import ablate
+  from chaosopt.train import config as config_lib
+  from chaosopt.train import experiment as experiment_lib
+  from chaosopt.train import workdir as workdir_lib
+  try:
+    config = ablate.load(args.task, args.kind, overrides, args.task_file or "")
+  except config_lib.ConfigError as e:
+    return _fail(f"config error: {e}", 2, args.verbose)
+  workdir = args.workdir or f"runs/ablate_{args.task}_{args.kind}"
+  try:
+    with progress_safe_logging():
+      doc = experiment_lib.execute(ablate, config, workdir, restart=args.restart,
+                                   plots=not args.no_plots)
+  except KeyboardInterrupt:
+    print("chaosopt: interrupted; re-run the same command to resume", file=sys.stderr)
+    return 130
+  except (workdir_lib.WorkdirError, config_lib.ConfigError, DataError) as e:
+    return _fail(str(e), 2, args.verbose)
+  _print_summary(ablate, config, doc, workdir)
+  return 0
 
 
 # ----------------------------------------------------------------------------- list
