@@ -27,7 +27,9 @@ one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``resul
 ``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
 dirty flag, package versions, backend and devices, x64, command line, wall time) and
 ``status``; then ``metrics.csv`` (the numbers in long format,
-:func:`chaosopt.train.export.write_csv`), ``report.md`` and the figures. Large arrays of
+:func:`chaosopt.train.export.write_csv`), TensorBoard event files (``tensorboard/``,
+:func:`chaosopt.train.tensorboard.write_events`, when tensorboardX is installed),
+``report.md`` and the figures. Large arrays of
 ``results`` go to ``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one
 writer of both files; ``chaosopt.train.results.load`` reads them back as one document).
 """
@@ -46,6 +48,7 @@ from chaosopt.train import export
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import results as results_lib
+from chaosopt.train import tensorboard
 from chaosopt.train import workdir as workdir_lib
 
 SCHEMA = results_lib.SCHEMA  # "chaosopt.results/2"
@@ -245,6 +248,7 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
              "provenance": dict(prov, wall_s=round(wall, 2))}
       _write_results(wd, doc)
       export.write_csv(wd, doc)
+      tensorboard.write_events(wd, doc)
       logger.info("%s: computed in %.1f s", name, wall)
       _render(module, config, wd, doc, plots)
       logger.info("%s: wrote %s (report.md, results.json, metrics.csv, %d figure files)", name,
@@ -324,6 +328,7 @@ def _render_again(module, config, wd, plots: bool) -> dict:
   doc["rendered"] = {"chaosopt": _chaosopt_version(), "date": time.strftime(
       "%Y-%m-%d %H:%M:%S %Z"), "command": _command()}
   export.write_csv(wd, doc)  # also for runs written before metrics.csv existed
+  tensorboard.write_events(wd, doc)
   with _LogFile(wd.file("log.txt")):
     _render(module, config, wd, doc, plots)
     logger.info("%s: re-rendered the report in %s", name_of(module), wd.path)
