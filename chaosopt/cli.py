@@ -148,6 +148,8 @@ def _parser() -> argparse.ArgumentParser:
   c.add_argument("dir_b", metavar="DIR_B", help="another, compared with DIR_A (B - A)")
   c.add_argument("--metric", action="append", metavar="M",
                  help="only this final metric (repeatable; default: every shared one)")
+  c.add_argument("--latex", action="store_true",
+                 help="print the table as LaTeX (booktabs) instead of text")
   c.set_defaults(handler=_cmd_compare)
 
   v = sub.add_parser("version", help="the version and the git commit of the code (= --version)",
@@ -574,7 +576,8 @@ def _cmd_compare(args, overrides) -> int:
   if not rows:
     return _fail(f"{args.dir_a} and {args.dir_b} share no scheme, seed and final metric"
                  + (f" among {args.metric}" if args.metric else ""), 2)
-  print(compare_text(args.dir_a, args.dir_b, docs[0], docs[1], rows))
+  print(compare_latex(args.dir_a, args.dir_b, rows) if args.latex
+        else compare_text(args.dir_a, args.dir_b, docs[0], docs[1], rows))
   return 0
 
 
@@ -651,6 +654,19 @@ def compare_text(dir_a: str, dir_b: str, doc_a: dict, doc_b: dict, rows: list) -
   w = [max(len(str(t[i])) for t in table) for i in range(6)]
   lines += ["  ".join(str(c).ljust(x) for c, x in zip(t, w)).rstrip() for t in table]
   return "\n".join(lines)
+
+
+def compare_latex(dir_a: str, dir_b: str, rows: list) -> str:
+  """The rows of ``chaosopt compare`` as a LaTeX booktabs table
+  (:func:`chaosopt.train.export.latex_table`)."""
+  from chaosopt.train import export
+  num = lambda x: "–" if x is None or not math.isfinite(x) else f"{x:.4g}"  # noqa: E731
+  body = [(r["scheme"], r["metric"], r["n"], f"{num(r['mean_diff'])} ± {num(r['se_diff'])}",
+           num(r["p"]), num(r["p_holm"])) for r in rows]
+  return export.latex_table(
+      ["scheme", "metric", "n", "mean diff B − A ± SE", "p", "p (Holm)"], body,
+      caption=f"Paired differences B − A of the final metrics (A: {dir_a}, B: {dir_b}); "
+              f"p: paired t-test, Holm-corrected over the {len(rows)} rows.")
 
 
 # ----------------------------------------------------------------------------- version
