@@ -95,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
                  help="re-render report.md and the figures from the workdir's results "
                       "(no recomputation)")
   _sweep_arguments(r)
+  r.add_argument("--wandb", metavar="PROJECT",
+                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
   g = r.add_mutually_exclusive_group()
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
@@ -117,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
   a.add_argument("--restart", action="store_true",
                  help="delete an earlier run's outputs in the workdir and start clean")
   a.add_argument("--no-plots", action="store_true", help="skip the figures")
+  a.add_argument("--wandb", metavar="PROJECT",
+                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
   g = a.add_mutually_exclusive_group()
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
@@ -346,7 +350,7 @@ def _run(args, overrides) -> int:
                                  plots=not args.no_plots, variant=variant,
                                  report_only=args.report,
                                  evolve=functools.partial(config_lib.evolve_for, cfg_module,
-                                                          variant))
+                                                          variant), wandb_project=args.wandb)
   except workdir_lib.WorkdirError as e:
     return _fail(str(e), 2, args.verbose)
   except config_lib.ConfigError as e:
@@ -407,7 +411,7 @@ def _cmd_ablate(args, overrides) -> int:
   try:
     with progress_safe_logging():
       doc = experiment_lib.execute(ablate, config, workdir, restart=args.restart,
-                                   plots=not args.no_plots)
+                                   plots=not args.no_plots, wandb_project=args.wandb)
   except KeyboardInterrupt:
     print("chaosopt: interrupted; re-run the same command to resume", file=sys.stderr)
     return 130

@@ -201,7 +201,8 @@ class _LogFile:
 
 
 def execute(module, config, workdir: str, *, restart: bool = False, plots: bool = True,
-            variant: str = "", report_only: bool = False, evolve=None) -> dict:
+            variant: str = "", report_only: bool = False, evolve=None,
+            wandb_project: Optional[str] = None) -> dict:
   """Runs experiment ``module`` with ``config`` in ``workdir``; returns the results document.
 
   A finished run of the same config is not repeated (its results are returned); a different
@@ -210,6 +211,8 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
   ``restart`` is refused (it would delete the results it is asked to render). ``evolve(stored,
   current)`` maps a config stored by older code to the current form before the comparison
   (:func:`chaosopt.train.config.evolve_for` with the experiment's config module).
+  ``wandb_project``: a computed run's metrics are also logged there
+  (:func:`chaosopt.train.wandb_log.log_run`).
   """
   name = name_of(module)
   if report_only and restart:
@@ -253,6 +256,9 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
       _render(module, config, wd, doc, plots)
       logger.info("%s: wrote %s (report.md, results.json, metrics.csv, %d figure files)", name,
                   wd.path, len(doc["figures"]))
+      if wandb_project:
+        from chaosopt.train import wandb_log
+        wandb_log.log_run(wd, doc, wandb_project)
   return doc
 
 

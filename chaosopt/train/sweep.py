@@ -511,7 +511,10 @@ def report(config, results) -> tuple[str, dict]:
   """``(markdown, figures)`` of the sweep in ``results`` (empty when there is none)."""
   try:
     an = analyse(results, config)
-  except (KeyError, TypeError, ValueError):
+  except (KeyError, TypeError, ValueError) as e:  # results of another shape: no section
+    import logging
+    logging.getLogger("chaosopt").warning("sweep: no sweep section in the report (%s: %s)",
+                                          type(e).__name__, e)
     return "", {}
   if an is None or not an["metrics"]:
     return "", {}
