@@ -99,3 +99,13 @@ def test_bad_sweep_is_one_line_exit_2_nothing_written(tmp_path, capsys, args, me
   assert message in err and "Traceback" not in err, err
   assert len(err.strip().splitlines()) == 1
   assert not wd.exists()
+
+
+def test_show_lists_the_cells_and_the_programs(tmp_path, capsys, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert cli.main(["show", "airfoil_table1:quick", "--sweep", "schemes.2.gamma=0.55,0.7",
+                   "--sweep", "schemes.2.beta=0.3,0.5"]) == 0
+  out = capsys.readouterr().out
+  assert "mpgd[gamma=0.7,beta=0.3] [mpgd]" in out
+  assert out.strip().endswith("sweep: 4 cells in 2 compiled programs (static: beta)")
+  assert not os.listdir(tmp_path)
