@@ -109,3 +109,32 @@ def test_show_lists_the_cells_and_the_programs(tmp_path, capsys, monkeypatch):
   assert "mpgd[gamma=0.7,beta=0.3] [mpgd]" in out
   assert out.strip().endswith("sweep: 4 cells in 2 compiled programs (static: beta)")
   assert not os.listdir(tmp_path)
+
+
+def _results(cells: dict, base) -> dict:
+  n = len(base)
+  schemes = {"gd": {"kind": "gd", "hparams": {}, "final": {"loss": list(base)},
+                    "diverged_at": [-1] * n}}
+  for name, vals in cells.items():
+    hp = {k: float(v) for k, v in sweep.parse_cell(name)[1].items()}
+    schemes[name] = {"kind": "mpgd", "hparams": hp, "final": {"loss": list(vals)},
+                     "diverged_at": [-1] * n}
+  return {"schemes": schemes}
+
+
+def test_one_key_gives_a_line_plot_and_a_winner_only_with_a_corrected_test():
+  import numpy as np
+  rng = np.random.default_rng(0)
+  base = rng.normal(1.0, 0.1, 20)
+  cells = {f"mpgd[gamma={g}]": base + d + rng.normal(0, 0.01, 20)
+           for g, d in ((0.55, 0.0), (0.6, -0.2), (0.7, 0.01))}
+  md, figs = sweep.report(None, _results(cells, base))
+  assert list(figs) == ["sweep_loss"]
+  ax = figs["sweep_loss"].axes[0]
+  assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mpgd", "gd (median)"]
+  assert "the lowest median is `mpgd[gamma=0.6]`" in md
+  assert "significantly better than `gd` (α = 0.05, Holm over the grid)" in md
+  # the same grid without an effect: the best median names no winner
+  cells = {n: base + rng.normal(0, 0.05, 20) for n in cells}
+  md, _ = sweep.report(None, _results(cells, base))
+  assert "not significantly better" in md and "the grid names no winner" in md
