@@ -102,8 +102,7 @@ def _parser() -> argparse.ArgumentParser:
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
   r.set_defaults(handler=_cmd_run)
 
-  a = sub.add_parser("ablate", help="a noise beside its matched controls on a task: does the "
-                                     "chaos matter?",
+  a = sub.add_parser("ablate", help="a noise vs its matched controls: does the chaos matter?",
                      description="Run a noise kind beside GD, i.i.d. noise with its per-step "
                                  "marginal and Gaussian noise with its per-step rms and step-size "
                                  "exponent, through the same seeds, with paired verdicts on 'the "
