@@ -101,11 +101,13 @@ def test_ablate_reads_a_users_task_file(tmp_path, capsys):
   wd = str(tmp_path / "a")
   try:
     assert cli.main(["ablate", "--task", "my_toy", "--task-file", str(f), "--kind", "eq11",
-                     "--workdir", wd] + FAST) == 0, capsys.readouterr().err
+                     "--workdir", wd, "--config.task.dim=3"] + FAST) == 0, \
+        capsys.readouterr().err
   finally:
     task_registry.unregister_task("my_toy")
   doc = json.load(open(os.path.join(wd, "results.json")))
   assert set(doc["results"]["schemes"]) == {"gd", "eq11", "gaussian_rms"}
+  assert doc["settings"]["task"] == {"name": "my_toy", "dim": 3, "n": 32}  # its arguments
   assert "iid_marginal" in open(os.path.join(wd, "report.md")).read()  # named as not run
 
 

@@ -129,6 +129,16 @@ NOISE_KEYS = ("gamma", "beta", "mu", "sigma")
 
 
 # ----------------------------------------------------------------------------- the config
+def _task_defaults(task: str) -> dict:
+  """The task factory's keyword arguments with plain default values (int, float, str, bool):
+  the ``config.task.<argument>`` keys of any registered task."""
+  import inspect
+  from chaosopt.tasks import registry as task_registry
+  factory = task_registry.task_factory(task)
+  return {k: p.default for k, p in inspect.signature(factory).parameters.items()
+          if isinstance(p.default, (bool, int, float, str))}
+
+
 def get_config(task: str, kind: str, task_file: str = "") -> ml_collections.ConfigDict:
   """The ablation config of ``kind`` on task ``task`` (defaults of :data:`TASKS`); override
   with ``--config.KEY=VALUE`` (``gamma``, ``sigma``, ``num_seeds``, ``task.hidden``, ...),
@@ -145,7 +155,7 @@ def get_config(task: str, kind: str, task_file: str = "") -> ml_collections.Conf
   c = ml_collections.ConfigDict()
   c.experiment = "ablate"
   c.task_file = task_file
-  c.task = ml_collections.ConfigDict({"name": task, **d.task})
+  c.task = ml_collections.ConfigDict({"name": task, **_task_defaults(task), **d.task})
   c.kind = kind
   for k in NOISE_KEYS:  # every noise key exists (typed float); the kind's are used
     setattr(c, k, float(ABLATIONS[kind].hparams.get(k, 0.0)))
