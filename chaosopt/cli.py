@@ -3,6 +3,8 @@
   chaosopt run --config NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt --config NAME[:variant] ...        (the same: ``run`` is the default command)
   chaosopt run --config path/to/my_config.py[:arg] --workdir DIR
+  chaosopt run --config NAME --sweep schemes.2.gamma=0.55,0.6 [--sweep KEY=v1,v2 ...]
+  chaosopt ablate --task NAME --kind mpgd [--task-file FILE] [--config.gamma=0.6 ...]
   chaosopt list [--kinds | --papers]
   chaosopt show NAME[:variant] [--workdir DIR] [--config.KEY=VALUE ...]
   chaosopt compare DIR_A DIR_B [--metric M ...]
@@ -97,10 +99,36 @@ def _parser() -> argparse.ArgumentParser:
   r.add_argument("--report", action="store_true",
                  help="re-render report.md and the figures from the workdir's results "
                       "(no recomputation)")
+  _sweep_arguments(r)
+  r.add_argument("--wandb", metavar="PROJECT",
+                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
   g = r.add_mutually_exclusive_group()
   g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
   g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
   r.set_defaults(handler=_cmd_run)
+
+  a = sub.add_parser("ablate", help="a noise vs its matched controls: does the chaos matter?",
+                     description="Run a noise kind beside GD, i.i.d. noise with its per-step "
+                                 "marginal and Gaussian noise with its per-step rms and step-size "
+                                 "exponent, through the same seeds, with paired verdicts on 'the "
+                                 "chaos matters' (chaosopt.train.ablate).",
+                     epilog="Override the noise and the run with --config.KEY=VALUE (gamma, "
+                            "beta, mu, sigma, num_seeds, num_steps, learning_rate, metric, "
+                            "margin, task.<argument>).")
+  a.add_argument("--task", required=True, help="a registered task (chaosopt list --kinds)")
+  a.add_argument("--kind", required=True, help="the noise to ablate: mpgd, eq11, mpgd_authors")
+  a.add_argument("--task-file", metavar="FILE",
+                 help="a Python file that registers your task (register_task) before the run")
+  a.add_argument("--workdir", help="output directory (default runs/ablate_<task>_<kind>)")
+  a.add_argument("--restart", action="store_true",
+                 help="delete an earlier run's outputs in the workdir and start clean")
+  a.add_argument("--no-plots", action="store_true", help="skip the figures")
+  a.add_argument("--wandb", metavar="PROJECT",
+                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
+  g = a.add_mutually_exclusive_group()
+  g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
+  g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
+  a.set_defaults(handler=_cmd_ablate)
 
   lp = sub.add_parser("list", help="the experiments: paper, variants, cost",
                       description="List the shipped experiments (or the noise kinds and tasks, "
@@ -115,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
                      epilog="Overrides (--config.KEY=VALUE) are applied and validated as by run.")
   s.add_argument("spec", metavar="NAME[:variant]", help="an experiment or path/to/config.py[:arg]")
   s.add_argument("--workdir", help="the workdir run would be given (default runs/<name>...)")
+  _sweep_arguments(s)
   s.set_defaults(handler=_cmd_show)
 
   c = sub.add_parser("compare", help="paired per-seed differences of two scheme-table runs",
@@ -127,6 +156,8 @@ def _parser() -> argparse.ArgumentParser:
   c.add_argument("dir_b", metavar="DIR_B", help="another, compared with DIR_A (B - A)")
   c.add_argument("--metric", action="append", metavar="M",
                  help="only this final metric (repeatable; default: every shared one)")
+  c.add_argument("--latex", action="store_true",
+                 help="print the table as LaTeX (booktabs) instead of text")
   c.set_defaults(handler=_cmd_compare)
 
   v = sub.add_parser("version", help="the version and the git commit of the code (= --version)",
@@ -136,6 +167,39 @@ def _parser() -> argparse.ArgumentParser:
   if _status_module() is not None:
     sub.add_parser("status", help="the state of runs (chaosopt status --help)", add_help=False)
   return p
+
+
+def _sweep_arguments(p) -> None:
+  p.add_argument("--sweep", action="append", metavar="KEY=v1,v2,...",
+                 help="run a grid: the product of the values of every --sweep (repeatable; "
+                      "keys of one scheme, schemes.<index|name>.<hyper-parameter>) replaces "
+                      "that scheme by cells named kind[key=value,...]; the other schemes run "
+                      "once as references")
+  p.add_argument("--sweep-baseline", metavar="NAME",
+                 help="the unswept scheme the cells are compared with (default: the first "
+                      "unswept gd scheme)")
+
+
+def _load(spec: str, overrides, args):
+  """:func:`chaosopt.experiments.load` with the run's ``--sweep`` applied (a
+  :class:`~chaosopt.train.config.ConfigError` naming the key otherwise)."""
+  from chaosopt import experiments
+  from chaosopt.train import sweep
+  sweeps = [sweep.parse(t) for t in (getattr(args, "sweep", None) or [])]
+  baseline = getattr(args, "sweep_baseline", None)
+  edit = (lambda c: sweep.apply(c, sweeps, baseline)) if sweeps or baseline else None
+  loaded = experiments.load(spec, overrides, edit=edit)
+  if sweeps:
+    logger.info("%s", _sweep_note(loaded[1]))
+  return loaded
+
+
+def _sweep_note(config) -> str:
+  from chaosopt.train import sweep
+  n, static = sweep.programs(config)
+  cells = sum(1 for s in config.schemes if sweep.parse_cell(dict(s).get("name", "")))
+  return (f"sweep: {cells} cells in {n} compiled program{'s' if n != 1 else ''}"
+          + (f" (static: {', '.join(static)})" if static else " (every swept key traced)"))
 
 
 def _status_module() -> Optional[str]:
@@ -182,7 +246,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as e:  # --help
       return e.code if isinstance(e.code, int) else 0
     if extra:
-      hint = " (overrides look like --config.KEY=VALUE)" if args.command in ("run", "show") \
+      hint = " (overrides look like --config.KEY=VALUE)" \
+          if args.command in ("run", "show", "ablate") \
           else ""
       raise UsageError(f"unrecognized argument {extra[0]!r}{hint} (see `chaosopt "
                        f"{args.command or ''} --help`)".replace("chaosopt  --", "chaosopt --"))
@@ -191,7 +256,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
       print(parser.format_help(), file=sys.stderr, end="")
       return 2
-    if overrides and args.command not in ("run", "show"):
+    if overrides and args.command not in ("run", "show", "ablate"):
       raise UsageError(f"chaosopt {args.command} takes no --config.KEY overrides")
     return args.handler(args, overrides)
   except UsageError as e:
@@ -302,7 +367,7 @@ def _run_started(args, overrides) -> int:
     return _fail("--report re-renders a run's stored results; --restart would delete them "
                  "first: use one or the other", 2)
   try:
-    module, config, variant = experiments.load(args.config, overrides)
+    module, config, variant = _load(args.config, overrides, args)
   except config_lib.ConfigError as e:
     return _fail(f"config error: {e}", 2, args.verbose)
   name = experiment_lib.name_of(module)
@@ -314,7 +379,7 @@ def _run_started(args, overrides) -> int:
                                  plots=not args.no_plots, variant=variant,
                                  report_only=args.report,
                                  evolve=functools.partial(config_lib.evolve_for, cfg_module,
-                                                          variant))
+                                                          variant), wandb_project=args.wandb)
   except workdir_lib.WorkdirError as e:
     return _fail(str(e), 2, args.verbose)
   except config_lib.ConfigError as e:
@@ -358,6 +423,32 @@ def _print_summary(module, config, doc: dict, workdir: str) -> None:
     lines.append(f"outputs: {workdir}/ (report.md, results.json, metrics.csv, log.txt, "
                  f"figures)")
   print("\n".join(x for x in lines if x))
+
+
+# ----------------------------------------------------------------------------- ablate
+def _cmd_ablate(args, overrides) -> int:
+  _setup_logging(args.quiet, args.verbose)
+  from chaosopt.core.errors import DataError
+  from chaosopt.train import ablate
+  from chaosopt.train import config as config_lib
+  from chaosopt.train import experiment as experiment_lib
+  from chaosopt.train import workdir as workdir_lib
+  try:
+    config = ablate.load(args.task, args.kind, overrides, args.task_file or "")
+  except config_lib.ConfigError as e:
+    return _fail(f"config error: {e}", 2, args.verbose)
+  workdir = args.workdir or f"runs/ablate_{args.task}_{args.kind}"
+  try:
+    with progress_safe_logging():
+      doc = experiment_lib.execute(ablate, config, workdir, restart=args.restart,
+                                   plots=not args.no_plots, wandb_project=args.wandb)
+  except KeyboardInterrupt:
+    print("chaosopt: interrupted; re-run the same command to resume", file=sys.stderr)
+    return 130
+  except (workdir_lib.WorkdirError, config_lib.ConfigError, DataError) as e:
+    return _fail(str(e), 2, args.verbose)
+  _print_summary(ablate, config, doc, workdir)
+  return 0
 
 
 # ----------------------------------------------------------------------------- list
@@ -434,10 +525,12 @@ def _cmd_show(args, overrides) -> int:
   from chaosopt import experiments
   from chaosopt.train import config as config_lib
   try:
-    module, config, variant = experiments.load(args.spec, overrides)
+    module, config, variant = _load(args.spec, overrides, args)
   except config_lib.ConfigError as e:
     return _fail(f"config error: {e}", 2)
   print(show_text(module, config, variant, args.workdir))
+  if args.sweep:
+    print(_sweep_note(config))
   return 0
 
 
@@ -517,7 +610,8 @@ def _cmd_compare(args, overrides) -> int:
   if not rows:
     return _fail(f"{args.dir_a} and {args.dir_b} share no scheme, seed and final metric"
                  + (f" among {args.metric}" if args.metric else ""), 2)
-  print(compare_text(args.dir_a, args.dir_b, docs[0], docs[1], rows))
+  print(compare_latex(args.dir_a, args.dir_b, rows) if args.latex
+        else compare_text(args.dir_a, args.dir_b, docs[0], docs[1], rows))
   return 0
 
 
@@ -594,6 +688,19 @@ def compare_text(dir_a: str, dir_b: str, doc_a: dict, doc_b: dict, rows: list) -
   w = [max(len(str(t[i])) for t in table) for i in range(6)]
   lines += ["  ".join(str(c).ljust(x) for c, x in zip(t, w)).rstrip() for t in table]
   return "\n".join(lines)
+
+
+def compare_latex(dir_a: str, dir_b: str, rows: list) -> str:
+  """The rows of ``chaosopt compare`` as a LaTeX booktabs table
+  (:func:`chaosopt.train.export.latex_table`)."""
+  from chaosopt.train import export
+  num = lambda x: "–" if x is None or not math.isfinite(x) else f"{x:.4g}"  # noqa: E731
+  body = [(r["scheme"], r["metric"], r["n"], f"{num(r['mean_diff'])} ± {num(r['se_diff'])}",
+           num(r["p"]), num(r["p_holm"])) for r in rows]
+  return export.latex_table(
+      ["scheme", "metric", "n", "mean diff B − A ± SE", "p", "p (Holm)"], body,
+      caption=f"Paired differences B − A of the final metrics (A: {dir_a}, B: {dir_b}); "
+              f"p: paired t-test, Holm-corrected over the {len(rows)} rows.")
 
 
 # ----------------------------------------------------------------------------- version

@@ -19,7 +19,7 @@ import importlib
 import os
 import pkgutil
 from types import ModuleType
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 from chaosopt import configs
 from chaosopt.train import config as config_lib
@@ -49,9 +49,11 @@ def get_config_module(name: str) -> ModuleType:
   return importlib.import_module(f"{configs.__name__}.{name}")
 
 
-def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
-  """Resolves ``NAME[:variant]`` or ``path/to/config.py[:variant]``; applies the overrides and
-  validates. Returns ``(module, config, variant)``; errors are ``ConfigError`` naming the key.
+def load(spec: str, overrides: Sequence[tuple[str, str]] = (),
+         edit: Optional[Callable] = None):
+  """Resolves ``NAME[:variant]`` or ``path/to/config.py[:variant]``; applies the overrides, then
+  ``edit(config)`` (e.g. a sweep, :func:`chaosopt.train.sweep.apply`), and validates. Returns
+  ``(module, config, variant)``; errors are ``ConfigError`` naming the key.
   """
   target, _, arg = spec.partition(":")
   if target.endswith(".py") or os.sep in target:
@@ -72,6 +74,8 @@ def load(spec: str, overrides: Sequence[tuple[str, str]] = ()):
     config = config_lib.call_get_config(get_config_module(target), arg, f"experiment {target!r}")
     module = get(config.get("experiment") or target)
   config_lib.apply_overrides(config, overrides)
+  if edit is not None:
+    edit(config)
   validate(module, config)
   return module, config, arg
 

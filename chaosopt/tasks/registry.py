@@ -28,6 +28,13 @@ def unregister_task(name: str) -> None:
   _TASKS.pop(name, None)
 
 
+def task_factory(name: str) -> TaskFactory:
+  """The factory registered under ``name`` (``KeyError`` naming the registered tasks)."""
+  if name not in _TASKS:
+    raise KeyError(f"task name must be one of {sorted(_TASKS)}, got {name!r}")
+  return _TASKS[name]
+
+
 def task_names() -> tuple:
   return tuple(_TASKS)
 

@@ -27,7 +27,9 @@ one results schema (:data:`SCHEMA`): ``settings`` (the resolved config), ``resul
 ``run`` returned), ``verdicts``, ``diverged``, ``provenance`` (chaosopt version, git commit and
 dirty flag, package versions, backend and devices, x64, command line, wall time) and
 ``status``; then ``metrics.csv`` (the numbers in long format,
-:func:`chaosopt.train.export.write_csv`), ``report.md`` and the figures. Large arrays of
+:func:`chaosopt.train.export.write_csv`), TensorBoard event files (``tensorboard/``,
+:func:`chaosopt.train.tensorboard.write_events`, when tensorboardX is installed),
+``report.md`` and the figures. Large arrays of
 ``results`` go to ``results.npz`` beside it (:func:`chaosopt.train.results.write`, the one
 writer of both files; ``chaosopt.train.results.load`` reads them back as one document).
 """
@@ -46,6 +48,7 @@ from chaosopt.train import export
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import results as results_lib
+from chaosopt.train import tensorboard
 from chaosopt.train import workdir as workdir_lib
 
 SCHEMA = results_lib.SCHEMA  # "chaosopt.results/2"
@@ -198,7 +201,8 @@ class _LogFile:
 
 
 def execute(module, config, workdir: str, *, restart: bool = False, plots: bool = True,
-            variant: str = "", report_only: bool = False, evolve=None) -> dict:
+            variant: str = "", report_only: bool = False, evolve=None,
+            wandb_project: Optional[str] = None) -> dict:
   """Runs experiment ``module`` with ``config`` in ``workdir``; returns the results document.
 
   A finished run of the same config is not repeated (its results are returned); a different
@@ -207,6 +211,8 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
   ``restart`` is refused (it would delete the results it is asked to render). ``evolve(stored,
   current)`` maps a config stored by older code to the current form before the comparison
   (:func:`chaosopt.train.config.evolve_for` with the experiment's config module).
+  ``wandb_project``: a computed run's metrics are also logged there
+  (:func:`chaosopt.train.wandb_log.log_run`).
   """
   name = name_of(module)
   if report_only and restart:
@@ -245,10 +251,14 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
              "provenance": dict(prov, wall_s=round(wall, 2))}
       _write_results(wd, doc)
       export.write_csv(wd, doc)
+      tensorboard.write_events(wd, doc)
       logger.info("%s: computed in %.1f s", name, wall)
       _render(module, config, wd, doc, plots)
       logger.info("%s: wrote %s (report.md, results.json, metrics.csv, %d figure files)", name,
                   wd.path, len(doc["figures"]))
+      if wandb_project:
+        from chaosopt.train import wandb_log
+        wandb_log.log_run(wd, doc, wandb_project)
   return doc
 
 
@@ -265,6 +275,11 @@ def _render(module, config, wd, doc: dict, plots: bool) -> None:
   run = {"experiment": doc.get("experiment"), "variant": doc.get("variant") or ""}
   rendered = module.report(config, dict(out, **{RUN_KEY: run}) if isinstance(out, dict) else out)
   markdown, figures = rendered[0], rendered[1]
+  # a run whose schemes include a sweep's cells gets the sweep's section and figures
+  from chaosopt.train import sweep
+  sweep_md, sweep_figs = sweep.report(config, out)
+  if sweep_md:
+    markdown, figures = markdown.rstrip() + "\n" + sweep_md, {**(figures or {}), **sweep_figs}
   # every verdict in the contract's form: one without a status is "not tested (old format)"
   verdicts = verdict_lib.as_dicts(rendered[2] if len(rendered) > 2 else [])
   if is_quick(run["variant"]):
@@ -319,6 +334,7 @@ def _render_again(module, config, wd, plots: bool) -> dict:
   doc["rendered"] = {"chaosopt": _chaosopt_version(), "date": time.strftime(
       "%Y-%m-%d %H:%M:%S %Z"), "command": _command()}
   export.write_csv(wd, doc)  # also for runs written before metrics.csv existed
+  tensorboard.write_events(wd, doc)
   with _LogFile(wd.file("log.txt")):
     _render(module, config, wd, doc, plots)
     logger.info("%s: re-rendered the report in %s", name_of(module), wd.path)

@@ -128,3 +128,31 @@ def write_csv(wd, doc: dict) -> str:
     w.writerow(header)
     w.writerows(body)
   return path
+
+
+# ----------------------------------------------------------------------------- LaTeX
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}", "±": r"$\pm$", "−": "$-$", "–": "--"}
+
+
+def latex_escape(text: Any) -> str:
+  """``text`` with LaTeX's special characters escaped (``±`` as ``$\\pm$``)."""
+  return "".join(_LATEX_ESCAPES.get(c, c) for c in str(text))
+
+
+def latex_table(headers: list, rows: list, *, caption: str = "", label: str = "") -> str:
+  """A booktabs table (``\\toprule``, ``\\midrule``, ``\\bottomrule``; needs
+  ``\\usepackage{booktabs}``) of ``rows`` under ``headers``; the first column left-aligned, the
+  others right-aligned; every cell escaped (:func:`latex_escape`)."""
+  spec = "l" + "r" * (len(headers) - 1)
+  lines = [r"\begin{table}[t]", r"\centering"]
+  if caption:
+    lines.append(rf"\caption{{{latex_escape(caption)}}}")
+  if label:
+    lines.append(rf"\label{{{label}}}")
+  lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+            " & ".join(latex_escape(h) for h in headers) + r" \\", r"\midrule"]
+  lines += [" & ".join(latex_escape(c) for c in r) + r" \\" for r in rows]
+  lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+  return "\n".join(lines)
