@@ -301,8 +301,7 @@ def _count_status(labels, cls: str, other: str) -> tuple[str, str]:
     return "not reproduced", ""
   u = n - k - j
   if u:
-    return "inconclusive", (f"{u} of {n} seeds undecided (run too short or neither class)"
-                            + (f"; {k} {cls}, {j} {other}" if k or j else ""))
+    return "inconclusive", f"{u} of {n} seeds undecided, {k} {cls}, {j} {other}"
   return "inconclusive", f"seeds split: {k} {cls}, {j} {other}"
 
 
