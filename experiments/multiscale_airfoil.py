@@ -369,7 +369,7 @@ def _figure(config, results):
   per = results["per_lr"]
   colors = ["C3", "C0"]
   has_sharp = "sharpness_curve" in next(iter(per.values()))
-  fig, axes = plots.subplots(1, 3 if has_sharp else 2, figsize=(15 if has_sharp else 10.5, 3.8))
+  fig, axes = plots.subplots(1, 3 if has_sharp else 2, figsize=(17.5 if has_sharp else 10.5, 3.8))
   ax = axes[0]
   x = np.asarray(results["curve_steps"])
   arrays = []
