@@ -316,9 +316,9 @@ def verdicts(config, results) -> list:
   names = list(per)
   big, small = names[0], names[1]
   claims = [
-      (big, "P1 Fig. 6", f"At LR {big} full-batch GD converges to a statistical distribution "
-       "rather than a local minimum (the loss keeps oscillating).", EOS, CONVERGED),
-      (small, "P1 Fig. 7", f"At LR {small} full-batch GD converges to a local minimum.",
+      (big, "P1 Fig. 6 (caption)", f"At LR {big}, \"GD converges to a statistical "
+       "distribution rather than a local minimum\".", EOS, CONVERGED),
+      (small, "P1 Fig. 7 (caption)", f"At LR {small}, GD \"converges to a local minimum\".",
        CONVERGED, EOS)]
   if "sharpness_tail" not in per[big]:
     return _setting.finish(setting, [verdict_lib.decide(
