@@ -7,21 +7,23 @@ import ml_collections
 
 from chaosopt.train import config as config_lib
 
-VARIANTS = {"quick": "2 seeds, 2000 steps, window 500 (smoke run)"}
+VARIANTS = {"quick": "2 seeds, 2000 steps, window 1000 (smoke run)"}
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   variants = config_lib.parse_variants(arg, VARIANTS)
   c = ml_collections.ConfigDict()
   c.experiment = "multiscale_airfoil"
-  c.x64 = False
+  c.x64 = True  # float64: the edge-of-stability regime is long-time and rounding-sensitive
   c.seed = 0
-  c.num_seeds = 8
+  c.num_seeds = 10  # chaosopt.analysis.verdicts.MIN_SEEDS
   c.learning_rates = (0.02, 5e-4)
-  c.num_steps = 20_000
-  c.chunk_size = 5000
-  c.window = 2000  # the last `window` steps measure fluctuations
+  # at 2·10^4 steps every LR-0.02 curve was still descending (sharpness 45-83 < 2/η = 100); at
+  # 2·10^5 seeds had reached the edge of stability or converged
+  c.num_steps = 200_000
+  c.chunk_size = 2000  # also the sharpness interval (measured after every chunk)
+  c.window = 20_000  # the last `window` steps: sharpness samples and the detrended loss spread
   c.init = "pytorch"
   if "quick" in variants:
-    c.num_seeds, c.num_steps, c.chunk_size, c.window = 2, 2000, 500, 500
+    c.num_seeds, c.num_steps, c.chunk_size, c.window = 2, 2000, 250, 1000
   return c

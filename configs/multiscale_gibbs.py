@@ -32,6 +32,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       {"figure": "Fig. 1", "objective": "tilted_double_well_quasiperiodic", "eps": 1e-2,
        "eta": 0.1, "init": [-1.5, 1.5], "box": 2.2},
   ]
+  # our extension: Fig. 1's function at η = 0.1 as eps → 0 (Thm 4 fixes η), GD vs φ̂ by KS
+  c.eps_sweep = {"figure": "Fig. 1", "objective": "tilted_double_well_quasiperiodic",
+                 "eta": 0.1, "eps": (1e-2, 1e-3, 1e-4, 1e-5, 1e-6), "init": [-1.5, 1.5]}
   if "quick" in variants:
     c.num_orbits, c.num_steps, c.snapshots = 500, 100, (0, 100)
     c.orbit_steps, c.orbit_burn_in = 5000, 100

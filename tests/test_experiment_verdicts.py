@@ -102,6 +102,104 @@ def test_paired_rows_of_compare_paired_drive_the_status(rng):
   assert _paired.claim_status(rows)["status"] == "inconclusive"
 
 
+def _seed(cls: str, lr: float, steps) -> tuple:
+  """One seed's tail (sharpness samples, spread of each half) of class ``cls``."""
+  edge = 2.0 / lr
+  if cls == "eos":  # at the edge, oscillating throughout the window
+    return np.full(len(steps), 0.998 * edge), 2e-4, 2e-4
+  if cls == "converged":  # far below the edge, flat sharpness, smooth loss
+    return np.full(len(steps), 0.5 * edge), 5e-8, 4e-8
+  # still sharpening: 60% of the edge, +5% of the edge over the window, smooth loss
+  return np.linspace(0.55, 0.6, len(steps)) * edge, 5e-8, 4e-8
+
+
+def _airfoil_results(big: list, small: list) -> dict:
+  """Synthetic multiscale_airfoil results: per-seed classes at LR 0.02 and 5e-4."""
+  steps = np.arange(180_000, 200_001, 2000)
+  per = {}
+  for name, lr, classes in (("0.02", 0.02, big), ("0.0005", 5e-4, small)):
+    seeds = [_seed(c, lr, steps) for c in classes]
+    per[name] = {"lr": lr, "sharpness_tail": np.array([x[0] for x in seeds]),
+                 "spread_first_half": np.array([x[1] for x in seeds]),
+                 "spread_second_half": np.array([x[2] for x in seeds])}
+  return {"per_lr": per, "sharpness_tail_steps": steps, "num_steps": 200_000}
+
+
+def test_multiscale_airfoil_classes_each_seed():
+  mod = experiments.get("multiscale_airfoil")
+  steps = np.arange(180_000, 200_001, 2000)
+
+  def cls(sh, s1, s2):
+    return mod.classify_seed(sh, steps, s1, s2, 0.02, 200_000)
+  assert cls(*_seed("eos", 0.02, steps))[0] == mod.EOS
+  assert cls(*_seed("converged", 0.02, steps))[0] == mod.CONVERGED
+  c, why = cls(*_seed("sharpening", 0.02, steps))
+  assert c == mod.UNDECIDED and "sharpening" in why
+  # at the edge but a smooth loss: not the persistent oscillation of the edge of stability
+  sh, _, _ = _seed("eos", 0.02, steps)
+  assert cls(sh, 2e-4, 1e-7)[0] == mod.UNDECIDED
+  # below the edge with an oscillating loss: neither class
+  sh, _, _ = _seed("converged", 0.02, steps)
+  assert cls(sh, 2e-4, 2e-4)[0] == mod.UNDECIDED
+
+
+def test_multiscale_airfoil_verdicts_and_their_controls():
+  _, config, _ = experiments.load("multiscale_airfoil")
+  mod = experiments.get("multiscale_airfoil")
+  n = config.num_seeds
+  assert n >= 10
+  # the paper's picture: every LR-0.02 seed at the edge of stability, every 5e-4 seed converged
+  fig6, fig7 = mod.verdicts(config, _airfoil_results(["eos"] * n, ["converged"] * n))
+  assert fig6["status"] == "reproduced" and fig6["control"]["status"] == "not reproduced"
+  assert fig7["status"] == "reproduced" and fig7["control"]["status"] == "not reproduced"
+  # absent: LR 0.02 converges too; Fig. 7's rule then cannot tell the two rates apart
+  fig6, fig7 = mod.verdicts(config, _airfoil_results(["converged"] * n, ["converged"] * n))
+  assert fig6["status"] == "not reproduced"
+  assert fig7["status"] == "inconclusive" and "no power" in fig7["reason"]
+  # seeds split (the earlier measurement: 5 of 8 at the edge, 3 converged)
+  fig6, _ = mod.verdicts(config, _airfoil_results(["eos"] * 6 + ["converged"] * (n - 6),
+                                                  ["converged"] * n))
+  assert fig6["status"] == "inconclusive" and "split" in fig6["reason"]
+  # undecided seeds: the run is too short to class them
+  fig6, _ = mod.verdicts(config, _airfoil_results(["eos"] * (n - 1) + ["sharpening"],
+                                                  ["converged"] * n))
+  assert fig6["status"] == "inconclusive" and "undecided" in fig6["reason"]
+  # too few seeds
+  few = experiments.load("multiscale_airfoil", [("num_seeds", "8")])[1]
+  fig6, _ = mod.verdicts(few, _airfoil_results(["eos"] * 8, ["converged"] * 8))
+  assert fig6["status"] == "inconclusive" and "too few seeds" in fig6["reason"]
+  # results computed before the sharpness measurement decide nothing
+  old = {"per_lr": {"0.02": {"lr": 0.02}, "0.0005": {"lr": 5e-4}}}
+  assert {v["status"] for v in mod.verdicts(config, old)} == {"not tested"}
+
+
+def _sweep_results(ks_last: float, floor: float, n: int = 10_000) -> dict:
+  c05, c001 = 1.3581 * np.sqrt(2 / n), 1.9495 * np.sqrt(2 / n)
+  rows = [{"eps": e, "eta_over_eps": 0.1 / e, "ks_gd_vs_phi_hat": k}
+          for e, k in ((1e-2, 0.038), (1e-4, 0.03), (1e-6, ks_last))]
+  return {"cases": [], "eps_sweep": {"figure": "Fig. 1", "eta": 0.1, "num_orbits": n,
+                                     "num_steps": 5000, "rows": rows, "ks_floor_phi_hat": floor,
+                                     "ks_crit_05": c05, "ks_crit_001": c001}}
+
+
+def test_multiscale_gibbs_eps_sweep_verdict():
+  _, config, _ = experiments.load("multiscale_gibbs")
+  mod = experiments.get("multiscale_gibbs")
+  # n = 10^4: 5% critical value 0.0192, 0.1% 0.0276
+  v, = mod.verdicts(config, _sweep_results(0.012, 0.010))
+  assert v["status"] == "reproduced" and v["origin"] == "extension"
+  assert v["control"]["status"] == "reproduced" and v["control"]["expect"] == "reproduced"
+  v, = mod.verdicts(config, _sweep_results(0.040, 0.010))
+  assert v["status"] == "not reproduced"
+  v, = mod.verdicts(config, _sweep_results(0.023, 0.010))
+  assert v["status"] == "inconclusive"
+  # the floor itself above the critical values: the test cannot tell equal laws apart
+  v, = mod.verdicts(config, _sweep_results(0.040, 0.035))
+  assert v["status"] == "inconclusive" and "no power" in v["reason"]
+  v, = mod.verdicts(config, {"cases": []})  # computed before the sweep existed
+  assert v["status"] == "not tested"
+
+
 # ----------------------------------------------------------------- what ran
 def test_in_paper_setting_compares_with_the_shipped_config():
   _, config, variant = experiments.load("airfoil_table1:seeds200")

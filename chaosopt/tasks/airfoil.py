@@ -7,6 +7,8 @@ authors' one, ``sklearn.model_selection.train_test_split(test_size=0.2, random_s
 1202 the training set. Features and target are standardized with training statistics
 (population std, as ``sklearn.preprocessing.StandardScaler``). Model: MLP 5-16-1 ReLU
 (:mod:`chaosopt.tasks.mlp`), full-batch MSE loss. RMSEs are on the standardized target.
+``dtype`` (float32 by default, float64 inside a ``jax.enable_x64`` scope) is the dtype of both
+the data and the parameters, so a float64 run is float64 throughout.
 
 P0's "RMSE gap" is defined as test RMSE - train RMSE, but the authors' code computes
 test RMSE - train *MSE* (see docs/errata.md); both are reported (``gap`` and ``coded_gap``).
@@ -58,14 +60,26 @@ class AirfoilData(NamedTuple):
   y_std: float
 
 
-def load_split(split_seed: int = 0) -> AirfoilData:
-  """The authors' 1202/301 split (``RandomState(split_seed).permutation``), standardized."""
+def _float_dtype(dtype) -> np.dtype:
+  """``dtype`` as a numpy float dtype; float64 only where jax creates float64 arrays (else jax
+  would silently make the data or the parameters float32)."""
+  dt = np.dtype(dtype)
+  if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+    raise ValueError(f"dtype must be float32 or float64, got {dt}")
+  if jax.dtypes.canonicalize_dtype(dt) != dt:
+    raise ValueError(f"dtype {dt} needs float64 enabled in jax (jax.enable_x64)")
+  return dt
+
+
+def load_split(split_seed: int = 0, dtype=np.float32) -> AirfoilData:
+  """The authors' 1202/301 split (``RandomState(split_seed).permutation``), standardized, the
+  features and targets as ``dtype`` (statistics computed in float64)."""
   data = load_raw()
   perm = np.random.RandomState(split_seed).permutation(NUM_ROWS)
   test, train = data[perm[:NUM_TEST]], data[perm[NUM_TEST:]]
   x_mean, x_std = train[:, :5].mean(0), train[:, :5].std(0)
   y_mean, y_std = train[:, 5].mean(), train[:, 5].std()
-  f = lambda a: np.asarray(a, np.float32)
+  f = lambda a: np.asarray(a, np.dtype(dtype))
   return AirfoilData(
       x_train=f((train[:, :5] - x_mean) / x_std), y_train=f((train[:, 5] - y_mean) / y_std),
       x_test=f((test[:, :5] - x_mean) / x_std), y_test=f((test[:, 5] - y_mean) / y_std),
@@ -73,8 +87,11 @@ def load_split(split_seed: int = 0) -> AirfoilData:
 
 
 def airfoil_task(*, hidden: int = 16, init: str = "pytorch", activation: str = "relu",
-                 split_seed: int = 0, hessian_trace: bool = True) -> Task:
+                 split_seed: int = 0, hessian_trace: bool = True, dtype=np.float32) -> Task:
   """Task for P0 Table 1: MLP 5-``hidden``-1, full-batch MSE on the training split.
+
+  ``dtype`` (float32 or float64; float64 needs ``jax.enable_x64``) is that of the data and of
+  the parameters ``init`` returns.
 
   ``metrics``: train/test MSE and RMSE, ``gap`` = test RMSE - train RMSE, ``coded_gap`` = test
   RMSE - train MSE (the authors' code). If ``hessian_trace``, ``final_metrics`` adds the exact
@@ -87,8 +104,9 @@ def airfoil_task(*, hidden: int = 16, init: str = "pytorch", activation: str = "
   if activation not in ACTIVATIONS:
     raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
   _validation.check_nonnegative("split_seed", split_seed)
-  d = load_split(split_seed)
-  model = MLP(features=(hidden, 1), activation=activation, init_scheme=init)
+  dt = _float_dtype(dtype)
+  d = load_split(split_seed, dt)
+  model = MLP(features=(hidden, 1), activation=activation, init_scheme=init, dtype=dt)
   xtr, ytr = jnp.asarray(d.x_train), jnp.asarray(d.y_train)
   xte, yte = jnp.asarray(d.x_test), jnp.asarray(d.y_test)
 
@@ -118,6 +136,7 @@ def airfoil_task(*, hidden: int = 16, init: str = "pytorch", activation: str = "
 
   info = {"name": "airfoil", "hidden": hidden, "init": init, "activation": activation,
           "split_seed": split_seed, "num_train": int(d.x_train.shape[0]),
-          "num_test": int(d.x_test.shape[0]), "y_mean_db": d.y_mean, "y_std_db": d.y_std}
+          "num_test": int(d.x_test.shape[0]), "y_mean_db": d.y_mean, "y_std_db": d.y_std,
+          "dtype": str(dt)}
   return Task(name="airfoil", init=init_fn, loss=loss, metrics=metrics,
               final_metrics=final_metrics if hessian_trace else None, info=info)
