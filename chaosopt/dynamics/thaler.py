@@ -1,13 +1,21 @@
-"""The Thaler map and its invariant measure (P0, Lim–Wan–Şimşekli 2022, eq. 5 and Section 3).
+r"""The Thaler map and its invariant measure (P0, Lim–Wan–Şimşekli 2022, eq. 5 and Section 3).
 
-    T_γ(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)^{1/(1-γ)}  mod 1,      γ = 1/α ∈ (1/2, 1),
+.. math::
 
-a map of [0, 1] with two full branches [0, y*] and (y*, 1] and a neutral fixed point at 0, where
-y* solves y^{1-γ} + (1+y)^{1-γ} = 2. Its invariant density and CDF are
+  T_\gamma(y) = \bigl(y^{1-\gamma} + (1+y)^{1-\gamma} - 1\bigr)^{1/(1-\gamma)} \bmod 1,
+  \qquad \gamma = 1/\alpha \in (1/2, 1),
 
-    h(y) = (1-γ)/2^{1-γ} · (y^{-γ} + (1+y)^{-γ}),   H(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)/2^{1-γ},
+a map of :math:`[0, 1]` with two full branches :math:`[0, y^*]` and :math:`(y^*, 1]` and a
+neutral fixed point at 0, where :math:`y^*` solves :math:`y^{1-\gamma} + (1+y)^{1-\gamma} = 2`.
+Its invariant density and CDF are
 
-so ν([0, y*]) = H(y*) = 2^{γ-1} and y0 = H^{-1}(U) samples the invariant measure exactly.
+.. math::
+
+  h(y) = \frac{1-\gamma}{2^{1-\gamma}} \bigl(y^{-\gamma} + (1+y)^{-\gamma}\bigr), \qquad
+  H(y) = \frac{y^{1-\gamma} + (1+y)^{1-\gamma} - 1}{2^{1-\gamma}},
+
+so :math:`\nu([0, y^*]) = H(y^*) = 2^{\gamma-1}` and :math:`y_0 = H^{-1}(U)` samples the invariant
+measure exactly.
 
 Numerics (why the chain step is not the formula above)
 ------------------------------------------------------
@@ -34,14 +42,17 @@ the rest is the float32 evaluation error of T (~0.5 ulp), which moves cell bound
 
 Both branches are smooth functions on bounded intervals away from their singularities, so they
 are evaluated as near-minimax polynomials fitted per γ on the host (float64 Chebyshev fits,
-power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype)::
+power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype):
 
-    right:  T(y* + w) = w R(w),                           w ∈ (0, 1 - y*],
-    left:   T(y) = y + y m,  m = r F(r),  r = y E(y) y^{-s}, y ∈ (0, y*],
-            E(x) = ((1+x)^s - 1)/x,  F(r) = ((1+r)^{1/s} - 1)/r,   s = 1-γ,
-            T'(y) = (1+r)^{γ/s} (1 + y^γ (1+y)^{-γ}),
+.. math::
 
-(r = ((1+y)^s - 1) y^{-s} and (1+r)^{1/s} = T(y)/y), so a step costs one log and one exp
+  \text{right:}\quad & T(y^* + w) = w\, R(w), \qquad w \in (0, 1 - y^*], \\
+  \text{left:}\quad & T(y) = y + y\, m, \quad m = r F(r), \quad r = y\, E(y)\, y^{-s},
+     \qquad y \in (0, y^*], \\
+  & E(x) = \frac{(1+x)^s - 1}{x}, \quad F(r) = \frac{(1+r)^{1/s} - 1}{r}, \quad s = 1-\gamma, \\
+  & T'(y) = (1+r)^{\gamma/s} \bigl(1 + y^\gamma (1+y)^{-\gamma}\bigr),
+
+(:math:`r = ((1+y)^s - 1)\, y^{-s}` and :math:`(1+r)^{1/s} = T(y)/y`), so a step costs one log and one exp
 (y^{-s}) plus polynomials, instead of three logs, three exps and three polynomials; the only
 singular factor, y^{-s}, keeps relative precision down to the smallest normal y. The dither draws
 come from the caller's random bits. y* itself is carried
