@@ -52,10 +52,10 @@ power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of t
   & E(x) = \frac{(1+x)^s - 1}{x}, \quad F(r) = \frac{(1+r)^{1/s} - 1}{r}, \quad s = 1-\gamma, \\
   & T'(y) = (1+r)^{\gamma/s} \bigl(1 + y^\gamma (1+y)^{-\gamma}\bigr),
 
-(:math:`r = ((1+y)^s - 1)\, y^{-s}` and :math:`(1+r)^{1/s} = T(y)/y`), so a step costs one log and one exp
-(y^{-s}) plus polynomials, instead of three logs, three exps and three polynomials; the only
-singular factor, y^{-s}, keeps relative precision down to the smallest normal y. The dither draws
-come from the caller's random bits. y* itself is carried
+(:math:`r = ((1+y)^s - 1)\, y^{-s}` and :math:`(1+r)^{1/s} = T(y)/y`), so a step costs one log
+and one exp (:math:`y^{-s}`) plus polynomials, instead of three logs, three exps and three
+polynomials; the only singular factor, :math:`y^{-s}`, keeps relative precision down to the
+smallest normal y. The dither draws come from the caller's random bits. y* itself is carried
 as a float32 pair (hi, lo), hidden from XLA's algebraic simplifier by an optimization barrier
 (it otherwise folds (y - hi) - lo into y - hi, which shifts every re-entry by T'(y*)·lo ≈ 5·10^-8
 and alone biases the fraction of time above y* by ≈ -3·10^-4: measured).

@@ -342,9 +342,9 @@ def perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike, sigma:
 
     u_k \leftarrow u_k - \mu\, \eta_k^{p}\, \xi^1_k \odot x_k + \sigma\, \eta_k^{p}\, \xi^2_k
 
-  with :math:`(\xi^1_k, \xi^2_k)` the process's sample at step :math:`k`. Validation of the arguments is the
-  caller's job (each public factory names its own parameters); ``mu == 0`` (concrete) skips the
-  multiplicative term and then ``params`` may be omitted from ``update``.
+  with :math:`(\xi^1_k, \xi^2_k)` the process's sample at step :math:`k`. Validation of the
+  arguments is the caller's job (each public factory names its own parameters); ``mu == 0``
+  (concrete) skips the multiplicative term and then ``params`` may be omitted from ``update``.
 
   The arithmetic runs once per dtype on the concatenation of that dtype's leaves (not once per
   leaf), so the compiled program and its compile time do not grow with the number of leaves
