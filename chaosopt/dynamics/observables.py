@@ -1,13 +1,19 @@
-"""The MPGD observable v and its skewness signs (P0 Section 3, after Gottwald & Melbourne 2021).
+r"""The MPGD observable v and its skewness signs (P0 Section 3, after Gottwald & Melbourne 2021).
 
-With α = 1/γ,
+With :math:`\alpha = 1/\gamma`,
 
-    d_α = α^α (1-γ) Γ(1-α) cos(απ/2) / (2^{1-γ} - 1)        (erratum: the paper prints the
-                                                              denominator garbled; docs/errata.md)
-    v(y) = d_α^{-γ} (1 - 2^{γ-1})^{-γ} ṽ(y),   ṽ = 1 on [0, y*],  ṽ = (1 - 2^{1-γ})^{-1} on (y*, 1],
+.. math::
 
-so ∫ v dν = 0, and ``k^{-γ} Σ_{j<k} v^{(j)} → X_{α,β}`` with
-``E e^{itX} = exp(-|t|^α (1 - iβ sign(t) tan(απ/2)))``.
+  d_\alpha = \frac{\alpha^\alpha (1-\gamma)\, \Gamma(1-\alpha) \cos(\alpha\pi/2)}{2^{1-\gamma} - 1},
+  \qquad
+  v(y) = d_\alpha^{-\gamma} (1 - 2^{\gamma-1})^{-\gamma}\, \tilde v(y), \quad
+  \tilde v = \begin{cases} 1 & \text{on } [0, y^*], \\
+                           (1 - 2^{1-\gamma})^{-1} & \text{on } (y^*, 1], \end{cases}
+
+(erratum: the paper prints the denominator of :math:`d_\alpha` garbled; docs/errata.md), so
+:math:`\int v\, d\nu = 0`, and :math:`k^{-\gamma} \sum_{j<k} v^{(j)} \to X_{\alpha,\beta}` with
+:math:`E\, e^{itX} =
+\exp\bigl(-|t|^\alpha (1 - i\beta\, \mathrm{sign}(t) \tan\frac{\alpha\pi}{2})\bigr)`.
 
 Without signs (v^{(j)} = v(T^j y)) the laminar excursions near 0 are all positive and the limit is
 totally skewed (β = 1). Skewness β ∈ [-1, 1] comes from random signs, ``sign_rule``:
