@@ -256,25 +256,29 @@ def default_dtype():
 
 
 def invariant_density(y, gamma):
-  """h(y) = (1-γ)/2^{1-γ} (y^{-γ} + (1+y)^{-γ})."""
+  r"""The invariant density
+  :math:`h(y) = \frac{1-\gamma}{2^{1-\gamma}} \bigl(y^{-\gamma} + (1+y)^{-\gamma}\bigr)`."""
   y = jnp.asarray(y)
   g = jnp.asarray(thaler_constants(gamma).gamma, y.dtype)
   return (1 - g) / 2 ** (1 - g) * (y ** (-g) + (1 + y) ** (-g))
 
 
 def invariant_cdf(y, gamma):
-  """H(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)/2^{1-γ}, via expm1 so H is accurate near 0."""
+  r"""The invariant CDF
+  :math:`H(y) = \bigl(y^{1-\gamma} + (1+y)^{1-\gamma} - 1\bigr) / 2^{1-\gamma}`, via expm1 so
+  :math:`H` is accurate near 0."""
   y = jnp.asarray(y)
   s = 1 - jnp.asarray(thaler_constants(gamma).gamma, y.dtype)
   return (y**s + jnp.expm1(s * jnp.log1p(y))) / 2**s
 
 
 def invariant_cdf_inverse(u, gamma, num_newton: int = 30):
-  """H^{-1}(u): exact sampling of the invariant measure as ``H^{-1}(U)``.
+  r""":math:`H^{-1}(u)`: exact sampling of the invariant measure as :math:`H^{-1}(U)`.
 
-  Solves t + (1 + t^{1/s})^s - 1 = 2^s u for t = y^s (s = 1-γ) by Newton's method — the
-  derivative 1 + (y/(1+y))^γ lies in [1, 1 + 2^{-γ}], so the iteration is well conditioned —
-  and returns y = t^{1/s}, which keeps full relative precision for y near 0.
+  Solves :math:`t + (1 + t^{1/s})^s - 1 = 2^s u` for :math:`t = y^s` (:math:`s = 1-\gamma`) by
+  Newton's method — the derivative :math:`1 + (y/(1+y))^\gamma` lies in
+  :math:`[1, 1 + 2^{-\gamma}]`, so the iteration is well conditioned — and returns
+  :math:`y = t^{1/s}`, which keeps full relative precision for :math:`y` near 0.
   """
   u = jnp.asarray(u)
   dtype = u.dtype if jnp.issubdtype(u.dtype, jnp.floating) else default_dtype()
@@ -381,7 +385,8 @@ def step(pos, bits, gamma):
 
 
 def sample_invariant(key, shape, gamma, dtype=None):
-  """Draws y ~ ν (the invariant measure) exactly, as H^{-1}(U) with U ∈ (0, 1)."""
+  r"""Draws :math:`y \sim \nu` (the invariant measure) exactly, as :math:`H^{-1}(U)` with
+  :math:`U \in (0, 1)`."""
   dtype = dtype or default_dtype()
   tiny = jnp.finfo(dtype).tiny
   u = jax.random.uniform(key, shape, dtype, minval=tiny, maxval=1.0)
