@@ -1,30 +1,40 @@
-"""The MPGD observable v and its skewness signs (P0 Section 3, after Gottwald & Melbourne 2021).
+r"""The MPGD observable v and its skewness signs (P0 Section 3, after Gottwald & Melbourne 2021).
 
-With α = 1/γ,
+With :math:`\alpha = 1/\gamma`,
 
-    d_α = α^α (1-γ) Γ(1-α) cos(απ/2) / (2^{1-γ} - 1)        (erratum: the paper prints the
-                                                              denominator garbled; docs/errata.md)
-    v(y) = d_α^{-γ} (1 - 2^{γ-1})^{-γ} ṽ(y),   ṽ = 1 on [0, y*],  ṽ = (1 - 2^{1-γ})^{-1} on (y*, 1],
+.. math::
 
-so ∫ v dν = 0, and ``k^{-γ} Σ_{j<k} v^{(j)} → X_{α,β}`` with
-``E e^{itX} = exp(-|t|^α (1 - iβ sign(t) tan(απ/2)))``.
+  d_\alpha = \frac{\alpha^\alpha (1-\gamma)\, \Gamma(1-\alpha) \cos(\alpha\pi/2)}{2^{1-\gamma} - 1},
+  \qquad
+  v(y) = d_\alpha^{-\gamma} (1 - 2^{\gamma-1})^{-\gamma}\, \tilde v(y), \quad
+  \tilde v = \begin{cases} 1 & \text{on } [0, y^*], \\
+                           (1 - 2^{1-\gamma})^{-1} & \text{on } (y^*, 1], \end{cases}
 
-Without signs (v^{(j)} = v(T^j y)) the laminar excursions near 0 are all positive and the limit is
-totally skewed (β = 1). Skewness β ∈ [-1, 1] comes from random signs, ``sign_rule``:
+(erratum: the paper prints the denominator of :math:`d_\alpha` garbled; docs/errata.md), so
+:math:`\int v\, d\nu = 0`, and :math:`k^{-\gamma} \sum_{j<k} v^{(j)} \to X_{\alpha,\beta}` with
+:math:`E\, e^{itX} =
+\exp\bigl(-|t|^\alpha (1 - i\beta\, \mathrm{sign}(t) \tan\frac{\alpha\pi}{2})\bigr)`.
 
-- ``"excursion"`` (default): at each visit to (y*, 1] a fresh sign δ, P(δ = ±1) = (1 ± β)/2, is
-  drawn and held until the next visit, so every excursion carries an independent sign. This
-  reproduces X_{α,β} (tests/test_observables.py measures Im E e^{itS}).
-- ``"literal"``: the paper's formula v^{(k)} = χ_{k-1}…χ_0 v(T^k y), χ_j = δ_j on visits to
-  (y*, 1] and 1 otherwise: the cumulative product forgets its sign after a few visits, so the
-  limit is symmetric for every |β| < 1 (docs/errata.md). Offered to reproduce the paper's code.
-- ``"none"``: χ ≡ 1, the totally skewed observable; the eq. 11 variant uses v(y1) - v(y2) of two
-  such chains, which is symmetric.
+Without signs (:math:`v^{(j)} = v(T^j y)`) the laminar excursions near 0 are all positive and
+the limit is totally skewed (:math:`\beta = 1`). Skewness :math:`\beta \in [-1, 1]` comes from
+random signs, ``sign_rule``:
 
-Chain state: one float per chain, |state| is the Thaler position and the sign bit is the held sign
-(positions are never 0). Each step consumes 32 random bits per chain, split into the sign draw
-and the rounding dither of :func:`chaosopt.dynamics.thaler.map_dithered` (the dither is the
-sign draw's uniform re-scaled within its half, hence independent of δ).
+- ``"excursion"`` (default): at each visit to :math:`(y^*, 1]` a fresh sign :math:`\delta`,
+  :math:`P(\delta = \pm 1) = (1 \pm \beta)/2`, is drawn and held until the next visit, so every
+  excursion carries an independent sign. This reproduces :math:`X_{\alpha,\beta}`
+  (tests/test_observables.py measures :math:`\operatorname{Im} E\, e^{itS}`).
+- ``"literal"``: the paper's formula :math:`v^{(k)} = \chi_{k-1} \cdots \chi_0\, v(T^k y)`,
+  :math:`\chi_j = \delta_j` on visits to :math:`(y^*, 1]` and 1 otherwise: the cumulative
+  product forgets its sign after a few visits, so the limit is symmetric for every
+  :math:`|\beta| < 1` (docs/errata.md). Offered to reproduce the paper's code.
+- ``"none"``: :math:`\chi \equiv 1`, the totally skewed observable; the eq. 11 variant uses
+  :math:`v(y^1) - v(y^2)` of two such chains, which is symmetric.
+
+Chain state: one float per chain, :math:`|\text{state}|` is the Thaler position and the sign bit
+is the held sign (positions are never 0). Each step consumes 32 random bits per chain, split into
+the sign draw and the rounding dither of :func:`chaosopt.dynamics.thaler.map_dithered` (the
+dither is the sign draw's uniform re-scaled within its half, hence independent of
+:math:`\delta`).
 """
 from __future__ import annotations
 

@@ -1,15 +1,22 @@
-"""alpha-stable random variables: Chambers-Mallows-Stuck sampling and characteristic function.
+r"""alpha-stable random variables: Chambers-Mallows-Stuck sampling and characteristic function.
 
-Implements the stable law X_{alpha,beta} that is the limit of the Thaler Birkhoff sums of P0
-(Section 3, Gottwald & Melbourne 2021) and the SaS noise model of SGD in P2 (eq. 1 and 3)::
+Implements the stable law :math:`X_{\alpha,\beta}` that is the limit of the Thaler Birkhoff sums
+of P0 (Section 3, Gottwald & Melbourne 2021) and the SαS noise model of SGD in P2 (eq. 1 and 3):
 
-    E exp(i t X) = exp(-|s t|^alpha (1 - i beta sign(t) tan(pi alpha / 2)))        alpha != 1
-    E exp(i t X) = exp(-s |t| (1 + i beta (2/pi) sign(t) log|t|))                     alpha == 1
+.. math::
 
-with scale ``s`` (``scale``), alpha in (0, 2], beta in [-1, 1]. This is Samorodnitsky & Taqqu's
-S_alpha(s, beta, 0), i.e. scipy's ``levy_stable`` in its "S1" parameterization (the default). For
-alpha = 2 it is N(0, 2 s^2) whatever beta; for beta = 0 it is the symmetric SaS(s) law used in
-P2 and in P3's Theorem F.2 (``E exp(iwX) = exp(-|s w|^alpha)``).
+  E\, e^{itX} = \begin{cases}
+    \exp\bigl(-|s t|^\alpha (1 - i\beta\, \mathrm{sign}(t) \tan\frac{\pi\alpha}{2})\bigr)
+      & \alpha \ne 1, \\
+    \exp\bigl(-s |t| (1 + i\beta \frac{2}{\pi}\, \mathrm{sign}(t) \log|t|)\bigr)
+      & \alpha = 1,
+  \end{cases}
+
+with scale :math:`s` (``scale``), :math:`\alpha \in (0, 2]`, :math:`\beta \in [-1, 1]`. This is
+Samorodnitsky & Taqqu's :math:`S_\alpha(s, \beta, 0)`, i.e. scipy's ``levy_stable`` in its "S1"
+parameterization (the default). For :math:`\alpha = 2` it is :math:`\mathcal N(0, 2 s^2)` whatever
+:math:`\beta`; for :math:`\beta = 0` it is the symmetric SαS(s) law used in P2 and in P3's
+Theorem F.2 (:math:`E\, e^{iwX} = e^{-|s w|^\alpha}`).
 
 Sampling is the Chambers-Mallows-Stuck (1976) transform in Weron's (1996) form of two
 independent variates V ~ U(-pi/2, pi/2), W ~ Exp(1). Everything is evaluated in log space
@@ -130,12 +137,17 @@ def sample_stable(key: jax.Array, alpha: ArrayLike, beta: ArrayLike = 0.0,
 
   The law (S1 parameterization, the X_{alpha,beta} of P0 and the noise of P2 eq. 3):
 
-  .. code-block:: text
+  .. math::
 
-    E exp(i t X) = exp(-|s t|^alpha (1 - i beta sign(t) tan(pi alpha / 2)))     alpha != 1
-    E exp(i t X) = exp(-s |t| (1 + i beta (2/pi) sign(t) log|t|))                 alpha == 1
+    E\, e^{itX} = \begin{cases}
+      \exp\bigl(-|s t|^\alpha (1 - i\beta\, \mathrm{sign}(t) \tan\frac{\pi\alpha}{2})\bigr)
+        & \alpha \ne 1, \\
+      \exp\bigl(-s |t| (1 + i\beta \frac{2}{\pi}\, \mathrm{sign}(t) \log|t|)\bigr)
+        & \alpha = 1,
+    \end{cases}
 
-  evaluated in log space from V ~ U(-pi/2, pi/2), W ~ Exp(1) (see the module docstring).
+  evaluated in log space from :math:`V \sim U(-\pi/2, \pi/2)`,
+  :math:`W \sim \operatorname{Exp}(1)` (see the module docstring).
   Jit/vmap-safe; the same key gives bit-identical draws.
 
   Args:

@@ -1,13 +1,21 @@
-"""The Thaler map and its invariant measure (P0, Lim–Wan–Şimşekli 2022, eq. 5 and Section 3).
+r"""The Thaler map and its invariant measure (P0, Lim–Wan–Şimşekli 2022, eq. 5 and Section 3).
 
-    T_γ(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)^{1/(1-γ)}  mod 1,      γ = 1/α ∈ (1/2, 1),
+.. math::
 
-a map of [0, 1] with two full branches [0, y*] and (y*, 1] and a neutral fixed point at 0, where
-y* solves y^{1-γ} + (1+y)^{1-γ} = 2. Its invariant density and CDF are
+  T_\gamma(y) = \bigl(y^{1-\gamma} + (1+y)^{1-\gamma} - 1\bigr)^{1/(1-\gamma)} \bmod 1,
+  \qquad \gamma = 1/\alpha \in (1/2, 1),
 
-    h(y) = (1-γ)/2^{1-γ} · (y^{-γ} + (1+y)^{-γ}),   H(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)/2^{1-γ},
+a map of :math:`[0, 1]` with two full branches :math:`[0, y^*]` and :math:`(y^*, 1]` and a
+neutral fixed point at 0, where :math:`y^*` solves :math:`y^{1-\gamma} + (1+y)^{1-\gamma} = 2`.
+Its invariant density and CDF are
 
-so ν([0, y*]) = H(y*) = 2^{γ-1} and y0 = H^{-1}(U) samples the invariant measure exactly.
+.. math::
+
+  h(y) = \frac{1-\gamma}{2^{1-\gamma}} \bigl(y^{-\gamma} + (1+y)^{-\gamma}\bigr), \qquad
+  H(y) = \frac{y^{1-\gamma} + (1+y)^{1-\gamma} - 1}{2^{1-\gamma}},
+
+so :math:`\nu([0, y^*]) = H(y^*) = 2^{\gamma-1}` and :math:`y_0 = H^{-1}(U)` samples the invariant
+measure exactly.
 
 Numerics (why the chain step is not the formula above)
 ------------------------------------------------------
@@ -34,17 +42,20 @@ the rest is the float32 evaluation error of T (~0.5 ulp), which moves cell bound
 
 Both branches are smooth functions on bounded intervals away from their singularities, so they
 are evaluated as near-minimax polynomials fitted per γ on the host (float64 Chebyshev fits,
-power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype)::
+power basis; degrees in ``_DEG32``/``_DEG64``, fit errors far below one ulp of the dtype):
 
-    right:  T(y* + w) = w R(w),                           w ∈ (0, 1 - y*],
-    left:   T(y) = y + y m,  m = r F(r),  r = y E(y) y^{-s}, y ∈ (0, y*],
-            E(x) = ((1+x)^s - 1)/x,  F(r) = ((1+r)^{1/s} - 1)/r,   s = 1-γ,
-            T'(y) = (1+r)^{γ/s} (1 + y^γ (1+y)^{-γ}),
+.. math::
 
-(r = ((1+y)^s - 1) y^{-s} and (1+r)^{1/s} = T(y)/y), so a step costs one log and one exp
-(y^{-s}) plus polynomials, instead of three logs, three exps and three polynomials; the only
-singular factor, y^{-s}, keeps relative precision down to the smallest normal y. The dither draws
-come from the caller's random bits. y* itself is carried
+  \text{right:}\quad & T(y^* + w) = w\, R(w), \qquad w \in (0, 1 - y^*], \\
+  \text{left:}\quad & T(y) = y + y\, m, \quad m = r F(r), \quad r = y\, E(y)\, y^{-s},
+     \qquad y \in (0, y^*], \\
+  & E(x) = \frac{(1+x)^s - 1}{x}, \quad F(r) = \frac{(1+r)^{1/s} - 1}{r}, \quad s = 1-\gamma, \\
+  & T'(y) = (1+r)^{\gamma/s} \bigl(1 + y^\gamma (1+y)^{-\gamma}\bigr),
+
+(:math:`r = ((1+y)^s - 1)\, y^{-s}` and :math:`(1+r)^{1/s} = T(y)/y`), so a step costs one log
+and one exp (:math:`y^{-s}`) plus polynomials, instead of three logs, three exps and three
+polynomials; the only singular factor, :math:`y^{-s}`, keeps relative precision down to the
+smallest normal y. The dither draws come from the caller's random bits. y* itself is carried
 as a float32 pair (hi, lo), hidden from XLA's algebraic simplifier by an optimization barrier
 (it otherwise folds (y - hi) - lo into y - hi, which shifts every re-entry by T'(y*)·lo ≈ 5·10^-8
 and alone biases the fraction of time above y* by ≈ -3·10^-4: measured).
@@ -245,25 +256,29 @@ def default_dtype():
 
 
 def invariant_density(y, gamma):
-  """h(y) = (1-γ)/2^{1-γ} (y^{-γ} + (1+y)^{-γ})."""
+  r"""The invariant density
+  :math:`h(y) = \frac{1-\gamma}{2^{1-\gamma}} \bigl(y^{-\gamma} + (1+y)^{-\gamma}\bigr)`."""
   y = jnp.asarray(y)
   g = jnp.asarray(thaler_constants(gamma).gamma, y.dtype)
   return (1 - g) / 2 ** (1 - g) * (y ** (-g) + (1 + y) ** (-g))
 
 
 def invariant_cdf(y, gamma):
-  """H(y) = (y^{1-γ} + (1+y)^{1-γ} - 1)/2^{1-γ}, via expm1 so H is accurate near 0."""
+  r"""The invariant CDF
+  :math:`H(y) = \bigl(y^{1-\gamma} + (1+y)^{1-\gamma} - 1\bigr) / 2^{1-\gamma}`, via expm1 so
+  :math:`H` is accurate near 0."""
   y = jnp.asarray(y)
   s = 1 - jnp.asarray(thaler_constants(gamma).gamma, y.dtype)
   return (y**s + jnp.expm1(s * jnp.log1p(y))) / 2**s
 
 
 def invariant_cdf_inverse(u, gamma, num_newton: int = 30):
-  """H^{-1}(u): exact sampling of the invariant measure as ``H^{-1}(U)``.
+  r""":math:`H^{-1}(u)`: exact sampling of the invariant measure as :math:`H^{-1}(U)`.
 
-  Solves t + (1 + t^{1/s})^s - 1 = 2^s u for t = y^s (s = 1-γ) by Newton's method — the
-  derivative 1 + (y/(1+y))^γ lies in [1, 1 + 2^{-γ}], so the iteration is well conditioned —
-  and returns y = t^{1/s}, which keeps full relative precision for y near 0.
+  Solves :math:`t + (1 + t^{1/s})^s - 1 = 2^s u` for :math:`t = y^s` (:math:`s = 1-\gamma`) by
+  Newton's method — the derivative :math:`1 + (y/(1+y))^\gamma` lies in
+  :math:`[1, 1 + 2^{-\gamma}]`, so the iteration is well conditioned — and returns
+  :math:`y = t^{1/s}`, which keeps full relative precision for :math:`y` near 0.
   """
   u = jnp.asarray(u)
   dtype = u.dtype if jnp.issubdtype(u.dtype, jnp.floating) else default_dtype()
@@ -370,7 +385,8 @@ def step(pos, bits, gamma):
 
 
 def sample_invariant(key, shape, gamma, dtype=None):
-  """Draws y ~ ν (the invariant measure) exactly, as H^{-1}(U) with U ∈ (0, 1)."""
+  r"""Draws :math:`y \sim \nu` (the invariant measure) exactly, as :math:`H^{-1}(U)` with
+  :math:`U \in (0, 1)`."""
   dtype = dtype or default_dtype()
   tiny = jnp.finfo(dtype).tiny
   u = jax.random.uniform(key, shape, dtype, minval=tiny, maxval=1.0)

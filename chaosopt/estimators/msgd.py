@@ -67,12 +67,14 @@ def msgd_gradient(per_example_loss: PerExampleLoss, params: Any, batch: Any, key
                   noise: sn.SamplingNoise) -> tuple[Any, dict[str, jax.Array]]:
   r"""Multiplicative SGD gradient over the whole ``batch`` (P4 Alg. 1, eq. 2).
 
-  .. code-block:: text
+  .. math::
 
-    g = ∇𝓛(θ) W = Σ_i W_i ∇ℓ_i(θ),     W = 1/n + V,   V = noise(key)
+    g = \nabla\mathcal L(\theta)\, W = \sum_i W_i \nabla\ell_i(\theta), \qquad
+    W = \mathbf 1/n + V, \qquad V = \mathrm{noise}(\mathrm{key})
 
-  computed as the gradient of the randomized loss ``Σ_i W_i ℓ_i`` (one backward pass; the
-  ``d×n`` gradient matrix is never formed). ``E g = ∇L`` and ``Cov g = ∇𝓛 Var[V] ∇𝓛ᵀ``.
+  computed as the gradient of the randomized loss :math:`\sum_i W_i \ell_i` (one backward pass;
+  the :math:`d \times n` gradient matrix is never formed). :math:`E\, g = \nabla L` and
+  :math:`\operatorname{Cov} g = \nabla\mathcal L\, \operatorname{Var}[V]\, \nabla\mathcal L^\top`.
 
   Args:
     per_example_loss: ``(params, batch) -> [n]`` per-example losses (see
@@ -137,9 +139,11 @@ def minibatch_msgd_gradient(per_example_loss: PerExampleLoss, params: Any, data:
                             replacement: bool = False) -> tuple[Any, dict[str, jax.Array]]:
   r"""Mini-batch MSGD (P4 Alg. 2): draw ``batch_size`` examples, then MSGD on them.
 
-  .. code-block:: text
+  .. math::
 
-    B ~ batch of size b from data,   g = ∇𝓛_B(θ) (1/b + V),   V = noise(key') ∈ R^b
+    B \sim \text{batch of size } b \text{ from the data}, \qquad
+    g = \nabla\mathcal L_B(\theta)\, (\mathbf 1/b + V), \qquad
+    V = \mathrm{noise}(\mathrm{key}') \in \mathbb R^b
 
   ``noise`` is built for the mini-batch (``n = batch_size``): e.g.
   ``make_sampling_noise("gaussian_cov", b, b2, replacement=False)`` gives the large-batch MSGD

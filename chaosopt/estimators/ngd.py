@@ -22,13 +22,17 @@ def ngd_gradient(per_example_loss: PerExampleLoss, params: Any, data: Any, key: 
                  batch_size: int, replacement: bool = True) -> tuple[Any, dict[str, jax.Array]]:
   r"""Noisy GD (P3 eq. 5): the full gradient plus Gaussian noise of SGD's covariance.
 
-  .. code-block:: text
+  .. math::
 
-    g = ∇L(θ) + Σ_b(θ)^{1/2} z,  z ~ N(0, I_d)   ==  ∇𝓛(θ) (1/n + V_G),  V_G ~ N(0, Var V_sgd(b))
+    g = \nabla L(\theta) + \Sigma_b(\theta)^{1/2} z,\ z \sim \mathcal N(0, I_d)
+    \quad\Longleftrightarrow\quad
+    g = \nabla\mathcal L(\theta)\, (\mathbf 1/n + V_G),\
+    V_G \sim \mathcal N\bigl(0, \operatorname{Var} V_{\text{sgd}}(b)\bigr)
 
-  computed by the right-hand form (one backward pass over the ``n`` examples, no ``d×d``
-  matrix). ``replacement`` selects which SGD covariance is matched (with replacement:
-  ``Var V = P/(bn)``; without: ``(n-b)/(bn(n-1)) P``, ``P = I - 11ᵀ/n``).
+  computed by the right-hand form (one backward pass over the :math:`n` examples, no
+  :math:`d \times d` matrix). ``replacement`` selects which SGD covariance is matched (with
+  replacement: :math:`\operatorname{Var} V = P/(bn)`; without:
+  :math:`\frac{n-b}{bn(n-1)} P`, :math:`P = I - \mathbf 1\mathbf 1^\top/n`).
 
   Args:
     per_example_loss: ``(params, batch) -> [n]`` per-example losses.

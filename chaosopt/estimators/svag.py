@@ -43,12 +43,14 @@ def svag_gradient(per_example_loss: PerExampleLoss, params: Any, data: Any, key:
                   ) -> tuple[Any, dict[str, jax.Array]]:
   r"""The SVAG gradient of P3 eq. 3: two independent mini-batches, combined.
 
-  .. code-block:: text
+  .. math::
 
-    g = ∇[c1 L_{γ1} + c2 L_{γ2}](θ),    c_{1,2} = (1 ± √(2l-1))/2,
-    x_{k+1} = x_k - (η/l) g            (c1 + c2 = 1, c1² + c2² = l)
+    g = \nabla\bigl[c_1 L_{\gamma_1} + c_2 L_{\gamma_2}\bigr](\theta), \qquad
+    c_{1,2} = \frac{1 \pm \sqrt{2l-1}}{2}, \qquad
+    x_{k+1} = x_k - \frac{\eta}{l}\, g
 
-  so ``E g = ∇L`` and ``Cov g = l Σ_b``. Both batch losses share ONE backward pass (weights
+  (:math:`c_1 + c_2 = 1`, :math:`c_1^2 + c_2^2 = l`), so :math:`E\, g = \nabla L` and
+  :math:`\operatorname{Cov} g = l\, \Sigma_b`. Both batch losses share ONE backward pass (weights
   ``c1/b`` and ``c2/b``). Use :func:`svag_learning_rate` for ``η/l`` and :func:`svag_num_steps`
   for the ``l``-fold step count.
 

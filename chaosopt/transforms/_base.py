@@ -1,13 +1,16 @@
-"""Shared machinery of the noise-injecting optax transformations.
+r"""Shared machinery of the noise-injecting optax transformations.
 
 Every perturbation in chaosopt has the form of P0 eq. 8 (MPGD) with its noise swapped:
 
-    u_k  <-  u_k  -  mu * eta_k**p * xi1_k ⊙ x_k  +  sigma * eta_k**p * xi2_k
+.. math::
 
-where ``u_k`` is the incoming update (e.g. ``-eta_k * grad`` from ``optax.sgd``), ``x_k`` the
-params, ``eta_k`` the (possibly scheduled) step size, ``p`` the noise exponent (gamma for the
-Thaler observables, 1/alpha for alpha-stable noise, 1/2 for Brownian increments) and
-``xi1, xi2`` two independent noise fields with one coordinate per parameter coordinate.
+  u_k \leftarrow u_k - \mu\, \eta_k^{p}\, \xi^1_k \odot x_k + \sigma\, \eta_k^{p}\, \xi^2_k
+
+where :math:`u_k` is the incoming update (e.g. :math:`-\eta_k \nabla R` from ``optax.sgd``),
+:math:`x_k` the params, :math:`\eta_k` the (possibly scheduled) step size, :math:`p` the noise
+exponent (:math:`\gamma` for the Thaler observables, :math:`1/\alpha` for α-stable noise,
+:math:`1/2` for Brownian increments) and :math:`\xi^1, \xi^2` two independent noise fields with
+one coordinate per parameter coordinate.
 A :class:`NoiseProcess` supplies ``xi``; :func:`perturbation` turns it into a
 ``GradientTransformation`` that follows the optax conventions (NamedTuple state with a PRNG
 key, params-aware, schedule-aware, works under jit/vmap and inside chain/masked/MultiSteps/
@@ -29,9 +32,11 @@ the host and names the first bad step.
 
 Seeds under ``vmap`` (a trap): the key is fixed when the transform is built, so
 ``jax.vmap(lambda seed: tx.init(params))(seeds)`` gives every seed the **same** noise. Build the
-transform inside the vmapped function from a traced key (or integer seed) instead::
+transform inside the vmapped function from a traced key (or integer seed) instead:
 
-    states = jax.vmap(lambda k: mpgd(0.1, gamma=0.7, sigma=0.1, key=k).init(params))(keys)
+.. code-block:: python
+
+  states = jax.vmap(lambda k: mpgd(0.1, gamma=0.7, sigma=0.1, key=k).init(params))(keys)
 
 and likewise call ``update`` of a transform built from that traced key (tests/test_conformance.py
 checks both the pattern and the trap). ``key`` may be a Python/NumPy integer seed, a 0-d integer
@@ -56,11 +61,11 @@ ScalarOrSchedule = Union[float, jax.Array, optax.Schedule]
 class NoiseProcess(NamedTuple):
   r"""A (possibly stateful) source of two independent noise fields shaped like the params.
 
-  The noise ``xi1, xi2`` of the P0 eq. 8 form that :func:`perturbation` adds to the updates:
+  The noise :math:`\xi^1, \xi^2` of the P0 eq. 8 form that :func:`perturbation` adds to the updates:
 
-  .. code-block:: text
+  .. math::
 
-    u_k  <-  u_k  -  mu eta_k^p xi1_k ⊙ x_k  +  sigma eta_k^p xi2_k
+    u_k \leftarrow u_k - \mu\, \eta_k^{p}\, \xi^1_k \odot x_k + \sigma\, \eta_k^{p}\, \xi^2_k
 
   Attributes:
     init: ``init(key, params) -> noise_state``.
@@ -333,13 +338,13 @@ def perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike, sigma:
                  noise: NoiseProcess) -> optax.GradientTransformation:
   r"""Turns a :class:`NoiseProcess` into a perturbation of the P0 eq. 8 form.
 
-  .. code-block:: text
+  .. math::
 
-    u_k  <-  u_k  -  mu eta_k^p xi1_k ⊙ x_k  +  sigma eta_k^p xi2_k
+    u_k \leftarrow u_k - \mu\, \eta_k^{p}\, \xi^1_k \odot x_k + \sigma\, \eta_k^{p}\, \xi^2_k
 
-  with ``(xi1_k, xi2_k)`` the process's sample at step ``k``. Validation of the arguments is the
-  caller's job (each public factory names its own parameters); ``mu == 0`` (concrete) skips the
-  multiplicative term and then ``params`` may be omitted from ``update``.
+  with :math:`(\xi^1_k, \xi^2_k)` the process's sample at step :math:`k`. Validation of the
+  arguments is the caller's job (each public factory names its own parameters); ``mu == 0``
+  (concrete) skips the multiplicative term and then ``params`` may be omitted from ``update``.
 
   The arithmetic runs once per dtype on the concatenation of that dtype's leaves (not once per
   leaf), so the compiled program and its compile time do not grow with the number of leaves

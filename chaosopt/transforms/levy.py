@@ -1,16 +1,22 @@
-"""Lévy-noise gradient descent: the Euler scheme of the alpha-stable-driven SDE (P2 eq. 1 and 3).
+r"""Lévy-noise gradient descent: the Euler scheme of the α-stable-driven SDE (P2 eq. 1 and 3).
 
-P2 models SGD near a minimum by ``dW = -grad U(W) dt + sum_l sigma_l dL^{alpha_l}_t e_l``, one
-alpha_l-stable Lévy process per coordinate. Its Euler scheme with step eta_k is
+P2 models SGD near a minimum by
+:math:`dW_t = -\nabla U(W_t)\,dt + \sum_l \sigma_l\, dL^{\alpha_l}_t e_l`, one
+:math:`\alpha_l`-stable Lévy process per coordinate. Its Euler scheme with step :math:`\eta_k` is
 
-    x_{k+1} = x_k - eta_k grad U(x_k) - mu eta_k^{1/alpha} xi1_k ⊙ x_k + sigma eta_k^{1/alpha} xi2_k
+.. math::
 
-with xi1, xi2 i.i.d. S_alpha(1, beta, 0) (:mod:`chaosopt.dynamics.stable`, the X_{alpha,beta}
-law of P0; SaS for beta = 0): the increment of an alpha-stable process over a time step eta has
-scale eta^{1/alpha}. ``alpha`` is a scalar or a pytree of per-coordinate alphas shaped like the
-params; alpha = 2 gives Brownian increments with ``E exp(itX) = exp(-t^2)``, i.e. N(0, 2)
-(std sqrt(2) sigma eta^{1/2}, twice the variance of ``gaussian_perturbation`` at equal sigma).
-The optional multiplicative term (``mu``) mirrors P0 eq. 8 (Euler/Itô form, not Marcus).
+  x_{k+1} = x_k - \eta_k \nabla U(x_k) - \mu\, \eta_k^{1/\alpha}\, \xi^1_k \odot x_k
+            + \sigma\, \eta_k^{1/\alpha}\, \xi^2_k
+
+with :math:`\xi^1, \xi^2` i.i.d. :math:`S_\alpha(1, \beta, 0)` (:mod:`chaosopt.dynamics.stable`,
+the :math:`X_{\alpha,\beta}` law of P0; SαS for :math:`\beta = 0`): the increment of an
+α-stable process over a time step :math:`\eta` has scale :math:`\eta^{1/\alpha}`. ``alpha`` is a
+scalar or a pytree of per-coordinate alphas shaped like the params; :math:`\alpha = 2` gives
+Brownian increments with :math:`E\, e^{itX} = e^{-t^2}`, i.e. :math:`\mathcal N(0, 2)` (standard
+deviation :math:`\sqrt 2\, \sigma \eta^{1/2}`, twice the variance of ``gaussian_perturbation`` at
+equal :math:`\sigma`). The optional multiplicative term (``mu``) mirrors P0 eq. 8 (Euler/Itô
+form, not Marcus).
 
 :func:`levy_perturbation` is the perturbation alone (chain after any optimizer);
 :func:`levy_gd` = ``optax.sgd(eta)`` + perturbation. Both follow the optax conventions of
@@ -99,24 +105,28 @@ def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *,
                       alpha: Union[chex.Numeric, chex.ArrayTree], sigma: chex.Numeric,
                       key: Union[chex.PRNGKey, int], beta: chex.Numeric = 0.0,
                       mu: chex.Numeric = 0.0) -> optax.GradientTransformation:
-  r"""alpha-stable (Lévy) noise increments of P2 eq. 3, to chain after any optimizer.
+  r"""α-stable (Lévy) noise increments of P2 eq. 3, to chain after any optimizer.
 
-  .. code-block:: text
+  .. math::
 
-    u_k  <-  u_k  -  mu eta_k^{1/alpha} xi1_k ⊙ x_k  +  sigma eta_k^{1/alpha} xi2_k,
-    xi1, xi2 i.i.d. S_alpha(1, beta, 0)  (one alpha per coordinate allowed)
+    u_k \leftarrow u_k - \mu\, \eta_k^{1/\alpha}\, \xi^1_k \odot x_k
+                       + \sigma\, \eta_k^{1/\alpha}\, \xi^2_k,
+    \qquad \xi^1_k, \xi^2_k \overset{\text{i.i.d.}}{\sim} S_\alpha(1, \beta, 0)
 
-  ``eta^{1/alpha}`` is the scale of an alpha-stable process's increment over a time step
-  ``eta``. alpha = 2 gives ``N(0, 2)`` draws (see the module docstring).
+  (one :math:`\alpha` per coordinate allowed). :math:`\eta^{1/\alpha}` is the scale of an
+  α-stable process's increment over a time step :math:`\eta`. :math:`\alpha = 2` gives
+  :math:`\mathcal N(0, 2)` draws (see the module docstring).
 
   Args:
-    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta^{1/alpha}`` enters.
-    alpha: stability index in (0, 2]: a scalar, or a pytree shaped like the params whose leaves
-      broadcast against the params' leaves (one alpha per coordinate, P2 eq. 3).
-    sigma: additive noise strength >= 0.
+    learning_rate: the step size :math:`\eta` (float or optax schedule); only
+      :math:`\eta^{1/\alpha}` enters.
+    alpha: stability index :math:`\alpha \in (0, 2]`: a scalar, or a pytree shaped like the
+      params whose leaves broadcast against the params' leaves (one alpha per coordinate, P2
+      eq. 3).
+    sigma: additive noise strength :math:`\sigma \ge 0`.
     key: PRNG key or integer seed.
-    beta: skewness in [-1, 1] (0: symmetric alpha-stable, the P2 model).
-    mu: multiplicative strength >= 0 (needs ``update(updates, state, params)``).
+    beta: skewness :math:`\beta \in [-1, 1]` (0: symmetric α-stable, the P2 model).
+    mu: multiplicative strength :math:`\mu \ge 0` (needs ``update(updates, state, params)``).
 
   Returns:
     An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`
@@ -133,9 +143,10 @@ def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *,
     ((2,), (3,))
 
   References:
-    Battash, Wolf & Lindenbaum, *Revisiting the Noise Model of Stochastic Gradient Descent*,
-    AISTATS 2024, eq. 1 and 3 (P2 in docs/papers.md); the stable sampler is
-    :func:`chaosopt.dynamics.stable.sample_stable` (Chambers, Mallows & Stuck 1976).
+    Battash, Wolf & Lindenbaum, `Revisiting the Noise Model of Stochastic Gradient Descent
+    <https://arxiv.org/abs/2303.02749>`__, AISTATS 2024, eq. 1 and 3 (P2 in docs/papers.md);
+    the stable sampler is :func:`chaosopt.dynamics.stable.sample_stable`
+    (Chambers, Mallows & Stuck 1976).
   """
   _validation.check_positive("learning_rate", learning_rate)
   _validation.check_nonnegative("sigma", sigma)
@@ -153,23 +164,24 @@ def levy_perturbation(learning_rate: optax.ScalarOrSchedule, *,
 def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Union[chex.Numeric, chex.ArrayTree],
             sigma: chex.Numeric, key: Union[chex.PRNGKey, int], beta: chex.Numeric = 0.0,
             mu: chex.Numeric = 0.0) -> optax.GradientTransformation:
-  r"""GD with Lévy noise: the Euler scheme of the alpha-stable SDE of P2 eq. 3.
+  r"""GD with Lévy noise: the Euler scheme of the α-stable SDE of P2 eq. 3.
 
   ``optax.sgd(learning_rate)`` followed by :func:`levy_perturbation`:
 
-  .. code-block:: text
+  .. math::
 
-    x_{k+1} = x_k - eta_k grad U(x_k) - mu eta_k^{1/alpha} xi1_k ⊙ x_k + sigma eta_k^{1/alpha} xi2_k
+    x_{k+1} = x_k - \eta_k \nabla U(x_k) - \mu\, \eta_k^{1/\alpha}\, \xi^1_k \odot x_k
+              + \sigma\, \eta_k^{1/\alpha}\, \xi^2_k
 
-  with ``xi1, xi2`` i.i.d. ``S_alpha(1, beta, 0)`` per coordinate.
+  with :math:`\xi^1, \xi^2` i.i.d. :math:`S_\alpha(1, \beta, 0)` per coordinate.
 
   Args:
-    learning_rate: the step size ``eta`` (float or optax schedule).
-    alpha: stability index in (0, 2], scalar or a pytree of per-coordinate alphas.
-    sigma: additive noise strength >= 0.
+    learning_rate: the step size :math:`\eta` (float or optax schedule).
+    alpha: stability index :math:`\alpha \in (0, 2]`, scalar or a pytree of per-coordinate alphas.
+    sigma: additive noise strength :math:`\sigma \ge 0`.
     key: PRNG key or integer seed.
-    beta: skewness in [-1, 1].
-    mu: multiplicative strength >= 0 (``update`` then needs params).
+    beta: skewness :math:`\beta \in [-1, 1]`.
+    mu: multiplicative strength :math:`\mu \ge 0` (``update`` then needs params).
 
   Returns:
     An ``optax.GradientTransformation`` (an ``optax.chain`` of SGD and the perturbation).
@@ -185,8 +197,9 @@ def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Union[chex.Numeric,
     Array([0.8, 0.8, 0.8], dtype=float32)
 
   References:
-    Battash, Wolf & Lindenbaum, *Revisiting the Noise Model of Stochastic Gradient Descent*,
-    AISTATS 2024, eq. 3 (P2 in docs/papers.md).
+    Battash, Wolf & Lindenbaum, `Revisiting the Noise Model of Stochastic Gradient Descent
+    <https://arxiv.org/abs/2303.02749>`__, AISTATS 2024, eq. 3 (P2 in
+    docs/papers.md).
   """
   return _base.gd_with(learning_rate, levy_perturbation(learning_rate, alpha=alpha, sigma=sigma,
                                                         key=key, beta=beta, mu=mu))

@@ -1,16 +1,20 @@
-"""MPGD and the Gaussian baseline as optax transformations (P0 eq. 8 and eq. 11).
+r"""MPGD and the Gaussian baseline as optax transformations (P0 eq. 8 and eq. 11).
 
-With step size η_k (a constant or an optax schedule evaluated at the step count),
+With step size :math:`\eta_k` (a constant or an optax schedule evaluated at the step count),
 
-    x_{k+1} = x_k - η_k ∇R(x_k) - μ η_k^γ v1(y1_k) ⊙ x_k + σ η_k^γ v2(y2_k)          (eq. 8)
+.. math::
 
-(erratum: the printed powers m^{α} must be m^{1/α} = η^{-γ}, as in eq. 7 and Thm 4.1), where
-v1, v2 are the observables of :mod:`chaosopt.dynamics.observables` of independent Thaler chains,
-one chain per parameter coordinate. ``variant="eq11"`` uses v(y1) - v(y2) of two independent
-unsigned chains in place of each observable (eq. 11; symmetric, so ``beta`` is not used).
-The Gaussian baseline replaces the observables by i.i.d. N(0, 1); the paper does not fix its
-η-scaling, so its exponent is a parameter (default 1/2: Brownian increments, the α = 2 case of
-η^{1/α}).
+  x_{k+1} = x_k - \eta_k \nabla R(x_k) - \mu\, \eta_k^{\gamma}\, v_1(y^1_k) \odot x_k
+            + \sigma\, \eta_k^{\gamma}\, v_2(y^2_k)  \qquad \text{(P0 eq. 8)}
+
+(erratum: the printed powers :math:`m^{\alpha}` must be :math:`m^{1/\alpha} = \eta^{\gamma}`, as in
+eq. 7 and Thm 4.1), where :math:`v_1, v_2` are the observables of
+:mod:`chaosopt.dynamics.observables` of independent Thaler chains, one chain per parameter
+coordinate. ``variant="eq11"`` uses :math:`v(y^1) - v(y^2)` of two independent unsigned chains in
+place of each observable (eq. 11; symmetric, so ``beta`` is not used). The Gaussian baseline
+replaces the observables by i.i.d. :math:`\mathcal N(0, 1)`; the paper does not fix its
+:math:`\eta`-scaling, so its exponent is a parameter (default :math:`1/2`: Brownian increments,
+the :math:`\alpha = 2` case of :math:`\eta^{1/\alpha}`).
 
 ``mpgd`` = ``optax.sgd(η)`` followed by ``mpgd_perturbation``; the perturbations chain after any
 optimizer. The chain states live in the optimizer state (float64 when ``jax_enable_x64`` is on,
@@ -20,9 +24,15 @@ Optimizer state and memory: :class:`ThalerChains`, one tree shaped like the para
 (sharding the params shards it the same way, docs/scale.md), one chain per floating-point
 coordinate and none for integer leaves. float32 bytes per parameter coordinate:
 
-    eq. 8:  8 (v1 and v2 chains); 4 with mu = 0 (a Python/NumPy 0: only the additive chain)
-    eq. 11: 16 (two chains per observable); 8 with mu = 0
-    (optax.adam: 8, optax.sgd: 0; the Gaussian and Lévy baselines: 0, they keep only the key)
+=================  ===============  ===============================================
+variant            ``mu > 0``       ``mu = 0`` (a Python/NumPy 0)
+=================  ===============  ===============================================
+eq. 8              8 (v1 and v2)    4 (only the additive chain)
+eq. 11             16 (two chains   8
+                   per observable)
+=================  ===============  ===============================================
+
+(``optax.adam``: 8, ``optax.sgd``: 0; the Gaussian and Lévy baselines: 0, they keep only the key.)
 
 The initial chain values and each step's random bits are those of one flat
 ``[chains, coordinates]`` draw over all leaves in tree order (integer leaves included), so the
@@ -199,32 +209,36 @@ def mpgd_perturbation(learning_rate: optax.ScalarOrSchedule, *,
                       init: str = "invariant") -> optax.GradientTransformation:
   r"""The MPGD perturbation of P0 eq. 8, to chain after any optimizer.
 
-  Adds to the incoming updates ``u_k`` (one Thaler chain per parameter coordinate)
+  Adds to the incoming updates :math:`u_k` (one Thaler chain per parameter coordinate)
 
-  .. code-block:: text
+  .. math::
 
-    u_k  <-  u_k  -  mu eta_k^gamma v1(y1_k) ⊙ x_k  +  sigma eta_k^gamma v2(y2_k)
+    u_k \leftarrow u_k - \mu\, \eta_k^{\gamma}\, v_1(y^1_k) \odot x_k
+                       + \sigma\, \eta_k^{\gamma}\, v_2(y^2_k)
 
-  where ``x_k`` are the params, ``eta_k`` the step size at step ``k`` and ``v1, v2`` the
-  observables (:mod:`chaosopt.dynamics.observables`) of independent Thaler chains
-  ``y_{k+1} = T_gamma(y_k)``, whose Birkhoff sums converge to ``S_alpha(1, beta, 0)``,
-  ``alpha = 1/gamma``. ``variant="eq11"`` uses ``v(y1) - v(y2)`` of two unsigned chains for each
-  observable (P0 eq. 11, symmetric). The power is ``eta^gamma`` (erratum: P0 prints ``m^alpha``,
-  see docs/errata.md).
+  where :math:`x_k` are the params, :math:`\eta_k` the step size at step :math:`k` and
+  :math:`v_1, v_2` the observables (:mod:`chaosopt.dynamics.observables`) of independent Thaler
+  chains :math:`y_{k+1} = T_\gamma(y_k)`, whose Birkhoff sums converge to
+  :math:`S_\alpha(1, \beta, 0)`, :math:`\alpha = 1/\gamma`. ``variant="eq11"`` uses
+  :math:`v(y^1) - v(y^2)` of two unsigned chains for each observable (P0 eq. 11, symmetric). The
+  power is :math:`\eta^\gamma` (erratum: P0 prints :math:`m^\alpha`, see :doc:`/errata`).
 
   Args:
-    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta_k^gamma`` enters.
-    gamma: ``gamma = 1/alpha`` in (1/2, 1), or precomputed
+    learning_rate: the step size :math:`\eta` (float or optax schedule); only
+      :math:`\eta_k^\gamma` enters.
+    gamma: :math:`\gamma = 1/\alpha \in (1/2, 1)`, or precomputed
       :class:`~chaosopt.dynamics.thaler.ThalerConstants` (to vary gamma under ``jit``/``vmap``).
-    beta: skewness in [-1, 1] of the limit law (``variant="mpgd"``; unused by eq. 11).
-    mu: multiplicative strength >= 0 ("dynamical weight decay"; ``update`` then needs params).
-    sigma: additive strength >= 0.
+    beta: skewness :math:`\beta \in [-1, 1]` of the limit law (``variant="mpgd"``; unused by
+      eq. 11).
+    mu: multiplicative strength :math:`\mu \ge 0` ("dynamical weight decay"; ``update`` then
+      needs params).
+    sigma: additive strength :math:`\sigma \ge 0`.
     key: PRNG key or integer seed of the chains' initial states, signs and rounding dither.
     variant: ``"mpgd"`` (eq. 8) or ``"eq11"`` (differences of unsigned observables, eq. 11).
     sign_rule: ``"excursion"`` (default, reproduces beta) or ``"literal"`` (the paper's printed
       cumulative product, which loses beta; see :mod:`chaosopt.dynamics.observables`).
     init: ``"invariant"`` (exact draw from the invariant measure) or ``"warmup"``
-      (the paper's ``T^{10^4}(U)``).
+      (the paper's :math:`T^{10^4}(U)`).
 
   Returns:
     An ``optax.GradientTransformation`` whose state is a
@@ -244,8 +258,9 @@ def mpgd_perturbation(learning_rate: optax.ScalarOrSchedule, *,
     ((4,), 1)
 
   References:
-    Lim, Wan & Şimşekli, *Chaotic Regularization and Heavy-Tailed Limits for Deterministic
-    Gradient Descent*, NeurIPS 2022, eq. 8 and 11 (P0 in docs/papers.md).
+    Lim, Wan & Şimşekli, `Chaotic Regularization and Heavy-Tailed Limits for Deterministic
+    Gradient Descent <https://arxiv.org/abs/2205.11361>`__, NeurIPS 2022, eq. 8 and 11 (P0 in
+    docs/papers.md).
   """
   thaler.check_gamma(gamma)
   _validation.check_in_range("beta", beta, -1.0, 1.0)
@@ -269,9 +284,10 @@ def mpgd(learning_rate: optax.ScalarOrSchedule, *,
 
   ``optax.sgd(learning_rate)`` followed by :func:`mpgd_perturbation`:
 
-  .. code-block:: text
+  .. math::
 
-    x_{k+1} = x_k - eta_k grad R(x_k) - mu eta_k^gamma v1(y1_k) ⊙ x_k + sigma eta_k^gamma v2(y2_k)
+    x_{k+1} = x_k - \eta_k \nabla R(x_k) - \mu\, \eta_k^{\gamma}\, v_1(y^1_k) \odot x_k
+              + \sigma\, \eta_k^{\gamma}\, v_2(y^2_k)
 
   with one Thaler chain per parameter coordinate. Call ``tx.update(grads, state, params)``: the
   multiplicative term needs the params. ``mu = sigma = 0`` is plain GD. State: two float32 per
@@ -279,11 +295,12 @@ def mpgd(learning_rate: optax.ScalarOrSchedule, *,
   (:func:`mpgd_perturbation`).
 
   Args:
-    learning_rate: the step size ``eta`` (float or optax schedule).
-    gamma: ``gamma = 1/alpha`` in (1/2, 1), or :class:`~chaosopt.dynamics.thaler.ThalerConstants`.
-    beta: skewness in [-1, 1] of the limit law (unused by ``variant="eq11"``).
-    mu: multiplicative strength >= 0.
-    sigma: additive strength >= 0.
+    learning_rate: the step size :math:`\eta` (float or optax schedule).
+    gamma: :math:`\gamma = 1/\alpha \in (1/2, 1)`, or
+      :class:`~chaosopt.dynamics.thaler.ThalerConstants`.
+    beta: skewness :math:`\beta \in [-1, 1]` of the limit law (unused by ``variant="eq11"``).
+    mu: multiplicative strength :math:`\mu \ge 0`.
+    sigma: additive strength :math:`\sigma \ge 0`.
     key: PRNG key or integer seed.
     variant: ``"mpgd"`` (eq. 8) or ``"eq11"`` (eq. 11).
     sign_rule: ``"excursion"`` (default) or ``"literal"`` (see :func:`mpgd_perturbation`).
@@ -313,8 +330,9 @@ def mpgd(learning_rate: optax.ScalarOrSchedule, *,
     Array([-0.2, -0.2, -0.2], dtype=float32)
 
   References:
-    Lim, Wan & Şimşekli, *Chaotic Regularization and Heavy-Tailed Limits for Deterministic
-    Gradient Descent*, NeurIPS 2022, eq. 8 (P0 in docs/papers.md).
+    Lim, Wan & Şimşekli, `Chaotic Regularization and Heavy-Tailed Limits for Deterministic
+    Gradient Descent <https://arxiv.org/abs/2205.11361>`__, NeurIPS 2022, eq. 8 (P0 in
+    docs/papers.md).
   """
   perturb = mpgd_perturbation(learning_rate, gamma=gamma, beta=beta, mu=mu, sigma=sigma, key=key,
                               variant=variant, sign_rule=sign_rule, init=init)
@@ -340,21 +358,24 @@ def _gaussian_noise() -> _base.NoiseProcess:
 def gaussian_perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLike = 0.0,
                           sigma: ArrayLike = 0.0, key: Union[jax.Array, int],
                           exponent: Any = 0.5) -> optax.GradientTransformation:
-  r"""The Gaussian baseline of P0: MPGD's perturbation with i.i.d. N(0, 1) noise.
+  r"""The Gaussian baseline of P0: MPGD's perturbation with i.i.d. :math:`\mathcal N(0, 1)` noise.
 
-  .. code-block:: text
+  .. math::
 
-    u_k  <-  u_k  -  mu eta_k^p xi1_k ⊙ x_k  +  sigma eta_k^p xi2_k,     xi1, xi2 ~ N(0, I)
+    u_k \leftarrow u_k - \mu\, \eta_k^{p}\, \xi^1_k \odot x_k + \sigma\, \eta_k^{p}\, \xi^2_k,
+    \qquad \xi^1_k, \xi^2_k \sim \mathcal N(0, I)
 
   Chain after ``optax.sgd(eta)`` for the Gaussian-perturbed GD of P0's experiments.
 
   Args:
-    learning_rate: the step size ``eta`` (float or optax schedule); only ``eta_k^p`` enters.
-    mu: multiplicative strength >= 0 (``update`` then needs params).
-    sigma: additive strength >= 0.
+    learning_rate: the step size :math:`\eta` (float or optax schedule); only :math:`\eta_k^p`
+      enters.
+    mu: multiplicative strength :math:`\mu \ge 0` (``update`` then needs params).
+    sigma: additive strength :math:`\sigma \ge 0`.
     key: PRNG key or integer seed.
-    exponent: ``p`` >= 0, a scalar or a pytree shaped like the params. Default 1/2 (Brownian
-      increments); P0 leaves it unspecified (docs/errata.md), so reports state the value used.
+    exponent: :math:`p \ge 0`, a scalar or a pytree shaped like the params. Default :math:`1/2`
+      (Brownian increments); P0 leaves it unspecified (:doc:`/errata`), so reports state the value
+      used.
 
   Returns:
     An ``optax.GradientTransformation`` with a :class:`~chaosopt.transforms.PerturbationState`
@@ -370,8 +391,9 @@ def gaussian_perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLik
     0.1
 
   References:
-    Lim, Wan & Şimşekli, *Chaotic Regularization and Heavy-Tailed Limits for Deterministic
-    Gradient Descent*, NeurIPS 2022, Section 5 (P0 in docs/papers.md).
+    Lim, Wan & Şimşekli, `Chaotic Regularization and Heavy-Tailed Limits for Deterministic
+    Gradient Descent <https://arxiv.org/abs/2205.11361>`__, NeurIPS 2022, Section 5 (P0 in
+    docs/papers.md).
   """
   _check_common(learning_rate, mu, sigma)
   _validation.check_nonnegative("exponent", exponent)
