@@ -82,9 +82,10 @@ _RC = {
 
 
 def pyplot():
-  """Returns ``matplotlib.pyplot`` with the non-interactive Agg backend selected (this module
-  never imports pyplot any other way)."""
-  if "matplotlib.pyplot" not in sys.modules or matplotlib.get_backend().lower() != "agg":
+  """Returns ``matplotlib.pyplot``, selecting the non-interactive Agg backend when nothing
+  imported pyplot before (a script or the command). A session that already uses pyplot (a
+  notebook's inline backend) keeps its backend: figures are saved and closed either way."""
+  if "matplotlib.pyplot" not in sys.modules:
     matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   return plt
