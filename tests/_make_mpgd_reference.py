@@ -3,8 +3,9 @@ eq. 11, the Gaussian and Lévy baselines) recorded with the flat-state implement
 1918bb4, optimizer state one [num_chains, num_coordinates] array), against which
 tests/test_state_layout.py checks that the parameter-shaped state gives bit-identical numbers.
 
-Run once with that commit's code on the path (``PYTHONPATH=<checkout of 1918bb4> python
-tests/_make_mpgd_reference.py``); the cases are defined here and imported by the test.
+Run once per jax minor release with that commit's code on the path (``PYTHONPATH=<checkout of
+1918bb4> python tests/_make_mpgd_reference.py``); the cases are defined here and imported by the
+test. Recorded: jax 0.10.2 (Python 3.11), jax 0.12.1 (Python 3.12).
 """
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ import optax
 import chaosopt
 
 STEPS = 3
-PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpgd_reference.npz")
+HERE = os.path.dirname(os.path.abspath(__file__))
+# one file per jax minor release (releases may round or draw differently): jax 0.10.x
+# (Python 3.11 leg) in mpgd_reference.npz, others in mpgd_reference_jax0.MINOR.npz
+JAX_MINOR = ".".join(jax.__version__.split(".")[:2])
+PATH = os.path.join(HERE, "mpgd_reference.npz" if JAX_MINOR == "0.10"
+                    else f"mpgd_reference_jax{JAX_MINOR}.npz")
 
 
 def mixed_params():
