@@ -303,3 +303,31 @@ def test_linear_scaling_rule_verdicts(rng):
   assert close["status"] == "inconclusive", close
   close, thm = mod.verdicts(config, _lsr_results(512, seeds=5, rng=rng))
   assert close["status"] == "inconclusive" and "too few seeds" in close["reason"]
+
+
+# ----------------------------------------------------------------- P1 multiscale controls
+def _bifurcation_results(period_at_15=1, thr=3.535, logistic=3.57):
+  r = np.linspace(1.0, 5.0, 801)
+  periods = np.where(r < 2.0, 1, np.where(r < 3.45, 2, np.where(r < 3.535, 4, 0)))
+  periods[np.argmin(np.abs(r - 1.5))] = period_at_15
+  return {"eta_over_eps": r, "periods": periods, "chaos_threshold_eta_over_eps": thr,
+          "control_logistic": {"threshold": logistic, "known": 3.569945672, "step": 0.005}}
+
+
+def test_multiscale_bifurcation_controls():
+  """Period 2 at 2.5 with a fixed point at 1.5 (the negative control) and a chaos threshold
+  at 3.535 with the detector finding the logistic map's known onset (the positive control):
+  reproduced. A "period 2" at 1.5 too, or a detector that misses the logistic onset while
+  the threshold misses 3.5: no power."""
+  _, config, _ = experiments.load("multiscale_bifurcation")
+  mod = experiments.get("multiscale_bifurcation")
+  p2, chaos = mod.verdicts(config, _bifurcation_results())
+  assert p2["status"] == "reproduced" and p2["control"]["status"] == "not reproduced"
+  assert chaos["status"] == "reproduced" and chaos["control"]["status"] == "reproduced"
+  assert chaos["control"]["expect"] == "reproduced"
+  p2, _ = mod.verdicts(config, _bifurcation_results(period_at_15=2))
+  assert p2["status"] == "inconclusive" and "no power" in p2["reason"]
+  _, chaos = mod.verdicts(config, _bifurcation_results(thr=4.5, logistic=3.0))
+  assert chaos["status"] == "inconclusive" and "no power" in chaos["reason"]
+  _, chaos = mod.verdicts(config, _bifurcation_results(thr=4.5))
+  assert chaos["status"] == "not reproduced"
