@@ -56,15 +56,6 @@ def run(config, workdir) -> dict:
     q = di.bin_probabilities(di.rescaled_gibbs_logpdf(obj.f0, eta, obj.sigma2), edges,
                              refine=8)
 
-    def ensembles():
-      _, gd = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
-                                  snapshots=config.snapshots, chunk_size=config.chunk_size)
-      _, sm = di.iterate_ensemble(di.stochastic_map_step(obj, eta),
-                                  (x0, common.key(config, 1)), config.num_steps,
-                                  snapshots=config.snapshots, chunk_size=config.chunk_size,
-                                  observe=lambda c: c[0])
-      return {"gd": gd, "phi_hat": sm}
-
     def orbit():
       counts, outside, _ = di.orbit_histogram(
           lambda x: obj.gd_map(x, eta), jnp.asarray(config.orbit_x0), config.orbit_steps,
@@ -72,7 +63,8 @@ def run(config, workdir) -> dict:
           chunk_size=100_000)
       return {"counts": counts, "outside": outside}
 
-    ens = wd.unit("ensembles", ensembles)
+    ens = wd.unit("ensembles", lambda: common.gd_and_phi_hat(obj, eta, x0, config,
+                                                             common.key(config, 1)))
     orb = wd.unit("orbit", orbit)
     # marginal densities of the Gibbs law on a fine grid (numerical integration over the other
     # axis)

@@ -331,3 +331,27 @@ def test_multiscale_bifurcation_controls():
   assert chaos["status"] == "inconclusive" and "no power" in chaos["reason"]
   _, chaos = mod.verdicts(config, _bifurcation_results(thr=4.5))
   assert chaos["status"] == "not reproduced"
+
+
+def _fig5_results(std, ctrl_std, orbit_tv=0.0, ctrl_orbit_tv=0.005):
+  return {"snapshots": {"20000": {"std_gd": std, "std_phihat": std}},
+          "orbits": [{"x0": 0.3, "tv_orbit_ensemble": orbit_tv}], "tv_floor_ensemble": 0.004,
+          "control": {"description": "x^2/2 + eps sin(x/eps)", "std_gd": ctrl_std,
+                      "tv_floor_ensemble": 0.004,
+                      "orbits": [{"x0": 0.3, "tv_orbit_ensemble": ctrl_orbit_tv}]}}
+
+
+def test_multiscale_fig5_positive_control():
+  """The printed objective collapses (std 0) while the Cond. 1-2 objective keeps a
+  non-degenerate, ergodic law: not reproduced, with a working positive control; the control
+  collapsing too (the collapse test sees nothing else): no power."""
+  _, config, _ = experiments.load("multiscale_fig5")
+  mod = experiments.get("multiscale_fig5")
+  lim, erg = mod.verdicts(config, _fig5_results(0.0, 0.16))
+  assert lim["status"] == "not reproduced" and lim["control"]["status"] == "reproduced"
+  assert erg["status"] == "inconclusive" and erg["control"]["status"] == "reproduced"
+  lim, _ = mod.verdicts(config, _fig5_results(0.0, 0.0))
+  assert lim["status"] == "inconclusive" and "no power" in lim["reason"]
+  lim, erg = mod.verdicts(config, _fig5_results(0.5, 0.16, orbit_tv=0.05, ctrl_orbit_tv=0.05))
+  assert lim["status"] == "reproduced"
+  assert erg["status"] == "inconclusive" and "no power" in erg["reason"]
