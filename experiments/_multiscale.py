@@ -15,6 +15,7 @@ No new equation: the objectives ``f = f0 + f_{1,eps}`` (P1 eq. 1), the stochasti
 * :func:`keys` — one base seed, a distinct ``fold_in`` per purpose;
 * :func:`gd_and_phi_hat` — the GD ensemble and the stochastic-map ensemble from the same start
   (P1 eq. 1's φ and Thm 4's φ̂), snapshotted at ``config.snapshots``;
+* :func:`gd_final` — the final GD ensemble, optionally on ``f0`` alone (controls);
 * :func:`density_panel` / :func:`reference_curve` — binned laws drawn as densities (the mass
   outside the box is stated on the panel, never dropped).
 """
@@ -101,6 +102,19 @@ def gd_and_phi_hat(obj, eta: float, x0, config, phi_key: jax.Array,
                               config.num_steps, snapshots=config.snapshots,
                               chunk_size=config.chunk_size, observe=lambda c: c[0])
   return {"gd": gd, "phi_hat": sm}
+
+
+def gd_final(obj, eta: float, x0, config, *, f0_only: bool = False):
+  """The GD ensemble after ``config.num_steps`` steps from ``x0`` (``[n, d]``): GD on the full
+  objective, or with ``f0_only`` on ``f0`` alone (the micro-scale removed: the negative control
+  of P1's claims that the micro-scale makes GD 'stochastic')."""
+  from chaosopt.analysis import distributions as di
+
+  step = (jax.vmap(lambda x: x - eta * obj.grad_f0(x)) if f0_only
+          else di.gd_ensemble_step(obj, eta))
+  _, snap = di.iterate_ensemble(step, x0, config.num_steps, snapshots=(config.num_steps,),
+                                chunk_size=config.chunk_size)
+  return snap[config.num_steps]
 
 
 def density_panel(ax, probs, edges, *, label: str, color=None, outside: float = 0.0,

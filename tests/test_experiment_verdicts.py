@@ -355,3 +355,29 @@ def test_multiscale_fig5_positive_control():
   lim, erg = mod.verdicts(config, _fig5_results(0.5, 0.16, orbit_tv=0.05, ctrl_orbit_tv=0.05))
   assert lim["status"] == "reproduced"
   assert erg["status"] == "inconclusive" and "no power" in erg["reason"]
+
+
+def _matyas_results(tv, ctrl_tv, floor=0.034):
+  """Every TV of the treatment ``tv``, of the controls ``ctrl_tv`` (threshold 3 × floor ≈ 0.1,
+  3√2 × floor ≈ 0.14)."""
+  return {"tv_floor": floor,
+          "snapshots": {"20000": {"tv_gd_phihat": tv, "tv_gd_gibbs": tv,
+                                  "tv_phihat_gibbs": tv}},
+          "orbit": {"tv_orbit_ensemble": tv, "tv_orbit_gibbs": tv},
+          "control": {"eta_below": 5e-8, "f0_gd_std": 1e-4, "tv_f0_gd_phihat": ctrl_tv,
+                      "tv_f0_gd_gibbs": ctrl_tv, "tv_below_orbit_ensemble": ctrl_tv}}
+
+
+def test_multiscale_matyas_negative_controls():
+  """GD at TV 0.04 from φ̂, Gibbs and its orbit while GD on f0 alone and GD below the
+  stability threshold sit at TV 0.9: reproduced; controls as close as the treatment: no
+  power."""
+  _, config, _ = experiments.load("multiscale_matyas")
+  mod = experiments.get("multiscale_matyas")
+  vs = mod.verdicts(config, _matyas_results(0.04, 0.9))
+  assert [v["status"] for v in vs] == ["reproduced"] * 3
+  assert [v["control"]["status"] for v in vs] == ["not reproduced"] * 3
+  vs = mod.verdicts(config, _matyas_results(0.04, 0.05))
+  assert all(v["status"] == "inconclusive" and "no power" in v["reason"] for v in vs), vs
+  vs = mod.verdicts(config, _matyas_results(0.5, 0.9))
+  assert [v["status"] for v in vs] == ["not reproduced", "inconclusive", "not reproduced"]
