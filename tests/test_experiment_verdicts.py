@@ -447,3 +447,29 @@ def test_multiscale_momentum_controls():
   assert v["status"] == "not reproduced"
   vs = mod.verdicts(config, _momentum_results(0.54, 0.53, 0.03, 0.04))
   assert all(v["status"] == "inconclusive" and "no power" in v["reason"] for v in vs[1:])
+
+
+def _lyapunov_results(rng, m_hat, ctrl_m_hat, sd=0.002):
+  """Every case: 7 × 4 values of m̂ around ``m_hat`` (sd 0.002: ± 3 SEM ≈ ± 0.0011, inside
+  the ± 0.01 tolerance), the control's around ``ctrl_m_hat``; exact m = 0 (no erratum)."""
+  cases = []
+  for fig in ("Fig. 13", "Fig. 15 (vs η)"):
+    cases.append({"figure": fig, "m_theory": 0.0, "m_paper": 0.0,
+                  "methods": {"norm": {"m_hat": rng.normal(m_hat, sd, (7, 4))}},
+                  "control": {"eta_over_eps": 0.5,
+                              "m_hat": rng.normal(ctrl_m_hat, sd, (7, 4))}})
+  return {"cases": cases}
+
+
+def test_multiscale_lyapunov_below_threshold_control(rng):
+  """m̂ at m while the same orbits at η = eps/2 give m̂ = 0.45: reproduced; the control at m
+  too (the statistic would hold without the large-η chaos): no power."""
+  _, config, _ = experiments.load("multiscale_lyapunov")
+  mod = experiments.get("multiscale_lyapunov")
+  vs = mod.verdicts(config, _lyapunov_results(rng, 0.0, 0.45))
+  assert all(v["status"] == "reproduced" and v["control"]["status"] == "not reproduced"
+             for v in vs), vs
+  vs = mod.verdicts(config, _lyapunov_results(rng, 0.0, 0.0))
+  assert all(v["status"] == "inconclusive" and "no power" in v["reason"] for v in vs)
+  vs = mod.verdicts(config, _lyapunov_results(rng, 0.1, 0.45))
+  assert all(v["status"] == "not reproduced" for v in vs)
