@@ -24,6 +24,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.max_period = 128
   c.rtol = 1e-7
   c.lyapunov_steps = 20_000
+  # positive control of the chaos detector: the logistic map on linspace(lo, hi, n) of r, the
+  # same step as the η/eps grid (its onset r_inf = 3.5699 is known)
+  c.control_logistic_r = (3.0, 4.0, 201)
   if "quick" in variants:
     c.eta_over_eps, c.num_transient, c.lyapunov_steps = (1.0, 5.0, 41), 2000, 1000
+    c.control_logistic_r = (3.0, 4.0, 11)
   return c

@@ -24,6 +24,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.orbit_burn_in = 1000
   c.orbit_x0 = 0.3
   c.bins = 60
+  # the ergodicity control: GD at eta = 0.5 eps, below the micro-minima's stability threshold
+  c.control_eta_over_eps = 0.5
   c.cases = [
       {"figure": "Fig. 3", "objective": "quartic_sin", "eps": 1e-6, "eta": 0.1, "init": [-1., 1.],
        "box": 1.3},

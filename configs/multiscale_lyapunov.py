@@ -33,6 +33,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.m_samples = 2_000_000
   c.figures = tuple(fig for fig, _, _ in CASES)  # which panels of CASES to run
   c.torus_grid = (1_000_000, 4000)  # midpoint-rule points per axis, 1-D and 2-D integrands
+  # the negative control: the same orbits at eta = 0.5 eps (below the micro-minima's
+  # stability threshold, where Thm 9 does not apply)
+  c.control_eta_over_eps = 0.5
   if "quick" in variants:
     c.num_steps, c.burn_in, c.num_orbits, c.m_samples = 500, 10, 2, 20_000
     c.etas, c.epss = (1e-3, 1e-2, 0.1), (1e-7, 1e-6, 1e-5)

@@ -27,6 +27,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.orbit_x0 = (0.3, -0.2)
   c.box = 0.8
   c.bins = 24
+  # the ergodicity control: GD at eta = 0.5 eps, below the micro-minima's stability threshold
+  c.control_eta_over_eps = 0.5
   c.marginal_grid = 3001  # points per axis of the grid on [-1.5, 1.5]² for the Gibbs marginals
   if "quick" in variants:
     c.num_orbits, c.num_steps, c.snapshots, c.orbit_steps = 500, 1000, (0, 1000), 5000

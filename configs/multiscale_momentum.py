@@ -27,6 +27,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.orbit_steps = 1_000_000
   c.orbit_x0 = 0.3
   c.bins = 60
+  # the ergodicity control: the methods at eta = 0.5 eps, below the micro-minima's stability
+  # threshold
+  c.control_eta_over_eps = 0.5
   if "quick" in variants:
     c.num_orbits, c.num_steps, c.chunk_size, c.orbit_steps = 500, 500, 500, 2000
   return c

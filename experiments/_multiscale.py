@@ -13,6 +13,9 @@ No new equation: the objectives ``f = f0 + f_{1,eps}`` (P1 eq. 1), the stochasti
   (types and ranges for their schemas; snapshot times against the step count and chunk size;
   the memory of the ensemble);
 * :func:`keys` — one base seed, a distinct ``fold_in`` per purpose;
+* :func:`gd_and_phi_hat` — the GD ensemble and the stochastic-map ensemble from the same start
+  (P1 eq. 1's φ and Thm 4's φ̂), snapshotted at ``config.snapshots``;
+* :func:`gd_final` — the final GD ensemble, optionally on ``f0`` alone (controls);
 * :func:`density_panel` / :func:`reference_curve` — binned laws drawn as densities (the mass
   outside the box is stated on the panel, never dropped).
 """
@@ -81,6 +84,37 @@ def check_ensemble(config, dim: int = 1, extra_bytes: float = 0.0,
 def key(config, purpose: int) -> jax.Array:
   """``fold_in(key(config.seed), purpose)``: a distinct typed key per purpose."""
   return jax.random.fold_in(jax.random.key(int(config.seed)), int(purpose))
+
+
+def gd_and_phi_hat(obj, eta: float, x0, config, phi_key: jax.Array,
+                   gd_only: bool = False) -> dict:
+  """``{"gd": snapshots, "phi_hat": snapshots}`` of GD (``obj.gd_map``) and of the stochastic
+  map φ̂ (noise from ``phi_key``) iterated from the same ``x0`` for ``config.num_steps`` steps,
+  snapshots at ``config.snapshots`` in chunks of ``config.chunk_size``; ``gd_only`` skips φ̂
+  (a control run that needs only GD)."""
+  from chaosopt.analysis import distributions as di
+
+  _, gd = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
+                              snapshots=config.snapshots, chunk_size=config.chunk_size)
+  if gd_only:
+    return {"gd": gd}
+  _, sm = di.iterate_ensemble(di.stochastic_map_step(obj, eta), (x0, phi_key),
+                              config.num_steps, snapshots=config.snapshots,
+                              chunk_size=config.chunk_size, observe=lambda c: c[0])
+  return {"gd": gd, "phi_hat": sm}
+
+
+def gd_final(obj, eta: float, x0, config, *, f0_only: bool = False):
+  """The GD ensemble after ``config.num_steps`` steps from ``x0`` (``[n, d]``): GD on the full
+  objective, or with ``f0_only`` on ``f0`` alone (the micro-scale removed: the negative control
+  of P1's claims that the micro-scale makes GD 'stochastic')."""
+  from chaosopt.analysis import distributions as di
+
+  step = (jax.vmap(lambda x: x - eta * obj.grad_f0(x)) if f0_only
+          else di.gd_ensemble_step(obj, eta))
+  _, snap = di.iterate_ensemble(step, x0, config.num_steps, snapshots=(config.num_steps,),
+                                chunk_size=config.chunk_size)
+  return snap[config.num_steps]
 
 
 def density_panel(ax, probs, edges, *, label: str, color=None, outside: float = 0.0,

@@ -27,6 +27,12 @@ from chaosopt.train.config import Bool, Int, Num, Positive, Schema, Seed, Seq
 INFO = {"paper": "P1 Fig. 9", "title": "bifurcation diagram of GD on x^4/4 − eps cos(x/eps)",
         "cost": "≈ 15 s CPU", "gpu": False}
 PAPER = {"period_at_2.5": 2, "chaos_threshold": 3.5}
+# the positive control of the chaos detector: the logistic map x -> r x (1 - x), whose
+# period-doubling cascade accumulates at the Feigenbaum point r_inf (Feigenbaum 1978; value to
+# 10 digits), chaos beyond it; the negative control of "period 2 at 2.5": η/eps below 2, where
+# the fixed point in the micro-well is stable (GD's |1 − η f''| < 1 needs η < 2 eps)
+LOGISTIC_R_INF = 3.569945672
+PERIOD_CONTROL_ETA_OVER_EPS = 1.5
 FIG_KEEP = 32  # attractor points per η kept in results.json for the figure (4 decimals)
 
 
@@ -34,7 +40,8 @@ FIG_KEEP = 32  # attractor points per η kept in results.json for the figure (4 
 SCHEMA = Schema({
     "x64": Bool(), "seed": Seed(), "eps": Positive(),
     "eta_over_eps": Seq(Positive(), length=3), "x0": Num(), "num_transient": Int(0),
-    "num_keep": Int(2), "max_period": Int(1), "rtol": Positive(), "lyapunov_steps": Int(1)})
+    "num_keep": Int(2), "max_period": Int(1), "rtol": Positive(), "lyapunov_steps": Int(1),
+    "control_logistic_r": Seq(Positive(), length=3)})
 
 
 def validate(config) -> None:
@@ -76,6 +83,26 @@ def run(config, workdir) -> dict:
     return {"tails": tails[:, :, 0], "lyap": lyap, "float64": x64}
 
   out = wd.unit("attractors", compute)
+
+  def logistic():
+    # the same detector (attractor tails, period <= max_period, Lyapunov exponent) on the
+    # logistic map over its own grid: the positive control of the chaos threshold
+    rl = np.linspace(*config.control_logistic_r[:2], int(config.control_logistic_r[2]))
+    with common.precision(config):
+      fn = lambda x, p: p * x * (1.0 - x)
+      x0l = jnp.full((rl.size, 1), 0.3)
+      tl = np.asarray(bf.attractor_tails(fn, x0l, jnp.asarray(rl),
+                                         num_transient=config.num_transient,
+                                         num_keep=config.num_keep))[:, :, 0]
+      ll = np.asarray(lyapunov_exponents(fn, x0l, jnp.asarray(rl),
+                                         num_steps=config.lyapunov_steps,
+                                         burn_in=config.num_transient))
+    pl = np.array([bf.detect_period(t[:, None], max_period=config.max_period, rtol=config.rtol)
+                   for t in tl])
+    return {"r": rl, "threshold": bf.chaos_threshold(rl, pl, ll), "known": LOGISTIC_R_INF,
+            "step": float(rl[1] - rl[0]) if rl.size > 1 else 0.0}
+
+  control = wd.unit("control_logistic", logistic)
   tails, lyap = out["tails"], out["lyap"]
   periods = np.array([bf.detect_period(t[:, None], max_period=config.max_period,
                                        rtol=config.rtol) for t in tails])
@@ -87,7 +114,8 @@ def run(config, workdir) -> dict:
           "first_eta_over_eps_with_period": first,
           "chaos_threshold_eta_over_eps": bf.chaos_threshold(r, periods, lyap),
           "no_period_from": bf.chaos_threshold(r, periods),
-          "first_eta_over_eps_leaving_micro_well": float(escaped.min()) if escaped.size else None}
+          "first_eta_over_eps_leaving_micro_well": float(escaped.min()) if escaped.size else None,
+          "control_logistic": {k: control[k] for k in ("threshold", "known", "step")}}
 
 
 def _fmt(v) -> str:
@@ -140,24 +168,41 @@ def verdicts(config, results) -> list:
   thr = results["chaos_threshold_eta_over_eps"]
   step = (r[-1] - r[0]) / max(len(r) - 1, 1)
   p = int(periods[i25])
+  p_status = lambda q: "reproduced" if q == PAPER["period_at_2.5"] else "not reproduced"
+  ic = int(np.argmin(np.abs(r - PERIOD_CONTROL_ETA_OVER_EPS)))
+  pc = int(periods[ic])
   out = [verdict_lib.decide(
       "GD has period 2 at η = 2.5 eps.", "P1 Fig. 9", f"detected period at η/eps = "
       f"{plots.fmt_num(r[i25])}", "reproduced if the period is 2, not reproduced otherwise",
-      status="reproduced" if p == PAPER["period_at_2.5"] else "not reproduced", estimate=p,
-      uncertainty="exact (deterministic orbit)", no_control="No control needed (deterministic).")]
+      status=p_status(p), estimate=p, uncertainty="exact (deterministic orbit)",
+      control=verdict_lib.control(
+          f"η/eps = {plots.fmt_num(r[ic])} (below 2: the fixed point is stable), same detector "
+          "and rule", p_status(pc), pc, must_show="no period 2 (a fixed point, period 1)"))]
   if thr is None:
     st, reason = "inconclusive", "no chaos threshold in the scanned range"
   else:
     st, reason = verdict_lib.equivalence_status((thr - step, thr + step),
                                                 PAPER["chaos_threshold"], 0.25)
+  ctrl = None
+  cl = results.get("control_logistic")
+  if cl is not None:
+    if cl["threshold"] is None:
+      cst = "inconclusive"
+    else:
+      cst, _ = verdict_lib.equivalence_status((cl["threshold"] - cl["step"],
+                                               cl["threshold"] + cl["step"]), cl["known"], 0.25)
+    ctrl = verdict_lib.control(
+        f"logistic map x → r x (1 − x), same detector and tolerance, against its known onset "
+        f"r∞ = {cl['known']:.6f}", cst, cl["threshold"], expect="reproduced",
+        must_show="the known chaos onset found within ± 0.25")
   out.append(verdict_lib.decide(
       "Chaos sets in around η = 3.5 eps.", "P1 Fig. 9 (read off the plot)",
       f"first η/eps with no period ≤ {config.max_period} and a positive Lyapunov exponent",
       "reproduced if the threshold ± one grid step lies within ± 0.25 of 3.5 (a value read off "
       "a figure), not reproduced if outside, inconclusive otherwise", status=st, reason=reason,
       estimate=thr, uncertainty=None if thr is None else (thr - step, thr + step),
-      detail=f"grid step {plots.fmt_num(step)}.",
-      no_control="No control needed (deterministic)."))
+      detail=f"grid step {plots.fmt_num(step)}.", control=ctrl,
+      no_control="No control in these results (run before the logistic-map control existed)."))
   return _setting.finish(setting, out)
 
 

@@ -92,13 +92,13 @@ def _case(config, ci: int, k: float) -> dict:
                                                 "phi_hat_outside": os_}}
 
 
-def _fig22(config, j: int, eta: float) -> dict:
+def _fig22(config, j: int, eta: float, purpose: int = 100) -> dict:
   from chaosopt.analysis import distributions as di
   from chaosopt.tasks import multiscale as ms
 
   k = config.ks[-1]
   obj = ms.double_well_sin(k, config.eps)
-  x0 = _x0(config, 100 + j)
+  x0 = _x0(config, purpose + j)
   _, snap = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
                                 snapshots=(config.num_steps,), chunk_size=config.chunk_size)
   z = 1.0 + (snap[config.num_steps][:, 0] - 1.0) / np.sqrt(eta)  # the paper's zoom
@@ -120,7 +120,14 @@ def run(config, workdir) -> dict:
              for ci, k in enumerate(config.ks)]
     fig22 = [wd.unit(f"fig22_eta={eta:g}", lambda j=j, eta=eta: _fig22(config, j, float(eta)))
              for j, eta in enumerate(config.fig22_etas)]
-  return {"float64": x64, "k_critical": ms.K_CRITICAL, "cases": cases, "fig22": fig22}
+    # Fig. 22's negative control: as many independent ensembles (other starts) at the largest
+    # η as the claim has values of η, through the same rule: no drop beyond sampling noise
+    eta0 = float(config.fig22_etas[0])
+    ctrl = [wd.unit(f"fig22_control{j}", lambda j=j: _fig22(config, j, eta0, purpose=200))
+            for j in range(len(config.fig22_etas))]
+  fig22_control = [{k: r[k] for k in ("eta", "tv", "w1", "tv_floor")} for r in ctrl]
+  return {"float64": x64, "k_critical": ms.K_CRITICAL, "cases": cases, "fig22": fig22,
+          "fig22_control": fig22_control}
 
 
 def report(config, results):
@@ -171,6 +178,19 @@ def _crosses(config, r) -> str:
   return "inconclusive"
 
 
+def _approaches(rows) -> tuple[str, str]:
+  """Status of "the TV to the Gaussian drops as η decreases" for Fig. 22's rows (in the
+  order of ``fig22_etas``): every step down by more than the first row's sampling floor."""
+  tvs = [r["tv"] for r in rows]
+  floor = rows[0]["tv_floor"]
+  steps = [a - b for a, b in zip(tvs, tvs[1:])]
+  if steps and all(d > floor for d in steps):
+    return "reproduced", ""
+  if any(d < -floor for d in steps):
+    return "not reproduced", ""
+  return "inconclusive", "the TV does not move by more than its floor"
+
+
 def verdicts(config, results) -> list:
   """P1 Figs. 20-22 (:mod:`chaosopt.analysis.verdicts`): the two wells are each other's
   control (below k_critical orbits must cross, above they must not)."""
@@ -202,15 +222,17 @@ def verdicts(config, results) -> list:
       control=verdict_lib.control(f"k = {plots.fmt_num(r0['k'])} < k_critical, same rule",
                                   flip.get(s0, s0), float(c0.max()),
                                   must_show="crossings (the counter sees them)")))
+  st, reason = _approaches(results["fig22"])
   tvs = [r["tv"] for r in results["fig22"]]
   floor = results["fig22"][0]["tv_floor"]
-  steps = [a - b for a, b in zip(tvs, tvs[1:])]
-  if steps and all(d > floor for d in steps):
-    st, reason = "reproduced", ""
-  elif any(d < -floor for d in steps):
-    st, reason = "not reproduced", ""
-  else:
-    st, reason = "inconclusive", "the TV does not move by more than its floor"
+  ctrl = None
+  if results.get("fig22_control"):
+    rc = results["fig22_control"]
+    ctrl = verdict_lib.control(
+        f"{len(rc)} independent ensembles at the same η = {plots.fmt_num(rc[0]['eta'])}, "
+        "same rule", _approaches(rc)[0], rc[-1]["tv"],
+        must_show="no drop beyond the floor (TVs " + ", ".join(f"{r['tv']:.4f}" for r in rc)
+                  + ")")
   out.append(verdict_lib.decide(
       "As η decreases the zoomed in-well law approaches exp(−16k(z − 1)²).", "P1 Fig. 22",
       "TV to the Gaussian at the smallest η", "reproduced if the TV drops by more than its "
@@ -218,7 +240,8 @@ def verdicts(config, results) -> list:
       "else inconclusive", status=st, reason=reason, estimate=tvs[-1] if tvs else None,
       uncertainty=f"TV floor {floor:.4f}",
       detail="TV by η: " + ", ".join(f"{plots.fmt_num(r['eta'])}: {r['tv']:.4f}"
-                                     for r in results["fig22"]) + "."))
+                                     for r in results["fig22"]) + ".", control=ctrl,
+      no_control="No control in these results (run before the same-η control existed)."))
   return _setting.finish(setting, out)
 
 

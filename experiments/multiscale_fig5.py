@@ -20,7 +20,8 @@ from chaosopt.experiments import _setting
 from chaosopt.train import plots
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
-from chaosopt.train.config import Num, Positive, Schema, Seq
+from chaosopt.tasks import multiscale as ms
+from chaosopt.train.config import Num, OneOf, Positive, Schema, Seq
 
 INFO = {"paper": "P1 Fig. 5", "title": "GD on a micro-scale violating Cond. 1-2",
         "cost": "≈ 60 s CPU", "gpu": False}
@@ -31,7 +32,7 @@ QS = (0.0, 0.25, 0.5, 0.75, 1.0)  # quantiles of |x| kept per snapshot (the coll
 # the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments)
 SCHEMA = Schema({
     **common.ENSEMBLE_KEYS, "eps": Positive(), "eta": Positive(), "orbit_x0s": Seq(Num()),
-    "box": Positive()})
+    "box": Positive(), "control_objective": OneOf(*sorted(ms.REGISTRY))})
 
 
 def validate(config) -> None:
@@ -52,16 +53,8 @@ def run(config, workdir) -> dict:
     x0 = jax.random.uniform(common.key(config, 0), (config.num_orbits, 1),
                             minval=config.init[0], maxval=config.init[1])
 
-    def ensembles():
-      _, gd = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
-                                  snapshots=config.snapshots, chunk_size=config.chunk_size)
-      _, sm = di.iterate_ensemble(di.stochastic_map_step(obj, eta),
-                                  (x0, common.key(config, 1)), config.num_steps,
-                                  snapshots=config.snapshots, chunk_size=config.chunk_size,
-                                  observe=lambda c: c[0])
-      return {"gd": gd, "phi_hat": sm}
-
-    ens = wd.unit("ensembles", ensembles)
+    ens = wd.unit("ensembles", lambda: common.gd_and_phi_hat(obj, eta, x0, config,
+                                                             common.key(config, 1)))
     orbits = []
     for xs in config.orbit_x0s:
       def orbit(xs=xs):
@@ -71,6 +64,28 @@ def run(config, workdir) -> dict:
                                             burn_in=config.orbit_steps // 10, chunk_size=10_000)
         return {"x0": xs, "counts": counts, "outside": out}
       orbits.append(wd.unit(f"orbit_x0={xs:g}", orbit))
+
+    def control():
+      # the positive control: the same GD ensemble, orbits, bins and rules on a micro-scale
+      # that satisfies Cond. 1-2 (P1's non-degenerate case)
+      objc = ms.get_objective(config.control_objective, eps=config.eps)
+      xf = common.gd_and_phi_hat(objc, eta, x0, config, None,
+                                 gd_only=True)["gd"][max(config.snapshots)]
+      pc, oc = di.histogram_probs(xf, [edges])
+      orb_c = []
+      for xs in config.orbit_x0s:
+        counts, out, _ = di.orbit_histogram(lambda x: objc.gd_map(x, eta), jnp.array([xs]),
+                                            config.orbit_steps, lo=[-config.box],
+                                            hi=[config.box], bins=config.bins,
+                                            burn_in=config.orbit_steps // 10, chunk_size=10_000)
+        n = int(np.sum(counts)) + out
+        orb_c.append({"x0": xs, "tv_orbit_ensemble": di.total_variation(counts / max(n, 1), pc,
+                                                                         out / n, oc)})
+      return {"objective": objc.info(), "description": objc.description,
+              "std_gd": float(np.std(xf)), "tv_floor_ensemble":
+              di.tv_sampling_floor(pc, config.num_orbits), "orbits": orb_c}
+
+    ctrl = wd.unit("control", control)
   gd, sm = ens["gd"], ens["phi_hat"]
   snaps, prev = {}, None
   for t in config.snapshots:
@@ -97,7 +112,7 @@ def run(config, workdir) -> dict:
   return {"float64": x64, "objective": obj.info(), "snapshots": snaps, "orbits": orb,
           "tv_floor_ensemble": di.tv_sampling_floor(pg, config.num_orbits), "edges": edges,
           "final": {"gd": pg, "gd_outside": og, "phi_hat": ps, "phi_hat_outside": os_},
-          "gd_final_samples_abs_max": float(np.max(np.abs(gd[tf])))}
+          "gd_final_samples_abs_max": float(np.max(np.abs(gd[tf]))), "control": ctrl}
 
 
 def report(config, results):
@@ -107,7 +122,7 @@ def report(config, results):
            else f"{r['tv_to_previous_snapshot']:.4f}"] for t, r in snaps.items()]
   tf = str(max(config.snapshots))
   std_gd = snaps[tf]["std_gd"]
-  collapsed = std_gd < 1e-3
+  collapsed = std_gd < COLLAPSE_STD
   orb = results["orbits"]
   radius = np.sqrt(config.eps / (config.eta * OMEGA ** 4))
   c = contraction_factor(config.eta)
@@ -164,41 +179,68 @@ def contraction_factor(eta: float) -> float:
   return 1.0 - eta + eta * OMEGA ** 2
 
 
+COLLAPSE_STD = 1e-3  # an ensemble std below this is a collapse onto x = 0 (bins are 0.4 wide)
+
+
+def _limit_status(std: float) -> str:
+  return "not reproduced" if std < COLLAPSE_STD else "reproduced"
+
+
+def _ergodic_status(orbits, floor: float, std: float) -> tuple[str, str]:
+  if std < COLLAPSE_STD:
+    return "inconclusive", "both sit at x = 0 (collapse)"
+  tv = max(o["tv_orbit_ensemble"] for o in orbits)
+  return ("reproduced" if tv < 3 * floor else "not reproduced"), ""
+
+
 def verdicts(config, results) -> list:
   """P1 Fig. 5 (:mod:`chaosopt.analysis.verdicts`): the printed objective provably contracts
-  every orbit to 0 (:func:`contraction_factor` < 1), and the measured ensemble collapses."""
+  every orbit to 0 (:func:`contraction_factor` < 1), and the measured ensemble collapses. The
+  positive control (``results["control"]``): the same ensemble, orbits and rules on a
+  micro-scale satisfying Cond. 1-2 must show a non-degenerate, ergodic limit."""
   setting = _setting.of(config, results)
   snaps = results["snapshots"]
   tf = str(max(config.snapshots))
   std_gd = snaps[tf]["std_gd"]
-  collapsed = std_gd < 1e-3
+  collapsed = std_gd < COLLAPSE_STD
   c = contraction_factor(config.eta)
   orb = results["orbits"]
+  ctl = results.get("control")
+  ctrl_limit = ctrl_erg = None
+  if ctl is not None:
+    name = f"GD on `{ctl['description']}` (Cond. 1-2 hold), same η, start, bins and rule"
+    ctrl_limit = verdict_lib.control(name, _limit_status(ctl["std_gd"]), ctl["std_gd"],
+                                     expect="reproduced",
+                                     must_show="a non-degenerate limit (std ≥ 1e-3)")
+    ctrl_erg = verdict_lib.control(
+        name, _ergodic_status(ctl["orbits"], ctl["tv_floor_ensemble"], ctl["std_gd"])[0],
+        max(o["tv_orbit_ensemble"] for o in ctl["orbits"]), expect="reproduced",
+        must_show=f"orbits with the ensemble's law (TV below 3 × its floor "
+                  f"{ctl['tv_floor_ensemble']:.4f})")
+  no_ctrl = "No control in these results (run before the Cond. 1-2 control existed)."
   out = [verdict_lib.decide(
       "GD converges to a non-degenerate statistical limit (mixing, 'global chaos') although "
       "the micro-scale violates Cond. 1-2.", "P1 Fig. 5",
       f"std of the GD ensemble at step {tf}",
       "not reproduced if the ensemble collapses (std < 1e-3); reproduced otherwise",
-      status="not reproduced" if collapsed else "reproduced", estimate=std_gd,
+      status=_limit_status(std_gd), estimate=std_gd,
       uncertainty=f"exact bound |x_k| ≤ {c:.4f}^k |x_0| (1 − η + ηω²)",
       detail=f"φ̂ ensemble std {snaps[tf]['std_phihat']:.3g}. With the micro-scale term as "
              f"printed, |φ(x)| ≤ (1 − η + ηω²)|x| = {c:.4f}|x| for every x, so every orbit "
              "contracts to 0 (erratum: the figure needs a micro-phase the paper does not give).",
-      no_control="No control needed (the bound is exact).")]
+      control=ctrl_limit, no_control=no_ctrl)]
+  st, reason = _ergodic_status(orb, results["tv_floor_ensemble"], std_gd)
   out.append(verdict_lib.decide(
       "One GD orbit has the ensemble's law (ergodicity).", "P1 Fig. 5",
       "TV(single orbit, final GD ensemble), largest over the orbits",
       "reproduced if below 3 × the ensemble's TV floor, not reproduced otherwise; "
-      "inconclusive when the ensemble has collapsed",
-      status="inconclusive" if collapsed else (
-          "reproduced" if max(o["tv_orbit_ensemble"] for o in orb)
-          < 3 * results["tv_floor_ensemble"] else "not reproduced"),
-      reason="both sit at x = 0 (collapse)" if collapsed else "",
+      "inconclusive when the ensemble has collapsed", status=st, reason=reason,
       estimate=max(o["tv_orbit_ensemble"] for o in orb),
       uncertainty=f"ensemble TV floor {results['tv_floor_ensemble']:.4f}",
       detail=", ".join(f"x0 = {o['x0']}: TV {o['tv_orbit_ensemble']:.3f}" for o in orb)
              + ("; orbit and ensemble sit in the bin at x = 0, so a TV of 0 says nothing "
-                "about ergodicity." if collapsed else ".")))
+                "about ergodicity." if collapsed else "."),
+      control=ctrl_erg, no_control=no_ctrl))
   return _setting.finish(setting, out)
 
 

@@ -48,7 +48,8 @@ SWEEP = Record({"figure": Str(), "objective": OneOf(*sorted(ms.REGISTRY)), "eta"
                 "eps": Seq(Positive(), min_len=2, order="decreasing"), "init": Interval()})
 SCHEMA = Schema({
     **{k: v for k, v in common.ENSEMBLE_KEYS.items() if k != "init"},
-    "orbit_burn_in": Int(0), "orbit_x0": Num(), "cases": Seq(CASE), "eps_sweep": SWEEP})
+    "orbit_burn_in": Int(0), "orbit_x0": Num(), "cases": Seq(CASE), "eps_sweep": SWEEP,
+    "control_eta_over_eps": Positive()})
 # purpose of the sweep's random numbers in fold_in(key(seed), ·) (the cases use 0, 1, 2, ...)
 SWEEP_PURPOSE = 1000
 # the Kolmogorov distribution's quantiles c(α) for the two-sample critical value c(α) √(2/n)
@@ -77,11 +78,8 @@ def _case(config, ci: int, case) -> dict:
                           maxval=hi)
   edges = np.linspace(-case["box"], case["box"], config.bins + 1)
   q = di.bin_probabilities(di.rescaled_gibbs_logpdf(obj.f0, eta, obj.sigma2), [edges])
-  _, gd = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
-                              snapshots=config.snapshots, chunk_size=config.chunk_size)
-  _, sm = di.iterate_ensemble(di.stochastic_map_step(obj, eta), (x0, jax.random.fold_in(key, 1)),
-                              config.num_steps, snapshots=config.snapshots,
-                              chunk_size=config.chunk_size, observe=lambda c: c[0])
+  ens = common.gd_and_phi_hat(obj, eta, x0, config, jax.random.fold_in(key, 1))
+  gd, sm = ens["gd"], ens["phi_hat"]
   snaps = {}
   for t in config.snapshots:
     g = di.compare_to_reference(gd[t][:, 0], q, edges)
@@ -103,8 +101,23 @@ def _case(config, ci: int, case) -> dict:
            "w1": di.wasserstein1_binned(po, q, edges),
            "tv_floor_iid": di.tv_sampling_floor(q, n_orb), "x0": config.orbit_x0,
            "tv_vs_ensemble": di.total_variation(po, pg, outside / n_orb, og)}
+  # negative controls, same start, bins and thresholds: GD on f0 alone (no micro-scale) at the
+  # same η vs the same φ̂ ensemble; GD at η = control_eta_over_eps × eps, below the stability
+  # threshold 2/max f'' of the micro-minima (f1'' ≤ 3/eps here), orbit vs its own ensemble
+  xf0 = common.gd_final(obj, eta, x0, config, f0_only=True)
+  p0, o0 = di.histogram_probs(xf0, [edges])
+  eta_c = float(config.control_eta_over_eps) * float(case["eps"])
+  pc, oc = di.histogram_probs(common.gd_final(obj, eta_c, x0, config), [edges])
+  cc, outc, _ = di.orbit_histogram(lambda x: obj.gd_map(x, eta_c), jnp.array([config.orbit_x0]),
+                                   config.orbit_steps, lo=[-case["box"]], hi=[case["box"]],
+                                   bins=config.bins, burn_in=config.orbit_burn_in,
+                                   chunk_size=10000)
+  control = {"tv_f0_gd_vs_phi_hat": di.total_variation(p0, ps, o0, os_),
+             "f0_gd_std": float(np.std(xf0)), "eta_below": eta_c,
+             "tv_below_orbit_vs_ensemble": di.total_variation(cc / n_orb, pc, outc / n_orb, oc)}
   return {"figure": case["figure"], "objective": obj.info(), "description": obj.description,
           "eps": obj.eps, "sigma2": obj.sigma2, "eta": eta, "ensemble": snaps, "orbit": orbit,
+          "control": control,
           "edges": edges, "gibbs": q,
           "final": {"gd": pg, "gd_outside": og, "phi_hat": ps, "phi_hat_outside": os_,
                     "orbit": po, "orbit_outside": outside / n_orb}}
@@ -239,11 +252,27 @@ def verdicts(config, results) -> list:
             "(the two-sample floor with a factor 3), not reproduced otherwise")
     detail = (f"TV(GD, Gibbs) = {e['gd']['tv']:.4f}, TV(φ̂, Gibbs) = {e['phi_hat']['tv']:.4f}; "
               f"η/eps = {plots.fmt_num(r['eta'] / r['eps'])}.")
+    ctl = r.get("control")
+    c4 = ce = None
+    if ctl is not None:
+      c4 = verdict_lib.control(
+          "GD on f0 alone (no micro-scale), same η and start, vs the same φ̂ ensemble and "
+          "threshold", verdict_lib.interval_status((ctl["tv_f0_gd_vs_phi_hat"],) * 2, bound,
+                                                   effect="below")[0],
+          ctl["tv_f0_gd_vs_phi_hat"], must_show="a different law (it converges to a minimizer)")
+      ce = verdict_lib.control(
+          f"GD at η = {plots.fmt_num(ctl['eta_below'])} (eps/{plots.fmt_num(r['eps'] / ctl['eta_below'])}, "
+          "below the micro-minima's stability threshold), same start, orbit and threshold",
+          verdict_lib.interval_status((ctl["tv_below_orbit_vs_ensemble"],) * 2, 3 * fl,
+                                      effect="below")[0], ctl["tv_below_orbit_vs_ensemble"],
+          must_show="no ergodicity (the orbit stops in one micro-minimum)")
+    no_ctrl = "No control in these results (run before the controls existed)."
     if paper:
       out.append(verdict_lib.decide(
           f"{r['figure']}: the GD ensemble's law equals that of the stochastic map φ̂.",
           f"P1 Thm 4, {r['figure']}", f"TV(GD, φ̂) at step {tf}", rule, status=st,
-          estimate=tv, uncertainty=f"threshold 3√2 × floor = {bound:.4f}", detail=detail))
+          estimate=tv, uncertainty=f"threshold 3√2 × floor = {bound:.4f}", detail=detail,
+          control=c4, no_control=no_ctrl))
     else:
       out.append(verdict_lib.decide(
           f"{r['figure']} at eps = {plots.fmt_num(r['eps'])}: the GD ensemble's law equals that "
@@ -252,7 +281,8 @@ def verdicts(config, results) -> list:
           estimate=tv, uncertainty=f"threshold 3√2 × floor = {bound:.4f}",
           detail=detail + f" By the rule: {st}. Thm 4 is an eps → 0 statement at fixed η; at "
                  f"η/eps = {plots.fmt_num(r['eta'] / r['eps'])} a finite-eps gap is expected. "
-                 "Whether it closes as eps → 0 is the eps sweep's verdict (our extension)."))
+                 "Whether it closes as eps → 0 is the eps sweep's verdict (our extension).",
+          origin="extension", control=c4, no_control=no_ctrl))
     tvo = o["tv_vs_ensemble"]
     sto, _ = verdict_lib.interval_status((tvo, tvo), 3 * fl, effect="below")
     out.append(verdict_lib.decide(
@@ -263,7 +293,7 @@ def verdicts(config, results) -> list:
         uncertainty=f"threshold 3 × floor = {3 * fl:.4f}",
         detail=f"TV(orbit, Gibbs) = {o['tv']:.4f}." + ("" if paper else
                " Not a claim of the paper: P1 only draws this function."),
-        origin="paper" if paper else "extension"))
+        origin="paper" if paper else "extension", control=ce, no_control=no_ctrl))
   sweep = config.get("eps_sweep") or {}
   out.append(_sweep_verdict(results.get("eps_sweep"), sweep.get("figure", "Fig. 1")))
   return _setting.finish(setting, out)

@@ -29,7 +29,8 @@ INFO = {"paper": "P1 Figs. 10-12", "title": "Matyas multiscale: GD vs φ̂ vs re
 # the keys' types and ranges (ENSEMBLE_KEYS: shared with the other ensemble experiments)
 SCHEMA = Schema({
     **common.ENSEMBLE_KEYS, "eps": Positive(), "eta": Positive(),
-    "orbit_x0": Seq(Num(), length=2), "box": Positive(), "marginal_grid": Int(2)})
+    "orbit_x0": Seq(Num(), length=2), "box": Positive(), "marginal_grid": Int(2),
+    "control_eta_over_eps": Positive()})
 
 
 def validate(config) -> None:
@@ -56,15 +57,6 @@ def run(config, workdir) -> dict:
     q = di.bin_probabilities(di.rescaled_gibbs_logpdf(obj.f0, eta, obj.sigma2), edges,
                              refine=8)
 
-    def ensembles():
-      _, gd = di.iterate_ensemble(di.gd_ensemble_step(obj, eta), x0, config.num_steps,
-                                  snapshots=config.snapshots, chunk_size=config.chunk_size)
-      _, sm = di.iterate_ensemble(di.stochastic_map_step(obj, eta),
-                                  (x0, common.key(config, 1)), config.num_steps,
-                                  snapshots=config.snapshots, chunk_size=config.chunk_size,
-                                  observe=lambda c: c[0])
-      return {"gd": gd, "phi_hat": sm}
-
     def orbit():
       counts, outside, _ = di.orbit_histogram(
           lambda x: obj.gd_map(x, eta), jnp.asarray(config.orbit_x0), config.orbit_steps,
@@ -72,8 +64,28 @@ def run(config, workdir) -> dict:
           chunk_size=100_000)
       return {"counts": counts, "outside": outside}
 
-    ens = wd.unit("ensembles", ensembles)
+    ens = wd.unit("ensembles", lambda: common.gd_and_phi_hat(obj, eta, x0, config,
+                                                             common.key(config, 1)))
     orb = wd.unit("orbit", orbit)
+
+    def control():
+      # negative controls, same start, bins and thresholds: GD on f0 alone (no micro-scale)
+      # at the same η, and GD at η = control_eta_over_eps × eps, below the stability threshold
+      # 2/max f'' ≈ 2 eps of the micro-minima (orbits stop in the nearest one)
+      eta_c = float(config.control_eta_over_eps) * float(config.eps)
+      xf0 = common.gd_final(obj, eta, x0, config, f0_only=True)
+      p0, o0 = di.histogram_probs(xf0, edges)
+      xc = common.gd_final(obj, eta_c, x0, config)
+      pc, oc = di.histogram_probs(xc, edges)
+      counts, outside, _ = di.orbit_histogram(
+          lambda x: obj.gd_map(x, eta_c), jnp.asarray(config.orbit_x0), config.orbit_steps,
+          lo=[-config.box] * 2, hi=[config.box] * 2, bins=config.bins, burn_in=burn,
+          chunk_size=100_000)
+      return {"eta_below": eta_c, "f0_gd": p0, "f0_gd_outside": o0,
+              "f0_gd_std": float(np.std(xf0, axis=0).max()), "below": pc, "below_outside": oc,
+              "below_orbit": counts, "below_orbit_outside": outside}
+
+    ctl = wd.unit("control", control)
     # marginal densities of the Gibbs law on a fine grid (numerical integration over the other
     # axis)
     fine = np.linspace(-1.5, 1.5, int(config.marginal_grid))
@@ -101,7 +113,15 @@ def run(config, workdir) -> dict:
   orbit_r = {"tv_orbit_gibbs": di.total_variation(po, q, orb["outside"] / n_orb, 0.0),
              "tv_orbit_ensemble": di.total_variation(po, pg, orb["outside"] / n_orb, og),
              "burn_in": burn, "mass_outside": orb["outside"] / n_orb}
+  control = {
+      "eta_below": ctl["eta_below"], "f0_gd_std": ctl["f0_gd_std"],
+      "tv_f0_gd_phihat": di.total_variation(ctl["f0_gd"], ps, ctl["f0_gd_outside"], os_),
+      "tv_f0_gd_gibbs": di.total_variation(ctl["f0_gd"], q, ctl["f0_gd_outside"], 0.0),
+      "tv_below_orbit_ensemble": di.total_variation(
+          ctl["below_orbit"] / n_orb, ctl["below"], ctl["below_orbit_outside"] / n_orb,
+          ctl["below_outside"])}
   return {"float64": x64, "objective": obj.info(), "snapshots": snaps, "orbit": orbit_r,
+          "control": control,
           "tv_floor": floor, "edges": e1,
           "final": {"gd": pg, "gd_outside": og, "phi_hat": ps, "phi_hat_outside": os_,
                     "orbit": po, "gibbs": q}}
@@ -151,12 +171,32 @@ def verdicts(config, results) -> list:
   st7, _ = verdict_lib.interval_status((tv7, tv7), 3 * floor, effect="below")
   tve = orbit["tv_orbit_ensemble"]
   ste, _ = verdict_lib.interval_status((tve, tve), 3 * floor, effect="below")
+  ctl = results.get("control")
+  c4 = c7 = ce = None
+  if ctl is not None:
+    name0 = "GD on f0 alone (no micro-scale), same η and start"
+    c4 = verdict_lib.control(
+        f"{name0}, vs the same φ̂ ensemble and threshold", verdict_lib.interval_status(
+            (ctl["tv_f0_gd_phihat"],) * 2, 3 * np.sqrt(2) * floor, effect="below")[0],
+        ctl["tv_f0_gd_phihat"], must_show="a different law (it converges to the minimizer)")
+    c7 = verdict_lib.control(
+        f"{name0}, vs the same Gibbs law and threshold", verdict_lib.interval_status(
+            (ctl["tv_f0_gd_gibbs"],) * 2, 3 * floor, effect="below")[0], ctl["tv_f0_gd_gibbs"],
+        must_show="no agreement (it converges to the minimizer)")
+    ce = verdict_lib.control(
+        f"GD at η = {plots.fmt_num(ctl['eta_below'])} (below the micro-minima's stability "
+        "threshold ≈ 2 eps), same start, orbit and threshold", verdict_lib.interval_status(
+            (ctl["tv_below_orbit_ensemble"],) * 2, 3 * floor, effect="below")[0],
+        ctl["tv_below_orbit_ensemble"],
+        must_show="no ergodicity (the orbit stops in one micro-minimum)")
+  no_ctrl = "No control in these results (run before the controls existed)."
   out = [
       verdict_lib.decide(
           "GD's ensemble law agrees with that of the stochastic map φ̂.", "P1 Thm 4, Fig. 10",
           f"TV(GD, φ̂) at step {tf}", "reproduced if below 3√2 × the i.i.d. TV floor (the "
           "two-sample floor with a factor 3), not reproduced otherwise", status=st4,
-          estimate=tv4, uncertainty=f"threshold {3 * np.sqrt(2) * floor:.4f}"),
+          estimate=tv4, uncertainty=f"threshold {3 * np.sqrt(2) * floor:.4f}", control=c4,
+          no_control=no_ctrl),
       verdict_lib.decide(
           "GD's ensemble agrees with the rescaled Gibbs law.", "P1 Thm 7, Fig. 11",
           f"TV(GD, Gibbs) at step {tf}", "reproduced if below 3 × the i.i.d. TV floor; "
@@ -164,13 +204,16 @@ def verdicts(config, results) -> list:
           status=st7 if st7 == "reproduced" else "inconclusive",
           reason="" if st7 == "reproduced" else "Gibbs is only O(η²)-accurate",
           estimate=tv7, uncertainty=f"threshold {3 * floor:.4f} (floor {floor:.4f})",
-          detail=f"TV(φ̂, Gibbs) = {rf['tv_phihat_gibbs']:.4f}."),
+          detail=f"TV(φ̂, Gibbs) = {rf['tv_phihat_gibbs']:.4f}." + (
+              "" if ctl is None else " The control's status is the threshold's alone (below: "
+              "reproduced, above: not reproduced)."), control=c7, no_control=no_ctrl),
       verdict_lib.decide(
           "One GD orbit has the ensemble's law (ergodicity).", "P1 Fig. 12",
           "TV(single orbit, GD ensemble)", "reproduced if below 3 × the i.i.d. TV floor, not "
           "reproduced otherwise", status=ste, estimate=tve,
           uncertainty=f"threshold {3 * floor:.4f}",
-          detail=f"TV(orbit, Gibbs) = {orbit['tv_orbit_gibbs']:.4f}.")]
+          detail=f"TV(orbit, Gibbs) = {orbit['tv_orbit_gibbs']:.4f}.", control=ce,
+          no_control=no_ctrl)]
   return _setting.finish(setting, out)
 
 

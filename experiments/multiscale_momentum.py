@@ -35,7 +35,7 @@ METHODS = ("GD", "heavy ball", "NAG-SC")
 SCHEMA = Schema({
     **{k: v for k, v in common.ENSEMBLE_KEYS.items() if k not in ("snapshots", "orbit_steps")},
     "eps": Positive(), "eta": Positive(), "gamma": Num(0, 1, hi_open=True), "mu": Positive(),
-    "orbit_steps": Int(1001), "orbit_x0": Num()})
+    "orbit_steps": Int(1001), "orbit_x0": Num(), "control_eta_over_eps": Positive()})
 
 
 def validate(config) -> None:
@@ -65,13 +65,17 @@ def _method(config, i: int, name: str, var_exact: float) -> dict:
 
   obj = ms.quadratic_sin(config.eps)
   eta, g = config.eta, config.gamma
-  c = gm.nag_sc_coefficient(config.mu, eta)
-  init, step, obs = {
-      "GD": (lambda x: x, lambda s, gr: gm.gd_step(s, gr, eta), lambda s: s),
-      "heavy ball": (gm.heavy_ball_init, lambda s, gr: gm.heavy_ball_step(s, gr, eta, g),
-                     lambda s: s.x),
-      "NAG-SC": (gm.nag_sc_init, lambda s, gr: gm.nag_sc_step(s, gr, eta, c),
-                 lambda s: s.x)}[name]
+
+  def recursion(eta):
+    c = gm.nag_sc_coefficient(config.mu, eta)
+    return {
+        "GD": (lambda x: x, lambda s, gr: gm.gd_step(s, gr, eta), lambda s: s),
+        "heavy ball": (gm.heavy_ball_init, lambda s, gr: gm.heavy_ball_step(s, gr, eta, g),
+                       lambda s: s.x),
+        "NAG-SC": (gm.nag_sc_init, lambda s, gr: gm.nag_sc_step(s, gr, eta, c),
+                   lambda s: s.x)}[name]
+
+  init, step, obs = recursion(eta)
   noisy = lambda key: (lambda x: obj.grad_f0(x) - obj.zeta(key, x))
   x0 = jax.random.uniform(common.key(config, 0), (config.num_orbits, 1), minval=config.init[0],
                           maxval=config.init[1])
@@ -102,7 +106,29 @@ def _method(config, i: int, name: str, var_exact: float) -> dict:
   po = counts / n_orb
   pd, od = di.histogram_probs(xd, [edges])
   ps, os_ = di.histogram_probs(xs, [edges])
+  # negative controls, same start, bins and thresholds: the method on f0 alone (no micro-scale)
+  # at the same η vs the same stochastic ensemble; the method at η = control_eta_over_eps ×
+  # eps, below the micro-minima's stability threshold (orbits stop in one), orbit vs ensemble
+  _, s0 = di.iterate_ensemble(jax.vmap(lambda s: step(s, obj.grad_f0)), jax.vmap(init)(x0),
+                              config.num_steps, snapshots=(config.num_steps,),
+                              chunk_size=config.chunk_size, observe=obs)
+  p0, o0 = di.histogram_probs(s0[config.num_steps][:, 0], [edges])
+  eta_c = float(config.control_eta_over_eps) * float(config.eps)
+  init_c, step_c, obs_c = recursion(eta_c)
+  _, sc = di.iterate_ensemble(jax.vmap(lambda s: step_c(s, obj.grad)), jax.vmap(init_c)(x0),
+                              config.num_steps, snapshots=(config.num_steps,),
+                              chunk_size=config.chunk_size, observe=obs_c)
+  pc, oc = di.histogram_probs(sc[config.num_steps][:, 0], [edges])
+  cc, outc, _ = di.orbit_histogram(lambda s: step_c(s, obj.grad),
+                                   init_c(jnp.array([config.orbit_x0])), config.orbit_steps,
+                                   lo=[edges[0]], hi=[edges[-1]], bins=config.bins,
+                                   burn_in=1000, observe=obs_c)
+  nc = int(cc.sum()) + outc
+  control = {"tv_f0_det_vs_stochastic": di.total_variation(p0, ps, o0, os_),
+             "var_f0_det": float(np.var(s0[config.num_steps][:, 0])), "eta_below": eta_c,
+             "tv_below_orbit_vs_ensemble": di.total_variation(cc / nc, pc, outc / nc, oc)}
   return {"var_det_ensemble": float(np.var(xd)), "var_stochastic_ensemble": float(np.var(xs)),
+          "control": control,
           "var_exact": var_exact, "tv_det_vs_stochastic": di.total_variation(pd, ps, od, os_),
           "tv_det_vs_gaussian": di.total_variation(pd, q, od, 0.0),
           "tv_orbit_vs_ensemble": di.total_variation(po, pd, out / n_orb, od),
@@ -169,29 +195,54 @@ def verdicts(config, results) -> list:
   half = 2 * np.sqrt(4.0 / max(n - 1, 1))
   unc = (float(ratio * np.exp(-half)), float(ratio * np.exp(half)))
   st, reason = verdict_lib.interval_status(unc, 1.0, effect="below")
+  # the positive control: the stochastic counterparts' ensembles, whose exact stationary
+  # variance ratio (discrete Lyapunov equation) is known, through the same interval and rule
+  ratio_s = m["NAG-SC"]["var_stochastic_ensemble"] / m["heavy ball"]["var_stochastic_ensemble"]
+  unc_s = (float(ratio_s * np.exp(-half)), float(ratio_s * np.exp(half)))
+  ctrl_var = verdict_lib.control(
+      "the stochastic counterparts' ensembles (same n, interval and rule)",
+      verdict_lib.interval_status(unc_s, 1.0, effect="below")[0], ratio_s, expect="reproduced",
+      must_show=f"a ratio below 1 (exact {ve['NAG-SC'] / ve['heavy ball']:.3f})")
+  no_ctrl = "No control in these results (run before the controls existed)."
   out = [verdict_lib.decide(
       "NAG-SC has a smaller variance than heavy ball.", "P1 Figs. 18-19",
       "Var(NAG-SC) / Var(heavy ball) of the deterministic ensembles",
       "reproduced if the ratio's ± 2 SE interval (log scale, independent orbits) lies below 1, "
       "not reproduced if at or above 1", status=st, reason=reason, estimate=ratio,
       uncertainty=unc, detail=f"exact linear stochastic counterparts: "
-                              f"{ve['NAG-SC'] / ve['heavy ball']:.3f}; {n} orbits each.")]
+                              f"{ve['NAG-SC'] / ve['heavy ball']:.3f}; {n} orbits each.",
+      control=ctrl_var)]
   for name, r in m.items():
     tv, fl = r["tv_det_vs_stochastic"], r["tv_floor"]
+    ctl = r.get("control")
+    cd = ce = None
+    if ctl is not None:
+      tv0, tvc = ctl["tv_f0_det_vs_stochastic"], ctl["tv_below_orbit_vs_ensemble"]
+      cd = verdict_lib.control(
+          f"{name} on f0 alone (no micro-scale), same η and start, vs the same stochastic "
+          "ensemble and threshold", verdict_lib.interval_status(
+              (tv0, tv0), 3 * np.sqrt(2) * fl, effect="below")[0], tv0,
+          must_show="a different law (it converges to the minimizer)")
+      ce = verdict_lib.control(
+          f"{name} at η = {plots.fmt_num(ctl['eta_below'])} (below the micro-minima's "
+          "stability threshold), same start, orbit and threshold", verdict_lib.interval_status(
+              (tvc, tvc), 3 * fl, effect="below")[0], tvc,
+          must_show="no ergodicity (the orbit stops in one micro-minimum)")
     st, _ = verdict_lib.interval_status((tv, tv), 3 * np.sqrt(2) * fl, effect="below")
     out.append(verdict_lib.decide(
         f"{name}: the deterministic ensemble has its stochastic counterpart's law.",
         "P1 Figs. 18-19", "TV(deterministic, stochastic ensemble)", "reproduced if below 3√2 × "
         "the i.i.d. TV floor, not reproduced otherwise", status=st, estimate=tv,
         uncertainty=f"threshold {3 * np.sqrt(2) * fl:.4f}",
-        detail=f"TV(det, Gaussian) = {r['tv_det_vs_gaussian']:.4f}."))
+        detail=f"TV(det, Gaussian) = {r['tv_det_vs_gaussian']:.4f}.", control=cd,
+        no_control=no_ctrl))
     tvo = r["tv_orbit_vs_ensemble"]
     st, _ = verdict_lib.interval_status((tvo, tvo), 3 * fl, effect="below")
     out.append(verdict_lib.decide(
         f"{name}: one orbit has the ensemble's law (ergodicity).", "P1 Figs. 18-19",
         "TV(single orbit, deterministic ensemble)", "reproduced if below 3 × the i.i.d. TV "
         "floor, not reproduced otherwise", status=st, estimate=tvo,
-        uncertainty=f"threshold {3 * fl:.4f}"))
+        uncertainty=f"threshold {3 * fl:.4f}", control=ce, no_control=no_ctrl))
   return _setting.finish(setting, out)
 
 
