@@ -314,16 +314,35 @@ def progress_safe_logging():
     yield
 
 
+def _on_sigint(signum, frame):
+  """Ctrl-C: raise KeyboardInterrupt as Python does, and remember it, so a loop stops at its
+  next chunk even when library code (an orbax save) caught the exception."""
+  from chaosopt.core import loop
+  loop.request_interrupt()
+  raise KeyboardInterrupt
+
+
 def _cmd_run(args, overrides) -> int:
   if not args.config:
     raise UsageError("--config is required (chaosopt list shows the experiments)")
   _setup_logging(args.quiet, args.verbose)
+  import signal
+  import threading
+  from chaosopt.core import loop
+  ours = (threading.current_thread() is threading.main_thread()
+          and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+  if ours:
+    signal.signal(signal.SIGINT, _on_sigint)
   try:
     with progress_safe_logging():
       return _run(args, overrides)
   except KeyboardInterrupt:
     print("chaosopt: interrupted; re-run the same command to resume", file=sys.stderr)
     return 130
+  finally:
+    if ours:
+      signal.signal(signal.SIGINT, signal.default_int_handler)
+    loop.clear_interrupt()
 
 
 def _run(args, overrides) -> int:
@@ -522,7 +541,6 @@ def list_experiments(kinds: bool = False, papers: bool = False) -> str:
 
 # ----------------------------------------------------------------------------- show
 def _cmd_show(args, overrides) -> int:
-  from chaosopt import experiments
   from chaosopt.train import config as config_lib
   try:
     module, config, variant = _load(args.spec, overrides, args)

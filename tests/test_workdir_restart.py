@@ -253,6 +253,28 @@ def test_ctrl_c_prints_one_line_and_leaves_a_resumable_run(tmp_path):
   workdir_lib.Workdir(str(wd), json.loads((wd / "config.json").read_text())["config"]).close()
 
 
+def test_a_ctrl_c_that_library_code_swallowed_still_stops_the_loop():
+  """Ctrl-C landing inside code that catches and drops KeyboardInterrupt (orbax's save threads
+  do) is remembered by the command's handler; the loop stops after its chunk."""
+  import jax.numpy as jnp
+  from chaosopt.core import loop
+  calls = []
+
+  def on_chunk(carry, metrics, step):
+    calls.append(step)
+    try:
+      cli._on_sigint(2, None)  # the signal arrives here ...
+    except KeyboardInterrupt:
+      pass  # ... and is dropped
+  try:
+    with pytest.raises(KeyboardInterrupt):
+      loop.scan_chunks(lambda c, k: (c + 1, None), jnp.zeros(()), 10, chunk_size=2,
+                       on_chunk=on_chunk)
+  finally:
+    loop.clear_interrupt()
+  assert calls == [2]
+
+
 @pytest.mark.parametrize("spec", [
     ["--config", "widening_valley:quick", "--config.only=gd,mpgd",
      "--config.schemes.3.sigma=1e30"],

@@ -44,6 +44,23 @@ def default_cache_dir() -> Optional[str]:
   return os.path.join(base, "chaosopt", "jax")
 
 
+# Set by the command's SIGINT handler (chaosopt.cli): a Ctrl-C that library code swallowed (an
+# orbax save catches BaseException in its threads) still stops the loop at the next chunk.
+_interrupted = False
+
+
+def request_interrupt() -> None:
+  """Marks the process as interrupted: :func:`scan_chunks` raises ``KeyboardInterrupt`` after
+  its current chunk (the command calls this from its SIGINT handler)."""
+  global _interrupted
+  _interrupted = True
+
+
+def clear_interrupt() -> None:
+  global _interrupted
+  _interrupted = False
+
+
 def use_compilation_cache(directory: str) -> None:
   """Keeps compiled programs in ``directory`` (JAX's persistent compilation cache): runs that
   differ only in their PRNG keys (seeds run one after another) compile once, and a killed run
@@ -117,6 +134,8 @@ def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
         bar.update(n)
       if on_chunk is not None and on_chunk(carry, metrics, step):
         break
+      if _interrupted:  # a Ctrl-C that code between chunks caught and dropped
+        raise KeyboardInterrupt
   finally:
     if bar is not None:
       bar.close()
