@@ -91,6 +91,53 @@ def test_airfoil_claim_needs_seeds_and_uses_the_papers_gain(rng):
   assert v["status"] == "inconclusive" and "too few seeds" in v["reason"]
 
 
+def test_airfoil_split_half_control(rng):
+  """The reference's seeds split in halves, through the same paired rule: seed noise alone is
+  not reproduced; halves that differ (a synthetic shift of the paper's gain between even and odd
+  seeds) make the control "reproduced" as well, so the claim has no power."""
+  _, config, _ = experiments.load("airfoil_table1")
+  mod = experiments.get("airfoil_table1")
+  base = rng.normal(0.43, 0.04, 200)
+  better = base - 0.05 + rng.normal(0, 0.01, 200)
+  gauss = base + rng.normal(0, 0.01, 200)
+  v = mod.verdicts(config, _table_results({"baseline": base, "gaussian": gauss,
+                                            "mpgd_0.6": better}))
+  assert v[0]["status"] == "reproduced" and v[0]["control"]["status"] == "not reproduced"
+  assert "split in halves" in v[0]["control"]["name"]
+  assert v[1]["control"] is not None and "gaussian" in v[1]["control"]["name"]
+  assert v[-1]["status"] == "not tested" and v[-1]["control"]["status"] == "not tested"
+  # even seeds of GD sit 0.05 below the odd ones (seed noise 0.001): the halves "differ"
+  shifted = 0.43 + rng.normal(0, 0.001, 200) - 0.05 * (np.arange(200) % 2 == 0)
+  v = mod.verdicts(config, _table_results({"baseline": shifted, "gaussian": shifted,
+                                            "mpgd_0.6": shifted - 0.05
+                                            + rng.normal(0, 0.001, 200)}))[0]
+  assert v["control"]["status"] == "reproduced"
+  assert v["status"] == "inconclusive" and "no power" in v["reason"]
+
+
+def test_airfoil_controls_extension_has_a_split_half_control(rng):
+  _, config, _ = experiments.load("airfoil_table1:controls")
+  mod = experiments.get("airfoil_table1")
+  base = rng.normal(0.43, 0.04, 200)
+  auth = base - 0.02 + rng.normal(0, 0.005, 200)
+  time_ordered = auth + 0.03 + rng.normal(0, 0.005, 200)
+  res = _table_results({"baseline": base, "mpgd_authors_0.6": auth,
+                        "mpgd_authors_time_0.6": time_ordered, "iid_observable_0.6": auth})
+  res["schemes"]["iid_observable_0.6"]["kind"] = "iid_observable"
+  res["schemes"]["mpgd_authors_time_0.6"]["kind"] = "mpgd_authors_time"
+  v = {x["claim"][:60]: x for x in mod.verdicts(config, res)}
+  ext = [x for x in v.values() if x["origin"] == "extension"]
+  assert ext and all(x["control"]["status"] == "not reproduced" for x in ext)
+  assert [x["status"] for x in ext] == ["reproduced", "inconclusive"] or \
+      ext[0]["status"] == "reproduced"
+  # mpgd_authors_0.6's halves differ by 0.1: the control "changes" too → no power
+  res["schemes"]["mpgd_authors_0.6"]["final"]["test_rmse"] = list(
+      np.asarray(auth) + 0.1 * (np.arange(200) % 2 == 0))
+  ext = [x for x in mod.verdicts(config, res) if x["origin"] == "extension"]
+  assert ext[0]["control"]["status"] == "reproduced"
+  assert ext[0]["status"] == "inconclusive" and "no power" in ext[0]["reason"]
+
+
 def test_paired_rows_of_compare_paired_drive_the_status(rng):
   from chaosopt.experiments import _paired
   ref = rng.normal(0, 1, 100)
