@@ -138,6 +138,29 @@ def test_airfoil_controls_extension_has_a_split_half_control(rng):
   assert ext[0]["status"] == "inconclusive" and "no power" in ext[0]["reason"]
 
 
+def _valley_results(moves: dict, seeds=12) -> dict:
+  """A widening-valley results block: ``{scheme: final/initial trace ratio}`` per scheme."""
+  kinds = {"gd": "gd", "gaussian": "gaussian"}
+  return {"schemes": {n: {"kind": kinds.get(n, "mpgd"), "hparams": {},
+                          "seeds": list(range(seeds)),
+                          "final": {"hessian_trace": [10.0 * r] * seeds},
+                          "initial": {"hessian_trace": [10.0] * seeds},
+                          "diverged_at": [-1] * seeds} for n, r in moves.items()},
+          "summary": {n: {} for n in moves}, "diverged": []}
+
+
+def test_widening_valley_gd_does_not_move_has_a_moving_control():
+  _, config, _ = experiments.load("widening_valley")
+  mod = experiments.get("widening_valley")
+  v = mod.verdicts(config, _valley_results({"gd": 1.0, "gaussian": 0.9}))[0]
+  assert v["status"] == "reproduced" and v["control"]["status"] == "not reproduced"
+  # the Gaussian scheme does not move either: the ratio sees no motion → no power
+  v = mod.verdicts(config, _valley_results({"gd": 1.0, "gaussian": 1.0}))[0]
+  assert v["status"] == "inconclusive" and "no power" in v["reason"]
+  v = mod.verdicts(config, _valley_results({"gd": 1.1, "gaussian": 0.9}))[0]
+  assert v["status"] == "not reproduced"
+
+
 def test_paired_rows_of_compare_paired_drive_the_status(rng):
   from chaosopt.experiments import _paired
   ref = rng.normal(0, 1, 100)
