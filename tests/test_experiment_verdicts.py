@@ -373,3 +373,24 @@ def test_linear_scaling_rule_verdicts(rng):
   assert close["status"] == "inconclusive", close
   close, thm = mod.verdicts(config, _lsr_results(512, seeds=5, rng=rng))
   assert close["status"] == "inconclusive" and "too few seeds" in close["reason"]
+
+
+def _x2_runs(errs, devs, flips, etas=(1e-3, 1e-2, 0.9), steps=(5000, 500, 6)):
+  return {"runs": [{"eta": e, "steps": n, "max_abs_error": err, "closed_form_max_dev": d,
+                    "sign_changes": f, "small_eta_prediction": e / math.e}
+                   for e, n, err, d, f in zip(etas, steps, errs, devs, flips)]}
+
+
+def test_discretization_x2_controls():
+  _, config, _ = experiments.load("discretization_x2")
+  mod = experiments.get("discretization_x2")
+  good = _x2_runs([1e-3 / math.e, 1e-2 / math.e, 0.97], [4e-7, 1e-7, 1e-7], [0, 0, 6])
+  vs = mod.verdicts(config, good)
+  assert [v["status"] for v in vs] == ["reproduced"] * 3
+  assert [v["control"]["status"] for v in vs] == ["not reproduced"] * 3
+  # the rounding error grows with η as well, GD flips sign at the small η too, and the
+  # first-order formula "holds" at η = 0.9: every control shows the effect → no power
+  bad = _x2_runs([1e-3 / math.e, 1e-2 / math.e, 0.9 / math.e], [1e-8, 1e-7, 1e-6], [5000, 0, 6])
+  vs = mod.verdicts(config, bad)
+  assert all(v["status"] == "inconclusive" and "no power" in v["reason"] for v in vs[1:])
+  assert vs[0]["control"]["status"] == "reproduced" and vs[0]["status"] == "inconclusive"
