@@ -394,3 +394,28 @@ def test_discretization_x2_controls():
   vs = mod.verdicts(config, bad)
   assert all(v["status"] == "inconclusive" and "no power" in v["reason"] for v in vs[1:])
   assert vs[0]["control"]["status"] == "reproduced" and vs[0]["status"] == "inconclusive"
+
+
+def _homog_case(ks, floor, dt_ks, beta=0.5):
+  return {"beta": beta, "ks_mean": list(ks), "ks_floor_mean": floor, "ks_excess_slope": None,
+          "etas": [{"ks": [k, k]} for k in ks], "floor": {"ks": [floor, floor]},
+          "sde_dt_vs_2dt": {"ks": [dt_ks, dt_ks]}}
+
+
+def test_mpgd_homogenization_positive_control():
+  """The SDE at dt vs 2 dt must pass the "within twice the floor" rule (a positive control)."""
+  _, config, _ = experiments.load("mpgd_homogenization")
+  mod = experiments.get("mpgd_homogenization")
+  n = len(config.etas)
+  conv = list(np.linspace(0.1, 0.015, n))
+  v, = mod.verdicts(config, {"cases": [_homog_case(conv, 0.01, 0.011)]})
+  assert v["status"] == "reproduced" and v["control"]["status"] == "reproduced"
+  assert v["control"]["expect"] == "reproduced"
+  # rising distance: not reproduced, and the control passes
+  rise = conv[::-1]
+  v, = mod.verdicts(config, {"cases": [_homog_case(rise, 0.01, 0.011)]})
+  assert v["status"] == "not reproduced"
+  # the same law twice is also "not near": the rule cannot tell → no power
+  v, = mod.verdicts(config, {"cases": [_homog_case(rise, 0.01, 0.05)]})
+  assert v["control"]["status"] == "not reproduced"
+  assert v["status"] == "inconclusive" and "no power" in v["reason"]
