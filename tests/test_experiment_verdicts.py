@@ -419,3 +419,33 @@ def test_mpgd_homogenization_positive_control():
   v, = mod.verdicts(config, {"cases": [_homog_case(rise, 0.01, 0.05)]})
   assert v["control"]["status"] == "not reproduced"
   assert v["status"] == "inconclusive" and "no power" in v["reason"]
+
+
+def _ireg_results(config, b_small, b_big, trace, *, p=2.46, p_full=2.61, tr_paper=11.2,
+                  tr_kappa=6.0, se=0.02):
+  K, Kv = config.num_steps, config.valley_steps
+  return {"quartic": {"pred_paper": [p] * (K + 1), "pred_full": [p_full] * (K + 1),
+                      "eps": [{"eps": 0.025, "crn": [b_small], "crn_se": [se]},
+                              {"eps": 0.2, "crn": [b_big], "crn_se": [se]}]},
+          "kappa_isolation": {"kappa_K": 6.8, "eps": [{"eps": 0.05, "mean_shift": 6.5,
+                                                       "se": 0.5}]},
+          "valley": {"pred_spread": [tr_paper] * (Kv + 1), "pred_penalty": [0.0] * (Kv + 1),
+                     "pred_kappa": [tr_kappa] * (Kv + 1), "trace0": 76.0,
+                     "scales": [{"s": 0.5, "trace_shift_over_s2": [trace], "se": [0.5]},
+                                {"s": 1.0, "trace_shift_over_s2": [trace], "se": [0.5]}]}}
+
+
+def test_mpgd_implicit_reg_controls():
+  _, config, _ = experiments.load("mpgd_implicit_reg")
+  mod = experiments.get("mpgd_implicit_reg")
+  vs = mod.verdicts(config, _ireg_results(config, 2.47, 5.9, 17.2))
+  assert vs[0]["status"] == "reproduced" and vs[0]["control"]["status"] == "not reproduced"
+  assert vs[1]["control"]["status"] == "not tested"
+  # the printed prediction misses, the one with κ matches: the rule can accept (positive control)
+  assert vs[2]["status"] == "not reproduced" and vs[2]["control"]["status"] == "reproduced"
+  # B̂ at ε = 0.2 matches as well: the 10% rule rejects nothing here → no power
+  vs = mod.verdicts(config, _ireg_results(config, 2.47, 2.5, 17.2))
+  assert vs[0]["status"] == "inconclusive" and "no power" in vs[0]["reason"]
+  # neither prediction matches the measured shift: the rule accepts nothing → no power
+  vs = mod.verdicts(config, _ireg_results(config, 2.47, 5.9, 40.0))
+  assert vs[2]["status"] == "inconclusive" and "no power" in vs[2]["reason"]
