@@ -449,3 +449,28 @@ def test_mpgd_implicit_reg_controls():
   # neither prediction matches the measured shift: the rule accepts nothing → no power
   vs = mod.verdicts(config, _ireg_results(config, 2.47, 5.9, 40.0))
   assert vs[2]["status"] == "inconclusive" and "no power" in vs[2]["reason"]
+
+
+def _svag_results(mod, means, se=0.0005, ls=(1, 2, 4, 8, 16), fit_means=None):
+  """SVAG results with every test function's final means ``means`` over ``ls``; the stored
+  fits are of ``fit_means`` (default: the same means)."""
+  ls_a = np.array(ls, float)
+  per_l = [{"l": l, **{n: {"final_mean": float(m), "final_se": se} for n in mod.NAMES}}
+           for l, m in zip(ls, means)]
+  fm = np.array(means if fit_means is None else fit_means, float)
+  fit = mod._fit(ls_a, fm, np.full(len(ls), se))
+  return {"per_l": per_l, "fits": {n: dict(fit) for n in mod.NAMES}}
+
+
+def test_svag_reversed_l_control(rng):
+  _, config, _ = experiments.load("svag_convergence")
+  mod = experiments.get("svag_convergence")
+  ls = np.array([1, 2, 4, 8, 16], float)
+  decay = 0.75 - 0.008 / ls + rng.normal(0, 0.0002, 5)
+  v = mod.verdicts(config, _svag_results(mod, decay))[0]
+  assert v["status"] == "reproduced" and v["control"]["status"] == "not reproduced"
+  # a sequence whose reversal decays like 1/l as well (the stored fit decays, the per-l values
+  # grow): the control passes the same rule → no power
+  v = mod.verdicts(config, _svag_results(mod, decay[::-1], fit_means=decay))[0]
+  assert v["control"]["status"] == "reproduced"
+  assert v["status"] == "inconclusive" and "no power" in v["reason"]
