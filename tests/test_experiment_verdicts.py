@@ -515,3 +515,27 @@ def test_sgd_noise_synthetic_controls_small():
   sc = mod._synthetic_controls(8, 64, 200, 20, 1.3, 0)
   assert sc["gauss_n"] == 8 and 0 <= sc["gauss_sse"] <= 1 and 0 <= sc["gauss_chi2"] <= 1
   assert sc["iqr_alpha"].shape == (64,) and np.isfinite(sc["var_ratio"])
+
+
+def _t2_results(values: dict, protocol=True) -> dict:
+  return {"schemes": {n: {"kind": "gd" if n == "gd" else "mpgd", "hparams": {},
+                          "seeds": list(range(len(v))), "final": {"val_accuracy": list(v)},
+                          "initial": {}, "diverged_at": [-1] * len(v)}
+                      for n, v in values.items()},
+          "summary": {}, "diverged": [], "is_paper_protocol": protocol}
+
+
+def test_table2_split_half_control(rng):
+  _, config, _ = experiments.load("cifar10_table2")
+  mod = experiments.get("cifar10_table2")
+  gd = rng.normal(73.0, 1.0, 40)
+  v, = mod.verdicts(config, _t2_results({"gd": gd, "mpgd_0.6": gd + 2.7
+                                         + rng.normal(0, 0.3, 40)}))
+  assert v["status"] == "reproduced" and v["control"]["status"] == "not reproduced"
+  shifted = 73.0 + rng.normal(0, 0.05, 40) + 2.7 * (np.arange(40) % 2 == 0)
+  v, = mod.verdicts(config, _t2_results({"gd": shifted, "mpgd_0.6": shifted + 2.7
+                                         + rng.normal(0, 0.05, 40)}))
+  assert v["control"]["status"] == "reproduced"
+  assert v["status"] == "inconclusive" and "no power" in v["reason"]
+  v, = mod.verdicts(config, _t2_results({"gd": gd, "mpgd_0.6": gd}, protocol=False))
+  assert v["status"] == "not tested" and v["control"]["status"] == "not tested"
