@@ -558,3 +558,31 @@ def test_msgd_fmnist_noisy_beats_gd_split_half_control(rng):
   v = mod.verdicts(config, res(shifted))[-1]
   assert v["control"]["status"] == "reproduced"
   assert v["status"] == "inconclusive" and "no power" in v["reason"]
+
+
+def test_linear_scaling_rule_controls(rng):
+  """The break claim's permutation control and the theorem's false-bound control."""
+  _, config, _ = experiments.load("linear_scaling_rule")
+  mod = experiments.get("linear_scaling_rule")
+  close, thm = mod.verdicts(config, _lsr_results(512, rng=rng))
+  # permuted curves break anywhere from 32 up: not confined to the window [216, 2336]
+  assert close["status"] == "reproduced" and close["control"]["status"] != "reproduced"
+  # R nearly flat: LSI holds from 16 to 64 (κ = 4 > C² = 2): the false bound is violated
+  assert thm["status"] == "reproduced" and thm["control"]["status"] == "not reproduced"
+  # R steeper (slope 1/64): LSI holds only on κ ≤ 1.5 and κ = 2 pairs, which no bound ≥ C²
+  # constrains, so the false bound is never violated either → no power
+  _, thm = mod.verdicts(config, _lsr_results(512, r_slope=1 / 64, rng=rng))
+  assert thm["control"]["status"] == "reproduced"
+  assert thm["status"] == "inconclusive" and "no power" in thm["reason"]
+  # a grid whose every possible break lies in the window (baselines 256, 512 → exact bounds
+  # 912, 1424 → window [456, 2848] ∋ 512, 1024, 2048; a break is never the first B): the
+  # permuted curves "pass" too → no power
+  per_b = []
+  for b in (256, 512, 1024, 2048):
+    n, g = np.full(10, 1.0 / b), np.full(10, 1 / 200)
+    per_b.append({"B": b, "test_error": (0.17 if b < 1024 else 0.25) + rng.normal(0, 0.003, 10),
+                  "G": g, "N": n, "R": 1 + b / 256 + rng.normal(0, 1e-3, 10),
+                  "G_over_N": g / n, "predicted_critical_batch": 2 * b * n / g})
+  close, _ = mod.verdicts(config, {"per_batch": per_b, "observed_break_batch": 1024})
+  assert close["control"]["status"] == "reproduced"
+  assert close["status"] == "inconclusive" and "no power" in close["reason"]
