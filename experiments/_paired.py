@@ -13,10 +13,17 @@ difference). One row's status (:func:`row_status`):
 The claim (:func:`claim_status`) is reproduced if some claimed row is, not reproduced if every
 claimed row is not, inconclusive otherwise, and inconclusive whenever fewer than
 :data:`chaosopt.analysis.verdicts.MIN_SEEDS` paired seeds entered a row.
+
+The negative control of such a claim (:func:`split_half`): one scheme's seeds split in two halves
+(even and odd positions, paired in order) run through the same paired test. The halves differ by
+chance only, so the control must not come out "better"; when it does, the test cannot tell an
+effect from seed noise (the power rule, :func:`chaosopt.analysis.verdicts.apply_control`).
 """
 from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence
+
+import numpy as np
 
 from chaosopt.analysis import verdicts as verdict_lib
 
@@ -79,3 +86,43 @@ def per_row_text(per_row: Mapping[str, str]) -> str:
   for k, v in per_row.items():
     groups.setdefault(v, []).append(k)
   return "; ".join(f"{s}: {', '.join(groups[s])}" for s in verdict_lib.STATUSES if s in groups)
+
+
+def split_half(values: Sequence[float], name: str, *, lower_is_better: bool = True,
+               num_resamples: int = 10_000) -> Optional[dict]:
+  """The split-half control row of ``name``'s per-seed ``values``: the even-position seeds
+  (scheme ``"<name> even seeds"``) against the odd-position ones (reference), the k-th even seed
+  paired with the k-th odd one, through :func:`chaosopt.analysis.stats.compare_paired` (the
+  treatment's paired t-test and bootstrap CI; one row, so Holm changes nothing — the control is
+  judged no more leniently than the treatment's rows). The split is fixed (by position, not
+  drawn), so the control is reproducible. ``None`` with fewer than 2 seeds."""
+  from chaosopt.analysis import stats
+  v = np.asarray(values, np.float64).ravel()
+  m = len(v) // 2
+  if m < 1:
+    return None
+  row, = stats.compare_paired({f"{name} even seeds": v[0:2 * m:2], f"{name} odd seeds":
+                               v[1:2 * m:2]}, f"{name} odd seeds",
+                              lower_is_better=lower_is_better, num_resamples=num_resamples)
+  return row
+
+
+def split_half_control(values: Sequence[float], name: str, gain: Optional[float] = None, *,
+                       lower_is_better: bool = True, what: str = "gain") -> Optional[dict]:
+  """A negative control record (:func:`chaosopt.analysis.verdicts.control`) of an "A beats B"
+  claim: :func:`split_half` of one scheme, its status by :func:`claim_status` with the paper's
+  ``gain`` (the smallest claimed gain, the hardest to exclude) and the same seed minimum (counting
+  the pairs of halves). It must come out not reproduced. ``None`` with fewer than 2 seeds."""
+  row = split_half(values, name, lower_is_better=lower_is_better)
+  if row is None:
+    return None
+  comp = claim_status([row], {row["scheme"]: gain})
+  return verdict_lib.control(
+      f"{name}'s seeds split in halves (even vs odd, paired in order)", comp["status"],
+      row["mean_diff"], must_show=f"no {what} under the same rule (two halves of one scheme "
+      f"differ by chance only; n = {row['n']} pairs, mean difference "
+      f"{_f(row['mean_diff'])}, 95% CI [{_f(row['ci_low'])}, {_f(row['ci_high'])}])")
+
+
+def _f(x) -> str:
+  return "–" if x is None else f"{x:+.4f}"

@@ -156,6 +156,16 @@ def verdicts(config, results) -> list:
   ratios = [b / a for a, b in zip(errs, errs[1:]) if a > 0]
   worst = min(ratios) if ratios else None
   rounding = max(r["closed_form_max_dev"] for r in runs)
+  # control: the same ratio with GD measured against its own closed form (1 − 2η)^k x0 instead
+  # of the flow: no discretization error, only float32 rounding, so it must not grow with η
+  devs = [r["closed_form_max_dev"] for r in runs]
+  cratios = [b / a for a, b in zip(devs, devs[1:]) if a > 0]
+  cworst = min(cratios) if cratios else None
+  ctrl1 = verdict_lib.control(
+      "GD vs its exact discrete solution (1 − 2η)^k·x0 (no discretization error)",
+      "not tested" if cworst is None else verdict_lib.interval_status((cworst, cworst), 1.0)[0],
+      cworst, must_show="no growth with η under the same rule (only float32 rounding: "
+      + ", ".join(f"{d:.2g}" for d in devs) + ")")
   out = [verdict_lib.decide(
       "As η increases, the discretization error increases.", "P3 Fig. 3",
       "smallest ratio of max_t |x_GD − x_GF| between consecutive learning rates",
@@ -165,9 +175,18 @@ def verdicts(config, results) -> list:
       estimate=worst, uncertainty=f"exact (deterministic; float32 rounding ≤ {rounding:.1e})",
       detail="max_t |x_GD − x_GF| = " + ", ".join(
           f"{r['max_abs_error']:.3g} (η = {plots.fmt_num(r['eta'])})" for r in runs) + ".",
-      no_control="No control needed (closed forms on both sides).")]
+      control=ctrl1)]
   big = max(runs, key=lambda r: r["eta"])
   frac = big["sign_changes"] / max(big["steps"], 1)
+  # control: the same counter on GD at the smallest η (1 − 2η > 0: no flip), which must not
+  # "oscillate"
+  low = min(runs, key=lambda r: r["eta"])
+  lfrac = low["sign_changes"] / max(low["steps"], 1)
+  ctrl2 = verdict_lib.control(
+      f"GD at η = {plots.fmt_num(low['eta'])} (1 − 2η = {1 - 2 * low['eta']:+.3f} > 0)",
+      "not tested" if low is big else ("reproduced" if lfrac >= 0.5 else "not reproduced"),
+      lfrac, must_show=f"no oscillation under the same counter ({low['sign_changes']} sign "
+                       f"changes in {low['steps']} steps)")
   out.append(verdict_lib.decide(
       f"At η = {plots.fmt_num(big['eta'])} GD oscillates while gradient flow decays "
       "monotonically.", "P3 Fig. 3 (right panel)", "fraction of GD steps that flip the sign",
@@ -175,15 +194,27 @@ def verdicts(config, results) -> list:
       "does)", status="reproduced" if frac >= 0.5 else "not reproduced", estimate=frac,
       uncertainty="exact (deterministic)",
       detail=f"{big['sign_changes']} sign changes in {big['steps']} steps (1 − 2η = "
-             f"{1 - 2 * big['eta']:+.2f}).", no_control="No control needed (closed form)."))
+             f"{1 - 2 * big['eta']:+.2f}).", control=ctrl2))
   small = [r for r in runs if r["eta"] <= 0.01]
   if small:
     rel = max(abs(r["max_abs_error"] / r["small_eta_prediction"] - 1) for r in small)
     st, reason = verdict_lib.equivalence_status((rel, rel), 0.0, 0.05)
+    # control: the same deviation at the largest η, where the first-order formula must fail
+    large = [r for r in runs if r["eta"] > 0.01]
+    if large:
+      lr = max(large, key=lambda r: r["eta"])
+      crel = abs(lr["max_abs_error"] / lr["small_eta_prediction"] - 1)
+      ctrl3 = verdict_lib.control(
+          f"the same deviation at η = {plots.fmt_num(lr['eta'])} (outside the small-η regime)",
+          verdict_lib.equivalence_status((crel, crel), 0.0, 0.05)[0], crel,
+          must_show="a deviation above 5% (the first-order formula fails at a large η)")
+    else:
+      ctrl3 = verdict_lib.control(
+          "the same deviation at a large η", "not tested",
+          must_show="a deviation above 5%; not tested: no η > 0.01 in this run")
     out.append(verdict_lib.decide(
         "For small η the error is first order: ≈ x0·η/e.", "P3 Fig. 3 (closed form, ours)",
         "largest relative deviation of max_t |x_GD − x_GF| from x0·η/e over η ≤ 0.01",
         "reproduced if below 5% (the size of the O(η²) remainder)", status=st, reason=reason,
-        estimate=rel, uncertainty="exact (deterministic)", origin="check",
-        no_control="No control needed (closed form)."))
+        estimate=rel, uncertainty="exact (deterministic)", origin="check", control=ctrl3))
   return _setting.finish(setting, out)

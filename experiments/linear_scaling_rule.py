@@ -411,11 +411,44 @@ def break_bootstrap(per_b, num: int = NUM_BOOT, seed: int = 0) -> dict:
                     for v, c in zip(vals, counts)}}
 
 
-def lsi_check(config, per_b, num: int = NUM_BOOT, seed: int = 1) -> dict:
+def break_permutations(per_b, window, num: int = NUM_BOOT, seed: int = 2) -> dict:
+  """The negative control of the break claim: the seed-mean test errors with the B labels
+  permuted (``num`` fixed permutations), so that the curve no longer depends on B while the
+  bounds stay with their B. Each permuted curve's break (the same App. E.2 detector; ``inf``:
+  no break) — ``lo``/``hi``: the 2.5% / 97.5% points (as :func:`break_bootstrap`) of the
+  permutations that break (the rule decides only where LSR breaks: no break is inconclusive
+  for the treatment too; ``none``: the share without a break), ``inside``: the share of all
+  permutations whose break lies in ``window``."""
+  bs = np.array([r["B"] for r in per_b])
+  err = np.array([float(np.nanmean(np.asarray(r["test_error"], float))) for r in per_b])
+  rng = np.random.default_rng(seed)
+  out = np.array([np.inf if (b := eq.lsr_break_batch_size(bs, err[rng.permutation(len(bs))]))
+                  is None else float(b) for _ in range(num)])
+  fin = out[np.isfinite(out)]
+  lo, hi = (np.quantile(fin, [0.025, 0.975], method="inverted_cdf") if fin.size
+            else (np.inf, np.inf))
+  inside = float(np.mean((out >= window[0]) & (out <= window[1]))) if window else float("nan")
+  return {"lo": float(lo), "hi": float(hi), "inside": inside,
+          "none": float(np.mean(~np.isfinite(out)))}
+
+
+def _window_status(lo: float, hi: float, window, n_seeds: int) -> tuple[str, str]:
+  """The break rule: the interval [lo, hi] of break batches against the window, on log2."""
+  l0, l1 = math.log2(window[0]), math.log2(window[1])
+  return verdict_lib.equivalence_status(
+      (math.log2(lo) if math.isfinite(lo) else float("inf"),
+       math.log2(hi) if math.isfinite(hi) else float("inf")), (l0 + l1) / 2, (l1 - l0) / 2,
+      n=n_seeds, min_n=verdict_lib.MIN_SEEDS)
+
+
+def lsi_check(config, per_b, num: int = NUM_BOOT, seed: int = 1, *,
+              with_noise_term: bool = True) -> dict:
   """Thm 6.6 tested from R, G, N directly: for every pair B < κB of the grid, (C, κ)-LSI
   (Def. 6.4, C = √c_squared) from the seed means of R, G, N, and whether κ exceeds
   C²(1 + N_B/G_B) where LSI holds (a violation of the theorem). The same on ``num``
-  resamples of the seeds: ``violation_share`` is the fraction of resamples with a violation."""
+  resamples of the seeds: ``violation_share`` is the fraction of resamples with a violation.
+  ``with_noise_term=False`` checks the false bound κ ≤ C² instead (the theorem without its
+  N/G term: the positive control, which LSI pairs with κ > C² must violate)."""
   c = math.sqrt(config.c_squared)
   bs = [r["B"] for r in per_b]
   arr = {k: np.array([np.asarray(r[k], float) for r in per_b]) for k in ("R", "G", "N")}
@@ -428,7 +461,8 @@ def lsi_check(config, per_b, num: int = NUM_BOOT, seed: int = 1) -> dict:
         kappa = bs[j] / bs[i]
         lsi = eq.lsi_holds(m["R"][i], m["G"][i], m["N"][i], m["R"][j], m["G"][j], m["N"][j],
                            kappa, c)
-        bound = config.c_squared * (1.0 + m["N"][i] / m["G"][i])
+        bound = config.c_squared * ((1.0 + m["N"][i] / m["G"][i]) if with_noise_term
+                                    else 1.0)
         out.append((bs[i], bs[j], kappa, lsi, bound))
     return out
 
@@ -472,11 +506,7 @@ def verdicts(config, results) -> list:
     window = None
   else:
     window = (min(exact) / CLOSE, CLOSE * max(exact))
-    l0, l1 = math.log2(window[0]), math.log2(window[1])
-    status, reason = verdict_lib.equivalence_status(
-        (math.log2(boot["lo"]), math.log2(boot["hi"]) if math.isfinite(boot["hi"])
-         else float("inf")), (l0 + l1) / 2, (l1 - l0) / 2, n=n_seeds,
-        min_n=verdict_lib.MIN_SEEDS)
+    status, reason = _window_status(boot["lo"], boot["hi"], window, n_seeds)
     if reason.startswith("the interval"):
       reason = (f"the break's interval [{boot['lo']:.0f}, {boot['hi']:.0f}] straddles the "
                 f"window [{window[0]:.0f}, {window[1]:.0f}]")
@@ -484,6 +514,21 @@ def verdicts(config, results) -> list:
       reason = (f"in {boot['share'].get('none', 0):.0%} of the seed resamples LSR does not "
                 "break in the tested range")
   inside = [r["B"] for r in per_b if window and window[0] <= r["B"] <= window[1]]
+  # negative control: the break of the error curve with its B labels permuted (no dependence
+  # on B), through the same window rule — it must not come out reproduced, or any break would
+  if window:
+    perm = break_permutations(per_b, window)
+    ctrl1 = verdict_lib.control(
+        f"the test-error curve with its B labels permuted ({NUM_BOOT} permutations)",
+        _window_status(perm["lo"], perm["hi"], window, n_seeds)[0], perm["inside"],
+        must_show=f"a break not confined to the window under the same rule (permuted breaks, "
+                  f"where they break: 95% range [{perm['lo']:.0f}, {perm['hi']:.0f}]; "
+                  f"{perm['inside']:.0%} of all permutations break inside the window, "
+                  f"{perm['none']:.0%} do not break)")
+  else:
+    ctrl1 = verdict_lib.control(
+        "the test-error curve with its B labels permuted", "not tested",
+        must_show="a break not confined to the window; not tested: no window (no break)")
   approx_in = (broke is not None and bool(approx)
                and min(approx) / CLOSE <= broke <= CLOSE * max(approx))
   share = ", ".join(f"B = {k}: {v:.0%}" for k, v in boot["share"].items())
@@ -509,9 +554,7 @@ def verdicts(config, results) -> list:
          "the window, so only a break outside them could come out not reproduced. "
          if window else "")
       + f"G/N at equilibrium ranges over {ratio.min():.3g} … {ratio.max():.3g}; LSR-failure "
-        f"threshold {thr:.2f}% (best + 20%); {n_seeds} seeds.",
-      no_control="No control was run: no setting in which LSR provably holds (or fails) at a "
-                 "known batch size was part of this experiment."))
+        f"threshold {thr:.2f}% (best + 20%); {n_seeds} seeds.", control=ctrl1))
 
   chk = lsi_check(config, per_b)
   held = [p for p in chk["pairs"] if p["lsi"]]
@@ -529,6 +572,28 @@ def verdicts(config, results) -> list:
   if few and status != "inconclusive":
     status, reason = "inconclusive", few
   ok_k = [p for p in chk["pairs"] if p["kappa"] <= p["bound"]]
+  # positive control: the same check of the false bound κ ≤ C² (the theorem without its N/G
+  # term) on the same pairs and resamples: LSI pairs with κ > C² violate it, so it must come out
+  # not reproduced — else the check could not see a violation
+  fc = lsi_check(config, per_b, with_noise_term=False)
+  f_held = [p for p in fc["pairs"] if p["lsi"]]
+  f_viol = [p for p in f_held if p["kappa"] > p["bound"]]
+  if not f_held:
+    f_status = "inconclusive"
+  elif not f_viol and fc["violation_share"] <= 0.025:
+    f_status = "reproduced"
+  elif f_viol and fc["violation_share"] >= 0.975:
+    f_status = "not reproduced"
+  else:
+    f_status = "inconclusive"
+  if verdict_lib.too_few(n_seeds, verdict_lib.MIN_SEEDS):
+    f_status = "inconclusive"
+  ctrl2 = verdict_lib.control(
+      f"the false bound κ ≤ C² = {config.c_squared:g} (without the N/G term), same pairs and "
+      "resamples", f_status, len(f_viol),
+      must_show=f"a violation under the same rule ({len(f_viol)} LSI pairs violate it"
+                + (": " + ", ".join(f"{p['B']}→{p['kB']}" for p in f_viol) if f_viol else "")
+                + f"; in {fc['violation_share']:.1%} of the resamples)")
   out.append(verdict_lib.decide(
       "If (C, κ)-LSI holds from B to κB (R, N/κ and G within a factor C), then "
       "κ ≤ C²(1 + N_B/G_B).", "P3 Def. 6.4, Thm 6.6",
@@ -544,7 +609,6 @@ def verdicts(config, results) -> list:
              + f"; κ ≤ C²(1 + N_B/G_B) on {len(ok_k)} pairs"
              + (f"; the tightest LSI pair has κ/bound = "
                 f"{max(p['kappa'] / p['bound'] for p in held):.2f} (a violation needs > 1)"
-                if held else "") + ".",
-      no_control="No control: the implication is a theorem; the pairs where LSI fails are "
-                 "not tested by it."))
+                if held else "") + ". The pairs where LSI fails are not tested by the "
+                                   "theorem.", control=ctrl2))
   return _setting.finish(setting, out)

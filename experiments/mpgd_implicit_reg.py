@@ -235,6 +235,20 @@ def verdicts(config, results) -> list:
   separable = np.isfinite(spread) and spread < abs(kap_gap) / 2
   status, reason = verdict_lib.equivalence_status((b - 2 * b_se, b + 2 * b_se), p_paper,
                                                   0.1 * abs(p_paper))
+  # control: the same coefficient at the largest ε, where the O(ε) remainder is not small: the
+  # 10% rule must reject it, or it would accept any coefficient of the right order
+  big = max(q["eps"], key=lambda e: e["eps"])
+  if big is first:
+    ctrl_q = verdict_lib.control("B̂ at a larger ε", "not tested",
+                                 must_show="a coefficient outside 10%; not tested: one ε only")
+  else:
+    bb, bb_se = big["crn"][-1], big["crn_se"][-1]
+    ctrl_q = verdict_lib.control(
+        f"B̂ at the largest ε = {plots.fmt_num(big['eps'])} (O(ε) remainder not small)",
+        verdict_lib.equivalence_status((bb - 2 * bb_se, bb + 2 * bb_se), p_paper,
+                                       0.1 * abs(p_paper))[0], bb,
+        must_show=f"a coefficient outside 10% of P_K under the same rule (B̂ = {bb:.3f} ± "
+                  f"{bb_se:.3f})")
   out = [verdict_lib.decide(
       "E R(x_K) − R(x̄_K) = ε² P_K + O(ε³): the second-order expansion gives the size of the "
       "perturbation's effect.", "P0 Thm 4.3 (quartic R)",
@@ -246,7 +260,7 @@ def verdicts(config, results) -> list:
              f"{spread:.3f} over ε ≤ 0.1 (higher-order terms) against a κ contribution of "
              f"{kap_gap:.3f}: printed and with-κ are "
              + ("separable." if separable else "not separable at this ε.")
-             + " The κ term is tested on its own below.")]
+             + " The κ term is tested on its own below.", control=ctrl_q)]
   kap = iso["kappa_K"]
   meas = [(e["eps"], e["mean_shift"], e["se"]) for e in iso["eps"]]
   per = [verdict_lib.interval_status((abs(m) - 4 * se, abs(m) + 4 * se), 0.0,
@@ -266,7 +280,10 @@ def verdicts(config, results) -> list:
                                      for e, m, se in meas)
              + f" against κ_K = {kap:.3f} (with κ) and 0 (printed); "
              + ", ".join(f"{(m - kap) / se:+.1f} SE from κ_K" for _, m, se in meas) + ".",
-      origin="erratum", no_control="No control run: the printed theorem predicts exactly 0."))
+      origin="erratum", control=verdict_lib.control(
+          "the same statistic with i.i.d. draws of the observable (κ = 0)", "not tested",
+          must_show="a value within κ_K/2 of 0 (uncorrelated noise has no κ term); not "
+                    "tested: needs a re-run of the κ isolation with i.i.d. noise")))
   tot_paper = v["pred_spread"] + v["pred_penalty"]
   tot_full = tot_paper + v["pred_kappa"]
   sc = v["scales"]
@@ -276,6 +293,12 @@ def verdicts(config, results) -> list:
                                                   0.1 * abs(tot_paper[Kv]))
   full_status, _ = verdict_lib.equivalence_status((m - 2 * se, m + 2 * se), tot_full[Kv],
                                                   0.1 * abs(tot_full[Kv]))
+  # positive control: the same measurement and rule against the expansion with the κ term
+  # (the erratum, confirmed on its own above): the rule must be able to accept a prediction
+  ctrl_v = verdict_lib.control(
+      "the same measurement against the prediction with the κ term", full_status,
+      tot_full[Kv], must_show=f"agreement within 10% under the same rule (predicted "
+                              f"{tot_full[Kv]:.3f})", expect="reproduced")
   out.append(verdict_lib.decide(
       "The ε² expansion predicts the mean shift of the Hessian trace on the widening valley.",
       "P0 Thm 4.3 (widening valley)",
@@ -286,8 +309,7 @@ def verdicts(config, results) -> list:
       detail=f"predicted {tot_paper[Kv]:.3f} (printed) / {tot_full[Kv]:.3f} (with κ: "
              f"{full_status} by the same rule); by scale: " + ", ".join(
                  f"s = {plots.fmt_num(e['s'])}: {e['trace_shift_over_s2'][-1]:.3f} ± "
-                 f"{e['se'][-1]:.3f}" for e in sc) + ".",
-      no_control="No control run (the expansion is compared with its own prediction)."))
+                 f"{e['se'][-1]:.3f}" for e in sc) + ".", control=ctrl_v))
   last = sc[-1]
   m, se = last["trace_shift_over_s2"][-1], last["se"][-1]
   pen, spr, kp = v["pred_penalty"][Kv], v["pred_spread"][Kv], v["pred_kappa"][Kv]
@@ -303,7 +325,11 @@ def verdicts(config, results) -> list:
              f"−∇Fᵀλ/2 = {pen:.3f} s² at K is {abs(pen) / max(spr, 1e-30):.1%} of the "
              f"spreading term {spr:.3f} s², and the κ term adds {kp:.3f} s²: in this "
              "weak-perturbation regime the expansion predicts the trace to go up.",
-      no_control="No control run."))
+      control=verdict_lib.control(
+          "a run with a known trace decrease (the valley started off its floor, v0 ≠ 0, where "
+          "the gradient itself shrinks u and v)", "not tested",
+          must_show="a trace shift below 0 under the same ± 2 SE rule (a positive control); "
+                    "not tested: needs a re-run", expect="reproduced")))
   return _setting.finish(setting, out)
 
 

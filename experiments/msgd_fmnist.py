@@ -255,6 +255,21 @@ def verdicts(config, results) -> list:
               if "not reproduced" in vals else "inconclusive")
     reason = next((v[1] for v in sts.values() if v[0] == "inconclusive"), "") \
         if status == "inconclusive" else ""
+    # negative control: GD's seeds split in halves (even vs odd, paired in order) through the
+    # same ± 2 SE rule — two halves of one method must not "beat" each other
+    g = acc["gd"]
+    m2 = g.size // 2
+    ctrl = None
+    if m2 >= 1:
+      half = {"a": g[0:2 * m2:2], "b": g[1:2 * m2:2]}
+      hm, hse, hn = _paired(half, "a", "b")
+      ctrl = verdict_lib.control(
+          "GD's seeds split in halves (even vs odd, paired in order), same rule",
+          verdict_lib.interval_status((hm - 2 * hse, hm + 2 * hse), 0.0, n=hn,
+                                      min_n=verdict_lib.MIN_SEEDS)[0], hm,
+          must_show=f"no gain of one half of GD over the other ({hm:+.2f}"
+                    + (f" ± {hse:.2f}" if np.isfinite(hse) else "") + f" points, n = {hn} "
+                    "pairs)")
     out.append((
         "The noisy methods (SGD and every MSGD noise) reach a higher test accuracy than GD.",
         "P4 Fig. 1a", "paired difference of the final test accuracy (points), noisy − GD, "
@@ -262,7 +277,7 @@ def verdicts(config, results) -> list:
         "reproduced if every noisy method's paired difference ± 2 SE is above 0, not reproduced "
         "if one is at or below 0, else inconclusive; inconclusive below "
         f"{verdict_lib.MIN_SEEDS} seeds; not tested below the paper's {PAPER_STEPS} iterations",
-        status, reason, s["gd_gap"], None, None,
+        status, reason, s["gd_gap"], None, ctrl,
         "per method: " + ", ".join(f"{LABELS[m]} {v[0]:+.2f} ± {v[1]:.2f}"
                                    for m, v in per.items()) + "."))
   vs = []

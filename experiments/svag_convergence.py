@@ -168,26 +168,28 @@ def verdicts(config, results) -> list:
   l-dependence must be resolved, the C/l model must fit, and the free rate's interval decides."""
   setting = _setting.of(config, results)
   out = []
+  per_l = results.get("per_l") or []
+  ls = np.array([r["l"] for r in per_l], float)
   for name in NAMES:
     f = results["fits"][name]
     z = f["gap_l1_minus_lmax"] / f["gap_se"]
     ok_lin = f["chi2_linear"] < 3 * max(f["dof_linear"], 1) + 6
     has_p = "p" in f
     unc = (f["p"] - 2 * f["p_se"], f["p"] + 2 * f["p_se"]) if has_p else None
-    if abs(z) <= 4:
-      status, reason = "inconclusive", "l-dependence not resolved (|g_1 − g_lmax| ≤ 4 SE)"
-    elif not ok_lin:
-      status, reason = "not reproduced", ""
-    elif not has_p:
-      status, reason = "inconclusive", "no free-rate fit (" + f.get("power_fit_error",
-                                                                    "too few l") + ")"
-    elif unc[1] < 1:
-      status, reason = "not reproduced", ""
-    elif unc[0] > 0:
-      status, reason = "reproduced", ""
-    else:
-      status, reason = "inconclusive", (f"the rate interval [{unc[0]:.2f}, {unc[1]:.2f}] "
-                                        "includes 0")
+    status, reason = _status(f)
+    # negative control: the same means and SEs with the l labels reversed (g_1 at l_max, …):
+    # a deviation growing with l, which no O(1/l) law gives; the same fits and rule must not
+    # come out reproduced
+    ctrl = None
+    if len(ls) >= 2:
+      m = np.array([r[name]["final_mean"] for r in per_l], float)
+      se = np.array([r[name]["final_se"] for r in per_l], float)
+      rf = _fit(ls, m[::-1], se[::-1])
+      ctrl = verdict_lib.control(
+          "the same g_l with the l labels reversed", _status(rf)[0], rf.get("p"),
+          must_show="no O(1/l) decay under the same fits and rule (the reversed sequence "
+                    "grows with l)" + (f"; its rate p = {rf['p']:.2f} ± {rf['p_se']:.2f}"
+                                       if "p" in rf else ""))
     out.append(verdict_lib.decide(
         f"E g(x_T) − E g(X_T) = O(1/l) for g = {LABELS[name]}: SVAG's weak error decays like "
         "1/l.", "P3 Thm 4.1", "rate p of the fit g_l = g∞ + C·l^(−p)",
@@ -199,10 +201,27 @@ def verdicts(config, results) -> list:
         detail=f"(g_1 − g_lmax)/SE = {z:+.1f}; C/l fit χ² = {f['chi2_linear']:.2f} on "
                f"{f['dof_linear']} dof ({'accepted' if ok_lin else 'rejected'})"
                + (f"; rate p = {f['p']:.2f} ± {f['p_se']:.2f}, i.e. p ∈ [{unc[0]:.2f}, "
-                  f"{unc[1]:.2f}] (± 2 SE)" if has_p else "") + ".",
-        no_control="No control run (l = 1 is SGD itself; the SDE is approximated by the "
-                   "largest l)."))
+                  f"{unc[1]:.2f}] (± 2 SE)" if has_p else "") + ".", control=ctrl,
+        no_control="No control: fewer than 2 values of l."))
   return _setting.finish(setting, out)
+
+
+def _status(f) -> tuple[str, str]:
+  """The rule of :func:`verdicts` on one :func:`_fit`."""
+  z = f["gap_l1_minus_lmax"] / f["gap_se"]
+  ok_lin = f["chi2_linear"] < 3 * max(f["dof_linear"], 1) + 6
+  if abs(z) <= 4:
+    return "inconclusive", "l-dependence not resolved (|g_1 − g_lmax| ≤ 4 SE)"
+  if not ok_lin:
+    return "not reproduced", ""
+  if "p" not in f:
+    return "inconclusive", "no free-rate fit (" + f.get("power_fit_error", "too few l") + ")"
+  lo, hi = f["p"] - 2 * f["p_se"], f["p"] + 2 * f["p_se"]
+  if hi < 1:
+    return "not reproduced", ""
+  if lo > 0:
+    return "reproduced", ""
+  return "inconclusive", f"the rate interval [{lo:.2f}, {hi:.2f}] includes 0"
 
 
 def _figure(config, results):

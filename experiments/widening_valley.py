@@ -270,12 +270,24 @@ def verdicts(config, results) -> list:
     dev = float(np.nanmax(np.abs(r - 1))) if np.isfinite(r).any() else None
     status = ("not tested" if dev is None else
               verdict_lib.interval_status((dev, dev), 1e-5, effect="below")[0])
+    # the control: a perturbed scheme from the same start must move under the same rule (else
+    # the ratio cannot see motion); the Gaussian baseline, else the first other scheme
+    others = [n for n in summary if n != "gd"]
+    moved = "gaussian" if "gaussian" in summary else (others[0] if others else None)
+    ctrl = None
+    if moved is not None:
+      rc = _ratio(results, moved)
+      cdev = float(np.nanmax(np.abs(rc - 1))) if np.isfinite(rc).any() else None
+      ctrl = verdict_lib.control(
+          f"{moved} from the same start", "not tested" if cdev is None else
+          verdict_lib.interval_status((cdev, cdev), 1e-5, effect="below")[0], cdev,
+          must_show="motion under the same rule (a perturbed scheme leaves v = 0, so its "
+                    "|ratio − 1| must exceed 1e-5)")
     out.append(verdict_lib.decide(
         "GD does not move (the gradient vanishes on v = 0).", "P0 Fig. 2",
         "max over seeds of |final/initial trace ratio − 1| of GD", "reproduced if below 1e-5 "
         "for every seed (an exact property: GD from v = 0 has zero gradient)", status=status,
-        estimate=dev, uncertainty="exact (deterministic)",
-        no_control="No control needed (a property of the gradient)."))
+        estimate=dev, uncertainty="exact (deterministic)", control=ctrl))
   comps = table.paired_comparisons(results, "hessian_trace", ("gd", "gaussian"))
   chaotic = [n for n, e in results["schemes"].items() if e["kind"] in ("mpgd", "eq11")]
   n_div = {n: sum(1 for d in results["diverged"] if d["scheme"] == n) for n in summary}
