@@ -29,7 +29,7 @@ extensions = [
   "sphinx.ext.mathjax",
   "sphinx.ext.viewcode",
 ]
-exclude_patterns = ["_build", "examples", "Thumbs.db", ".DS_Store", "jupyter_execute"]
+exclude_patterns = ["_build", "examples", "screenshots", "Thumbs.db", ".DS_Store", "jupyter_execute"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 
