@@ -362,11 +362,12 @@ def _run(args, overrides) -> int:
     return _fail(f"distributed start failed: {e}", 1, args.verbose)
   if not distributed:
     return _run_started(args, overrides)
-  import jax
+  from chaosopt.train import peers
   try:
     return _run_started(args, overrides)
-  except jax.errors.JaxRuntimeError as e:  # a peer died: the supervisor says so in one line
-    from chaosopt.train import peers
+  except Exception as e:  # a peer died: the supervisor says so in one line
+    if not peers.is_peer_failure(e):
+      raise
     if args.verbose:
       traceback.print_exc()
     print(f"{peers.MARK} {str(e).splitlines()[0] if str(e) else type(e).__name__}",
@@ -757,6 +758,7 @@ def entry() -> None:
   After Ctrl-C the process ends at once (the run is resumable; JAX's runtime threads may not be
   interrupted safely at interpreter shutdown)."""
   from chaosopt.train import peers
+  peers.die_with_supervisor()  # a supervised child: end with its supervisor
   if peers.requested():  # a multi-process run: a dead peer is one line (chaosopt.train.peers)
     argv = sys.argv[1:]
     sys.exit(peers.supervise([sys.executable, "-m", "chaosopt", *argv],

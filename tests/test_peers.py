@@ -124,3 +124,14 @@ def test_dead_peer_is_one_line(tmp_path):
   assert procs[0].returncode == 1, err
   (line,) = err.strip().splitlines()
   assert line.startswith("chaosopt: process 0: another process of this multi-process run")
+
+
+def test_peer_failures_are_recognised_whatever_their_type():
+  """A gloo collective whose peer is gone raises ValueError, a timed-out key-value get a
+  JaxRuntimeError; both are peer failures, an ordinary error is not."""
+  assert peers.is_peer_failure(ValueError(
+      "UNKNOWN: Gloo AllGather failed: [pair.cc:547] Connection closed by peer [127.0.0.1]:1"))
+  assert peers.is_peer_failure(RuntimeError(
+      "UNKNOWN: Gloo context initialization failed: DEADLINE_EXCEEDED: GetKeyValue() timed out"))
+  assert not peers.is_peer_failure(ValueError("learning_rate must be > 0"))
+  assert not peers.is_peer_failure(KeyboardInterrupt())

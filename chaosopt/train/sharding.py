@@ -28,22 +28,9 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 DATA, SEEDS = "data", "seeds"
-ENV_COORDINATOR = "CHAOSOPT_COORDINATOR"      # host:port of process 0's coordinator service
-ENV_NUM_PROCESSES = "CHAOSOPT_NUM_PROCESSES"
-ENV_PROCESS_ID = "CHAOSOPT_PROCESS_ID"
-ENV_LOCAL_DEVICE_IDS = "CHAOSOPT_LOCAL_DEVICE_IDS"  # optional, comma-separated
-ENV_DISABLE = "CHAOSOPT_DISTRIBUTED"  # "0": never start jax.distributed (e.g. SLURM, 1 process)
-
-
-def slurm_step(env=None) -> bool:
-  """Inside a multi-task ``srun`` step (jax's SLURM auto-detection reads the same variables;
-  the step's own task count wins over the allocation's)."""
-  env = os.environ if env is None else env
-  needed = ("SLURM_JOB_ID", "SLURM_STEP_NODELIST", "SLURM_NTASKS", "SLURM_PROCID",
-            "SLURM_LOCALID")
-  if not all(k in env for k in needed):
-    return False
-  return int(env.get("SLURM_STEP_NUM_TASKS", env["SLURM_NTASKS"])) > 1
+# the environment of a multi-process run (chaosopt.train.peers reads it without jax)
+from chaosopt.train.peers import (ENV_COORDINATOR, ENV_DISABLE, ENV_LOCAL_DEVICE_IDS,  # noqa: E402,F401
+                                  ENV_NUM_PROCESSES, ENV_PROCESS_ID, slurm_step)
 
 
 def initialize_distributed(*, coordinator: Optional[str] = None,
