@@ -58,7 +58,7 @@ from chaosopt.train import results as results_lib
 from chaosopt.train import schemes as schemes_lib
 from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import sharding as sharding_lib
-from chaosopt.core.loop import host_steps_default, scan_chunks
+from chaosopt.core.loop import host_steps_default, make_chunk_fn, scan_chunks
 
 LossFn = Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, tuple[dict, Any]]]
 
@@ -278,26 +278,57 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   init_one, step_one = make_run_fns(classifier, kind, static, mask, example_shape,
                                     unroll=cpu_loops)
 
-  def guarded_one(c: Carry, alive, div, h, data, k):
-    # a run whose loss or parameters become non-finite keeps its last finite state
-    new, m = step_one(c, h, data, k)
-    ok = jnp.isfinite(m["train_loss_aug"]) & ensemble.all_finite(new.params)
-    new = ensemble.tree_select(alive & ok, new, c)
-    m = {name: jnp.where(alive, v, jnp.nan) for name, v in m.items()}
-    return new, alive & ok, jnp.where(alive & ~ok, k, div), m
-
-  v_step = jax.vmap(guarded_one, (0, 0, 0, 0, None, None))
+  v_step = jax.vmap(step_one, (0, 0, None, None))
   # several processes: hyper-parameters replicated over the global mesh, metrics replicated so
   # every process can read them (scan_chunks fetches them to the host)
   multi = sharding_lib.multiprocess(mesh)
   hp = sharding_lib.put_replicated(hp_local, mesh)
 
-  def step_fn(carry, k):
-    runs, data, alive, div = carry
-    runs, alive, div, m = v_step(runs, alive, div, hp, data, k)
+  def plain_step(carry, k):
+    runs, data = carry
+    runs, m = v_step(runs, hp, data, k)
     if multi:
       m = jax.lax.with_sharding_constraint(m, sharding_lib.replicated(mesh))
-    return (runs, data, alive, div), m
+    return (runs, data), m
+
+  def guard_one(old: Carry, new: Carry, alive, div, m, k):
+    # a run whose loss or parameters became non-finite keeps its last finite state
+    ok = jnp.isfinite(m["train_loss_aug"]) & ensemble.all_finite(new.params)
+    return (ensemble.tree_select(alive & ok, new, old), alive & ok,
+            jnp.where(alive & ~ok, k, div),
+            {name: jnp.where(alive, v, jnp.nan) for name, v in m.items()})
+
+  v_guard = jax.vmap(guard_one, (0, 0, 0, 0, 0, None))
+
+  def guard(old, new, alive, div, m, k):
+    runs, alive, div, m = v_guard(old, new, alive, div, m, k)
+    if multi:
+      m = jax.lax.with_sharding_constraint(m, sharding_lib.replicated(mesh))
+    return runs, alive, div, m
+
+  def step_fn(carry, k):
+    runs, data, alive, div = carry
+    (new, data), m = plain_step((runs, data), k)
+    new, alive, div, m = guard(runs, new, alive, div, m, k)
+    return (new, data, alive, div), m
+
+  if cpu_loops:
+    # steps dispatched from the host: the step and the check are two programs, so the step
+    # program is the one without the check (XLA:CPU fuses a check into the step differently,
+    # which moves the BatchNorm statistics by an ulp)
+    j_step, j_guard = jax.jit(plain_step), jax.jit(guard)
+
+    def chunk_fn(carry, steps):
+      runs, data, alive, div = carry
+      outs = []
+      for k in np.asarray(steps):
+        k = jnp.int32(k)
+        (new, data), m = j_step((runs, data), k)
+        runs, alive, div, m = j_guard(runs, new, alive, div, m, k)
+        outs.append(m)
+      return (runs, data, alive, div), jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
+  else:
+    chunk_fn = make_chunk_fn(step_fn)
 
   v_eval = jax.jit(jax.vmap(functools.partial(classifier.evaluate, unroll=cpu_loops),
                             (0, 0, None)))
@@ -341,9 +372,9 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
 
   t0 = time.perf_counter()
   if start < num_steps and not min(div0) >= 0:
-    (runs, _, _, _), _ = scan_chunks(step_fn, (runs, train, alive, div), num_steps,
+    (runs, _, _, _), _ = scan_chunks(None, (runs, train, alive, div), num_steps,
                                      chunk_size=chunk_size, start_step=start, on_chunk=on_chunk,
-                                     progress=progress, desc=desc, host_steps=cpu_loops)
+                                     progress=progress, desc=desc, chunk_fn=chunk_fn)
   t_train = time.perf_counter() - t0
   hist = {}
   if doc["history"]:
