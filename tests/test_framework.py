@@ -252,7 +252,7 @@ def test_a_noise_module_dropped_into_contrib_runs_from_a_config(tmp_path):
 
 def test_registered_runner_data_is_checked_against_the_factory(coin_kind):
   """The registry stores traced / prepare / context as given; the runner's reading of a kind
-  (chaosopt.train.kinds) rejects names its factory does not take, naming the kind."""
+  (chaosopt.train.schemes) rejects names its factory does not take, naming the kind."""
   for kind in registry.noise_kinds():
     schemes_lib.check_spec(registry.get_noise(kind))
   bad = [dict(traced=("nope",)), dict(context=("epoch",)), dict(prepare={"exponent": float})]
