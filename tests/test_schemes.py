@@ -64,7 +64,9 @@ def test_context_kinds_get_the_seed_range_and_member_seeds():
 def test_settings_and_seed_strategy_alias():
   _, cfg, _ = experiments.load("fmnist_fullbatch")
   st = schemes_lib.settings(cfg)
-  assert st.strategy == "sequential" and st.seeds == (0, 1)
+  assert st.strategy == "sequential" and list(st.seeds) == [0, 1]
+  assert seeds_lib.at_once("vmap", 10 ** 9) == 10 ** 9 and seeds_lib.at_once(8, 5) == 5
+  assert seeds_lib.at_once("sequential", 10 ** 9) == 1
   old = ml_collections.ConfigDict({"seed_mode": "vmap", "num_seeds": 2})
   seeds_lib._warned.discard("seed_mode")
   with pytest.warns(DeprecationWarning, match="seed_mode"):

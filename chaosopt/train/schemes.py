@@ -375,7 +375,7 @@ class Settings:
   """The run settings of a scheme table besides its schemes (what a runner needs)."""
   num_steps: int
   chunk_size: int
-  seeds: tuple            # the seeds run: first_seed ... first_seed + num_seeds - 1
+  seeds: Sequence[int]    # the seeds run: range(first_seed, first_seed + num_seeds)
   seed: int = 0           # seed i's key: fold_in(key(seed), i) (chaosopt.train.seeds)
   strategy: seeds_lib.Strategy = "vmap"
   per_step_metrics: bool = False
@@ -385,7 +385,7 @@ class Settings:
 def settings(config) -> Settings:
   """The :class:`Settings` of a scheme-table config."""
   return Settings(num_steps=int(config.num_steps), chunk_size=int(config.chunk_size),
-                  seeds=tuple(seeds_lib.seed_list(config)), seed=int(config.get("seed", 0)),
+                  seeds=seeds_lib.seed_list(config), seed=int(config.get("seed", 0)),
                   strategy=seeds_lib.strategy(config),
                   per_step_metrics=bool(config.get("per_step_metrics", False)),
                   checkpoint_every=int(config.get("checkpoint_every", 1)))

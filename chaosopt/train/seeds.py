@@ -47,10 +47,11 @@ def purpose_key(seed: int, purpose: int) -> jax.Array:
   return jax.random.fold_in(jax.random.key(int(seed)), int(purpose))
 
 
-def seed_list(config) -> list[int]:
-  """The seeds of a config: ``first_seed, ..., first_seed + num_seeds - 1``."""
+def seed_list(config) -> range:
+  """The seeds of a config: ``first_seed, ..., first_seed + num_seeds - 1`` (a ``range``: a
+  config asking for 10^9 seeds is refused by its memory estimate, not by building the list)."""
   first = int(config.get("first_seed", 0))
-  return list(range(first, first + int(config.num_seeds)))
+  return range(first, first + int(config.num_seeds))
 
 
 # ----------------------------------------------------------------------------- strategy
@@ -94,8 +95,11 @@ def blocks(n: int, strat: Strategy) -> list[np.ndarray]:
 
 
 def at_once(strat: Strategy, n: int) -> int:
-  """How many of ``n`` members one program holds at once."""
-  return max(len(b) for b in blocks(n, strat)) if n else 0
+  """How many of ``n`` members one program holds at once (without building the blocks: a
+  memory estimate must be cheap for any ``n``)."""
+  if strat == "vmap":
+    return n
+  return min(1 if strat == "sequential" else int(parse(strat)), n)
 
 
 class StrategySpec(config_lib.Spec):
