@@ -374,10 +374,10 @@ def section_airfoil_table1(args, bench, meta):
   if "ml_collections" not in sys.modules:
     sys.modules["ml_collections"] = _standin_ml_collections()
   ml_collections = sys.modules["ml_collections"]
-  from chaosopt.train import runner
+  from chaosopt.train import table
   cfg = airfoil_config(args, ml_collections)
   t0, c0 = time.perf_counter(), time.process_time()
-  res = runner.run(cfg, log=lambda m: None)
+  res = table.run_config(cfg, log=lambda m: None)
   wall = time.perf_counter() - t0
   return {"wall_s": wall, "process_cpu_s": time.process_time() - c0,
           "schemes": len(res.schemes), "seeds": args.airfoil_seeds, "epochs": args.airfoil_steps,

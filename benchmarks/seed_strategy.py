@@ -19,14 +19,14 @@ import time
 import jax
 
 from chaosopt import experiments
-from chaosopt.train import runner
+from chaosopt.train import table
 
 
 def timed(overrides) -> tuple[float, float]:
   _, cfg, _ = experiments.load("airfoil_table1", [("task.hessian_trace", "false")] + overrides)
   jax.clear_caches()
   t0, c0 = time.perf_counter(), time.process_time()
-  runner.run(cfg, log=lambda m: None)
+  table.run_config(cfg, log=lambda m: None)
   return time.perf_counter() - t0, time.process_time() - c0
 
 

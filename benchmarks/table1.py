@@ -19,7 +19,7 @@ import os
 import time
 
 from chaosopt import experiments
-from chaosopt.train import report, runner
+from chaosopt.train import report, table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AUTHORS_S_PER_RUN = 64.0
@@ -29,7 +29,7 @@ AUTHORS_TABLE_S = 55 * 60.0
 def timed_run(overrides):
   _, cfg, _ = experiments.load("airfoil_table1", [("task.hessian_trace", "false")] + overrides)
   t0, c0 = time.perf_counter(), time.process_time()
-  res = runner.run(cfg, log=lambda m: None)
+  res = table.run_config(cfg, log=lambda m: None)
   return time.perf_counter() - t0, time.process_time() - c0, res
 
 
@@ -44,8 +44,8 @@ def main(argv=None):
         f"({env['backend']}), {env['date']}; load average {os.getloadavg()}")
 
   t_table, cpu_table, res = timed_run([("num_steps", str(n)), ("chunk_size", str(chunk))])
-  runs = len(res.schemes) * res.config["num_seeds"]
-  print(f"whole Table 1: {len(res.schemes)} schemes x {res.config['num_seeds']} seeds x {n} "
+  runs = len(res.schemes) * len(res.settings["seeds"])
+  print(f"whole Table 1: {len(res.schemes)} schemes x {len(res.settings['seeds'])} seeds x {n} "
         f"epochs = {runs} runs in {t_table:.1f} s wall, {cpu_table:.1f} s process CPU "
         f"(compile included); groups: "
         + ", ".join(f"{k} {v:.1f}s" for k, v in res.timings.items()))

@@ -584,9 +584,9 @@ def _scheme_lines(config) -> list[str]:
   if "schemes" not in config or not config.schemes:
     return ["schemes     none (this experiment has no scheme table)"]
   from chaosopt.train import config as config_lib
-  from chaosopt.transforms import registry
+  from chaosopt.train import schemes as schemes_lib
   try:
-    chosen = {s["name"] for s in config_lib.selected_schemes(config)}
+    chosen = {s["name"] for s in schemes_lib.selected(config)}
   except (config_lib.ConfigError, KeyError, TypeError):
     chosen = None
   lines = ["schemes     traced hyper-parameters (may differ inside one compiled program) | "
@@ -597,16 +597,13 @@ def _scheme_lines(config) -> list[str]:
     if chosen is not None and s.get("name") not in chosen:
       label += " (not selected by config.only)"
     try:
-      spec = registry.get_noise(s.get("kind"))
-      hp = config_lib.scheme_hparams(s, config)
+      r = schemes_lib.scheme(s, config.learning_rate)
     except (KeyError, ValueError, TypeError):
       lines.append(f"{label}: kind not in the registry")
       continue
-    traced = ("learning_rate",) + tuple(spec.traced)
     fmt = lambda d: ", ".join(f"{k}={v}" for k, v in d.items()) or "-"  # noqa: E731
     lines.append(textwrap.fill(
-        f"{label}: {fmt({k: v for k, v in hp.items() if k in traced})} | "
-        f"{fmt({k: v for k, v in hp.items() if k not in traced})}", WIDTH,
+        f"{label}: {fmt(r.traced)} | {fmt(r.static)}", WIDTH,
         subsequent_indent="      ", break_on_hyphens=False))
   return lines
 

@@ -54,7 +54,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.checkpoint_every = 1     # in chunks
   c.per_step_metrics = False  # per-step training loss on the augmented batch is always kept
   c.only = ""                # comma-separated scheme names; empty = all
-  c.seed_mode = "sequential"  # "vmap": all seeds (and gammas) of a scheme kind in one program
+  c.seed_strategy = "sequential"  # "vmap": all seeds (and gammas) of a group in one program
   c.mesh_data = 0            # devices on the mesh's data axis (0 = all / mesh_seeds)
   c.mesh_seeds = 1           # devices on the mesh's seeds axis (vmap mode)
   c.headline = ("val_accuracy", "gap")

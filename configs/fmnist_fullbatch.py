@@ -24,7 +24,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.num_steps = 20
   c.num_seeds = 2
   c.chunk_size = 10
-  c.seed_mode = "sequential"
+  c.seed_strategy = "sequential"
   c.only = "gd,mpgd_0.6"
   if "quick" in variants:
     c.task.train_size, c.task.val_size, c.task.microbatch_size = 64, 64, 32

@@ -2,8 +2,9 @@
 
 Each step is ``x_{k+1} = x_k - η ∇R(x_k) + perturbation_k`` (P0 eq. 8 with the scheme's noise)
 with the full-batch gradient accumulated over micro-batches
-(:func:`chaosopt.train.fullbatch.train_runs`) and the perturbation on the first convolution
-only. Full batch of 50000 training images as 100 micro-batches of 500 (BatchNorm statistics per
+(:func:`chaosopt.train.fullbatch.train_groups`, the scheme-table pipeline of the full-batch
+trainer: schemes resolved and grouped by :mod:`chaosopt.train.schemes`, diverged seeds frozen and
+reported) and the perturbation on the first convolution only. Full batch of 50000 training images as 100 micro-batches of 500 (BatchNorm statistics per
 micro-batch), random crop (pad 4) + flip drawn fresh every step, η = 0.1, no momentum or weight
 decay, 1000 steps. Schemes: GD; Gaussian (μ = 0.03, σ = 0.01, η^0.5 — the paper does not state
 the exponent); MPGD with γ ∈ {0.55, 0.6, 0.65, 0.7}, β = 0.5, μ = 0.03, σ = 0.01; eq. 11 with
@@ -39,11 +40,9 @@ Needs a GPU and the CIFAR-10 tarball (``cifar-10-python.tar.gz`` in ``$CHAOSOPT_
 from __future__ import annotations
 
 import logging
-import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _paired, _setting
@@ -51,9 +50,10 @@ from chaosopt.tasks import datasets, models
 from chaosopt.train import config as config_lib
 from chaosopt.train import fullbatch as fb
 from chaosopt.train import report as report_lib
-from chaosopt.train import runner, sharding, table
+from chaosopt.train import schemes as schemes_lib
+from chaosopt.train import seeds as seeds_lib
+from chaosopt.train import sharding, table
 from chaosopt.train import workdir as workdir_lib
-from chaosopt.train.checkpoint import Checkpointer
 
 logger = logging.getLogger("chaosopt")
 INFO = {"paper": "P0 (MPGD) Table 2", "title": "CIFAR-10 ResNet-18, full-batch GD",
@@ -75,26 +75,28 @@ AUTHORS_KINDS = ("mpgd_authors", "eq11_authors")
 
 
 C = config_lib  # the schema helpers
-# the keys' types and ranges (table.SCHEMA: the scheme-table keys; the schemes are checked
-# against their registered kinds); task sizes: 0 = the whole split
+# the keys' types and ranges (table.SCHEMA: the scheme-table keys, seed_strategy included; the
+# schemes are checked against their registered kinds); task sizes: 0 = the whole split
 SCHEMA = table.SCHEMA.extend({
     "task.name": C.OneOf("cifar10", "fashion_mnist"), "task.data_dir": C.Str(),
     "task.train_size": C.Int(0, 60000), "task.val_size": C.Int(0, 10000),
     "task.microbatch_size": C.Int(1), "task.augment": C.Bool(), "task.pad": C.Int(0, 32),
     "model.name": C.OneOf("resnet18", "small_cnn"), "model.width": C.Int(1),
     "model.dtype": C.OneOf(*DTYPES), "model.stage_sizes": C.Seq(C.Int(1), max_len=4),
-    "seed_mode": C.OneOf("vmap", "sequential"), "mesh_data": C.Int(0), "mesh_seeds": C.Int(1),
+    "seed_mode": C.Opt(seeds_lib.StrategySpec()),  # deprecated alias of seed_strategy
+    "mesh_data": C.Int(0), "mesh_seeds": C.Int(1),
     "perturb": C.Opt(C.OneOf(*PERTURB)), "data.allow_synthetic": C.Opt(C.Bool())})
 FULL_SIZES = {"cifar10": (50000, 10000), "fashion_mnist": (60000, 10000)}
 
 
 def validate(config) -> None:
-  """The keys' types and ranges (:data:`SCHEMA`), the runner's checks (schemes), the sizes
-  against each other and the memory estimate."""
+  """The keys' types and ranges (:data:`SCHEMA`), the schemes against their registered kinds
+  (:func:`chaosopt.train.schemes.validate`), the sizes against each other and the memory
+  estimate."""
   SCHEMA.check(config)
-  config_lib.validate(config)
+  schemes_lib.validate(config)
   t, m = config.task, config.model
-  chk = config_lib._check  # noqa: SLF001  (shared ConfigError helper)
+  chk = config_lib.require
   full_train, full_val = FULL_SIZES[t.name]
   chk(t.train_size <= full_train and t.val_size <= full_val,
       f"config.task.train_size / val_size must be <= {full_train} / {full_val} ({t.name}), got "
@@ -111,7 +113,7 @@ def validate(config) -> None:
       f"config.perturb='stem' needs config.model.name='resnet18', got {m.name!r}")
   nbytes, detail = memory_estimate(config)
   config_lib.check_memory(nbytes, detail, "model.width, task.microbatch_size or num_seeds "
-                                          "(seed_mode='vmap' trains every seed at once)")
+                                          "(seed_strategy='vmap' trains every seed at once)")
 
 
 def _num_params(config) -> int:
@@ -133,8 +135,8 @@ def memory_estimate(config) -> tuple[float, str]:
   once and the activations of one micro-batch kept for the backward pass, plus the images."""
   t, m = config.task, config.model
   p = _num_params(config)
-  schemes = len(config_lib.selected_schemes(config))
-  at_once = config.num_seeds * schemes if config.seed_mode == "vmap" else 1
+  schemes = len(schemes_lib.selected(config))
+  at_once = seeds_lib.at_once(seeds_lib.strategy(config), config.num_seeds * schemes)
   width = m.width if m.name == "resnet18" else 10
   depth = 2 * sum(m.stage_sizes) + 2 if m.name == "resnet18" else 3
   act = 4.0 * t.microbatch_size * 32 * 32 * width * depth * 2
@@ -152,7 +154,7 @@ def perturb_of(config) -> str:
 
 def authors_process(config) -> bool:
   """Whether the selected schemes run the authors' table process (their CIFAR-10 code)."""
-  return any(s["kind"] in AUTHORS_KINDS for s in config_lib.selected_schemes(config))
+  return any(s.kind in AUTHORS_KINDS for s in schemes_lib.resolve(config))
 
 
 def load_data(config):
@@ -189,83 +191,31 @@ def build_classifier(config, mean, std) -> fb.Classifier:
                        pad=config.task.pad)
 
 
-def train_all(config, wd: workdir_lib.Workdir, *, stop_after_chunks=None) -> dict:
-  """Trains the selected schemes; ``{scheme: {"seeds", "eval_steps", "evals", "history",
-  "timings", "kind", "hparams"}}`` (host arrays, seed axis last)."""
+def run(config, workdir, *, stop_after_chunks=None) -> dict:
+  """Trains the selected schemes (:func:`chaosopt.train.fullbatch.train_groups`); the results
+  block of a scheme table (:func:`chaosopt.train.table.block`) plus the protocol and data
+  source. Final metrics: the last evaluation; accuracies in %, gap = train − val accuracy (pts)."""
+  wd = workdir_lib.as_workdir(workdir, config.to_dict())
   train, val, mean, std = load_data(config)
-  clf = build_classifier(config, mean, std)
   mesh = None
   if jax.device_count() > 1 or config.mesh_seeds > 1:
     mesh = sharding.make_mesh(config.mesh_data or None, config.mesh_seeds)
-  keys = runner.seed_keys(config)
-  seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
-  example_shape = train.images.shape[2:]
-  out = {}
-  for group in runner.group_schemes(config_lib.selected_schemes(config), config):
-    n_s, n_r = len(group.names), len(seeds)
-    # runs = schemes x seeds, flattened scheme-major; every scheme sees the same seed keys
-    hp_all = {k: np.repeat(np.asarray(v), n_r) for k, v in group.hparams.items()}
-    run_keys_all = jnp.concatenate([keys] * n_s)
-    if config.seed_mode == "vmap":
-      batches = [np.arange(n_s * n_r)]
-    else:
-      batches = [np.array([i]) for i in range(n_s * n_r)]
-    for idx in batches:
-      host_hp = {k: v[idx] for k, v in hp_all.items()}
-      static = dict(group.static)
-      static.update(runner.run_context(group.kind, config, [seeds[r % n_r] for r in idx],
-                                       host_hp, all_seeds=seeds))
-      hp = runner.prepare_hparams(group.kind, host_hp)
-      tag = group.label if len(idx) > 1 else \
-          f"{group.names[idx[0] // n_r]}_seed{seeds[idx[0] % n_r]}"
-      t0 = time.perf_counter()
-      with Checkpointer(wd.checkpoint_dir(tag)) as ck:
-        res = fb.train_runs(
-            classifier=clf, kind=group.kind, static=static, hparams=hp,
-            run_keys=run_keys_all[idx], train=train, evals={"train": train, "val": val},
-            num_steps=config.num_steps, chunk_size=config.chunk_size,
-            mask_fn=PERTURB[perturb_of(config)], example_shape=example_shape, mesh=mesh,
-            checkpointer=ck, checkpoint_every=config.checkpoint_every,
-            stop_after_chunks=stop_after_chunks, progress=True, desc=tag, log=logger.info)
-      logger.info("%s: %.1f s", tag, time.perf_counter() - t0)
-      for j, r in enumerate(idx):
-        name, seed = group.names[r // n_r], seeds[r % n_r]
-        e = out.setdefault(name, {"seeds": [], "evals": {}, "history": {}, "timings": [],
-                                  "eval_steps": res["eval_steps"], "kind": group.kind,
-                                  "hparams": {k: float(v[r]) for k, v in hp_all.items()}})
-        e["seeds"].append(seed)
-        for split, ms in res["evals"].items():
-          for m, v in ms.items():
-            e["evals"].setdefault(f"{split}_{m}", []).append(v[:, j])
-        for m, v in res["history"].items():
-          e["history"].setdefault(m, []).append(v[:, j])
-        e["timings"].append(res["timings"])
-  for e in out.values():
-    for d in ("evals", "history"):
-      e[d] = {k: np.stack(v, -1) for k, v in e[d].items()}  # [E or T, seeds]
-    e["evals"]["gap"] = 100 * (e["evals"]["train_accuracy"] - e["evals"]["val_accuracy"])
-  return out
-
-
-def run(config, workdir) -> dict:
-  wd = workdir_lib.as_workdir(workdir, config.to_dict())
-  trained = train_all(config, wd)
-  schemes_out, summary = {}, {}
-  for name, e in trained.items():
-    final = {k: v[-1] for k, v in e["evals"].items()}
-    final["val_accuracy"] = 100 * final["val_accuracy"]
-    final["train_accuracy"] = 100 * final["train_accuracy"]
-    schemes_out[name] = {
-        "kind": e["kind"], "hparams": e["hparams"], "seeds": e["seeds"],
-        "final": final, "eval_steps": e["eval_steps"],
-        "evals": {k: np.moveaxis(v, -1, 0) for k, v in e["evals"].items()},  # [seeds, E]
-        "diverged_at": np.full(len(e["seeds"]), -1),
-        "timings": e["timings"]}
-  from chaosopt.train import table
-  summary = table.summarize(schemes_out)
-  return {"schemes": schemes_out, "summary": summary, "diverged": [],
-          "is_paper_protocol": is_paper_protocol(config), "train_size": train_n(config),
-          "data": datasets.source(config.task.name, config, config.task.data_dir)}
+  groups, settings = schemes_lib.plan(config)
+  records = fb.train_groups(
+      build_classifier(config, mean, std), groups, settings, train=train,
+      evals={"train": train, "val": val}, mask_fn=PERTURB[perturb_of(config)],
+      example_shape=train.images.shape[2:], mesh=mesh, workdir=wd,
+      stop_after_chunks=stop_after_chunks, progress=True, log=logger.info)
+  for r in records.values():
+    r.evals["gap"] = 100 * (r.evals["train_accuracy"] - r.evals["val_accuracy"])
+    r.final["gap"] = 100 * (r.final["train_accuracy"] - r.final["val_accuracy"])
+    r.final["val_accuracy"] = 100 * r.final["val_accuracy"]
+    r.final["train_accuracy"] = 100 * r.final["train_accuracy"]
+    for m in r.messages:
+      logger.warning(m)
+  return table.block(records, messages=[m for r in records.values() for m in r.messages],
+                     is_paper_protocol=is_paper_protocol(config), train_size=train_n(config),
+                     data=datasets.source(config.task.name, config, config.task.data_dir))
 
 
 def process_text(config) -> str:
@@ -273,7 +223,7 @@ def process_text(config) -> str:
   where = {"first_conv": "the first convolution only (`stem_conv` kernel)",
            "stem": "the stem convolution kernel and the stem BatchNorm scale only (the first "
                    "two PyTorch parameter tensors)"}[perturb_of(config)]
-  gauss = [dict(s) for s in config_lib.selected_schemes(config) if s["kind"] == "gaussian"]
+  gauss = [dict(s) for s in schemes_lib.selected(config) if s["kind"] == "gaussian"]
   g_exp = ", ".join(sorted({f"η^{s.get('exponent', 0.5):g}" for s in gauss}))
   g_text = (f" Gaussian rows: i.i.d. N(0, 1) noise on the same leaves scaled by {g_exp}"
             f"{' (no η scaling, as in their code)' if g_exp == 'η^0' else ''}." if gauss else "")
@@ -371,7 +321,8 @@ def report(config, results):
           f"{t.microbatch_size}), ResNet width {config.model.width}, blocks per stage "
           f"{tuple(config.model.stage_sizes)} ({config.model.dtype}), "
           f"{config.num_steps} steps, η = {config.learning_rate}, {config.num_seeds} seeds, "
-          f"evaluation every {config.chunk_size} steps, seed mode {config.seed_mode}")
+          f"evaluation every {config.chunk_size} steps, seed strategy "
+          f"{seeds_lib.strategy(config)}")
   md = [_setting.header(setting) + f"# P0 Table 2 protocol: {config.experiment}\n",
         f"Run: {size}.\n", f"Process: {process_text(config)}\n", datasets.report_line(results)]
   if not results["is_paper_protocol"]:

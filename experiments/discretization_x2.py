@@ -21,6 +21,7 @@ import optax
 
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _setting
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
@@ -64,7 +65,7 @@ def _run_gd(config, eta: float, wd) -> dict:
     x = optax.apply_updates(x, u)
     return (x, s), {"x": x}
 
-  res = ensemble.run_ensemble(init, step, steps, keys=ensemble.seed_keys(config.seed, 1),
+  res = ensemble.run_ensemble(init, step, steps, keys=seeds_lib.seed_keys(config.seed, 1),
                               chunk_size=min(config.chunk_size, steps),
                               is_finite=lambda c, m: ensemble.all_finite(c),
                               checkpoint_dir=wd.checkpoint_dir(f"eta={eta:g}"), progress=True,

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import config as config_lib
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _setting
@@ -74,7 +75,7 @@ def run(config, workdir) -> dict:
   wd = workdir_lib.as_workdir(workdir, config.to_dict())
   grad = jax.grad(ackley)
   # seed i uses the same member key for every Delta (paired)
-  keys = ensemble.seed_keys(config.seed, config.num_seeds)
+  keys = seeds_lib.seed_keys(config.seed, config.num_seeds)
 
   def one_delta(d):
     alphas = (round(config.alpha2 - d, 6), config.alpha2)

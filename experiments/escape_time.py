@@ -58,6 +58,7 @@ from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _setting
 from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import workdir as workdir_lib
 from chaosopt.train.config import Int, Num, Positive, Schema, Seed, Seq
 
@@ -94,12 +95,6 @@ def validate(config) -> None:
   nbytes = 4.0 * seeds * (5 * params + 3 * config.num_train * max(sizes))
   config_lib.check_memory(nbytes, f"{seeds:,} seeds at once, {params:,} parameters each",
                           "lr_seeds, survival_seeds, hidden or num_train")
-
-
-def _member_keys(key, n: int):
-  import jax
-  import jax.numpy as jnp
-  return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n))
 
 
 def _finite(carry, metrics):
@@ -203,16 +198,16 @@ def run(config, workdir) -> dict:
   for lr in config.lrs:
     tag = f"lr={lr}"
     lr_runs[lr] = wd.unit(tag, lambda lr=lr, tag=tag: escape_times(
-        tag, lr, config.lr_batch, _member_keys(run_keys, config.lr_seeds)))
+        tag, lr, config.lr_batch, seeds_lib.member_keys(run_keys, config.lr_seeds)))
   surv = {}
   for b in config.survival_batches:
     tag = f"batch={b}"
     surv[b] = wd.unit(tag, lambda b=b, tag=tag: escape_times(
-        tag, config.survival_lr, b, _member_keys(run_keys, config.survival_seeds)))
+        tag, config.survival_lr, b, seeds_lib.member_keys(run_keys, config.survival_seeds)))
   gd_lrs = sorted(set(config.lrs) | {config.survival_lr})
   gd = wd.unit("gd_control", lambda: escape_times(
-      "gd_control", np.asarray(gd_lrs), None, _member_keys(jax.random.fold_in(base, 4),
-                                                           len(gd_lrs))))
+      "gd_control", np.asarray(gd_lrs), None,
+      seeds_lib.member_keys(jax.random.fold_in(base, 4), len(gd_lrs))))
   return {"minimum": {"train_loss": l_star, "train_accuracy": acc, "exit_level": level,
                       "gap": level - l_star, "lambda_max": lam, "num_params": int(w_star.size)},
           "data": {"source": "synthetic: chaosopt.tasks.tabular.gaussian_blobs",

@@ -30,8 +30,9 @@ from chaosopt.analysis import equilibrium as eq
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.linear_scaling_rule import get_config
 from chaosopt.estimators import gradient_matrix, sgd_gradient
-from chaosopt.experiments import _seeds, _setting
+from chaosopt.experiments import _setting
 from chaosopt.tasks import datasets
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
@@ -89,13 +90,13 @@ def _data(config):
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)
     return jnp.asarray(x), jnp.asarray(y[idx])
 
-  return (prep("train", config.num_train, _seeds.purpose_key(config.seed, 0)),
-          prep("test", config.num_test, _seeds.purpose_key(config.seed, 1)))
+  return (prep("train", config.num_train, seeds_lib.purpose_key(config.seed, 0)),
+          prep("test", config.num_test, seeds_lib.purpose_key(config.seed, 1)))
 
 
 def _model(config):
   h = config.hidden
-  readout = (jax.random.normal(_seeds.purpose_key(config.seed, 2), (h, 10))
+  readout = (jax.random.normal(seeds_lib.purpose_key(config.seed, 2), (h, 10))
              / np.sqrt(h))  # fixed, not trained
 
   def ln(z):  # parameter-free LayerNorm: the loss is invariant to each layer's scale
@@ -151,7 +152,7 @@ def _run_batch(config, bsz: int, wd, data) -> dict:
     return {"test_error": err, "params": flat}
 
   # the same initializations for every B (member keys do not depend on B)
-  keys = _seeds.member_keys(_seeds.purpose_key(config.seed, 3), config.num_seeds)
+  keys = seeds_lib.member_keys(seeds_lib.purpose_key(config.seed, 3), config.num_seeds)
   res = ensemble.run_ensemble(init, step, steps1 + steps2, keys=keys, chunk_size=chunk,
                               evaluate=evaluate, is_finite=lambda c, m: ensemble.all_finite(c),
                               checkpoint_dir=wd.checkpoint_dir(f"B={bsz}"), checkpoint_every=5,

@@ -16,6 +16,7 @@ towards the floor. Variants: ``quick`` (β = 1, η ∈ {0.1, 0.05}, 300 paths, S
 from __future__ import annotations
 
 import logging
+import os
 
 import jax
 import jax.numpy as jnp
@@ -27,11 +28,13 @@ from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.analysis.distributions import wasserstein1_samples
 from chaosopt.configs.mpgd_homogenization import get_config
 from chaosopt.dynamics import observables
-from chaosopt.experiments import _mpgd_paths, _seeds, _setting
+from chaosopt.experiments import _setting
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.checkpoint import Checkpointer
 from chaosopt.train.config import Int, NonNegative, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P0 Thm. 4.1", "title": "MPGD iterates → Marcus SDE in law (homogenization)",
@@ -97,7 +100,7 @@ def _case(config, ci: int, beta: float, wd) -> dict:
 
   def sde(purpose, dt, paths):
     return np.asarray(marcus.simulate_marcus(
-        _seeds.purpose_key(config.seed, 100 * ci + purpose), grad_fn,
+        seeds_lib.purpose_key(config.seed, 100 * ci + purpose), grad_fn,
         x0.astype(jnp.float64), t_end=config.t_end, dt=dt, mu=config.mu, sigma=config.sigma,
         alpha=alpha, beta=beta, num_paths=paths, chunk_size=config.chunk_size), np.float64)
 
@@ -112,12 +115,15 @@ def _case(config, ci: int, beta: float, wd) -> dict:
     steps = int(np.floor(config.t_end / eta + 1e-9))
 
     def one(eta=eta, j=j, steps=steps):
-      keys = _seeds.member_keys(
-          _seeds.purpose_key(config.seed, 100 * ci + 10 + j), n)
-      x, _ = _mpgd_paths.mpgd_paths(
-          keys, grad_fn, x0, learning_rate=eta, num_steps=steps, gamma=config.gamma, beta=beta,
-          mu=config.mu, sigma=config.sigma, chunk_size=config.chunk_size,
-          checkpoint_dir=wd.checkpoint_dir(f"{tag}-eta={eta:g}"), desc=f"MPGD η={eta:g}")
+      keys = seeds_lib.member_keys(
+          seeds_lib.purpose_key(config.seed, 100 * ci + 10 + j), n)
+      folder = os.path.join(wd.checkpoint_dir(f"{tag}-eta={eta:g}"), "paths")
+      with Checkpointer(folder, max_to_keep=1) as ck:
+        x, _ = marcus.mpgd_ensemble(
+            None, grad_fn, x0, keys=keys, learning_rate=eta, num_steps=steps,
+            gamma=config.gamma, beta=beta, mu=config.mu, sigma=config.sigma,
+            chunk_size=config.chunk_size, checkpointer=ck, progress=True,
+            desc=f"MPGD η={eta:g}")
       return np.asarray(x, np.float64)
 
     x = wd.unit(f"{tag}-eta={eta:g}", one)

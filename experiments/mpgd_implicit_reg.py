@@ -20,6 +20,7 @@ smoke run).
 from __future__ import annotations
 
 import logging
+import os
 
 import jax
 import jax.numpy as jnp
@@ -27,14 +28,17 @@ import numpy as np
 from matplotlib import ticker
 
 from chaosopt.analysis import implicit_reg as ir
+from chaosopt.analysis import marcus
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.mpgd_implicit_reg import get_config
-from chaosopt.experiments import _mpgd_paths, _seeds, _setting
+from chaosopt.experiments import _setting
 from chaosopt.tasks import widening_valley as wv
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
+from chaosopt.train.checkpoint import Checkpointer
 from chaosopt.train.config import Int, Num, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P0 Thm. 4.3 (Sec. 4.3) and Fig. 2 setting",
@@ -91,11 +95,12 @@ def quartic(x):
 
 def _paths(config, wd, tag, keys, grad_fn, x0, *, num_steps, mu, sigma, record_every=0,
            observe=None):
-  return _mpgd_paths.mpgd_paths(
-      keys, grad_fn, x0, learning_rate=config.eta, num_steps=num_steps, gamma=config.gamma,
-      beta=config.beta, mu=mu, sigma=sigma, record_every=record_every, observe=observe,
-      chunk_size=record_every or num_steps, checkpoint_dir=wd.checkpoint_dir(tag),
-      checkpoint_every=4, desc=tag)
+  with Checkpointer(os.path.join(wd.checkpoint_dir(tag), "paths"), max_to_keep=1) as ck:
+    return marcus.mpgd_ensemble(
+        None, grad_fn, x0, keys=keys, learning_rate=config.eta, num_steps=num_steps,
+        gamma=config.gamma, beta=config.beta, mu=mu, sigma=sigma, record_every=record_every,
+        observe=observe, chunk_size=record_every or num_steps, checkpointer=ck,
+        checkpoint_every=4, progress=True, desc=tag)
 
 
 def _quartic(config, wd, rho) -> dict:
@@ -108,7 +113,7 @@ def _quartic(config, wd, rho) -> dict:
   ks = np.arange(0, K + 1, rec)
   rbar = np.asarray(jax.vmap(quartic)(pred.xbar))[ks]
   # the same member keys for every ε (and 2ε): common random numbers
-  keys = _seeds.member_keys(_seeds.purpose_key(config.seed, 1), config.num_paths)
+  keys = seeds_lib.member_keys(seeds_lib.purpose_key(config.seed, 1), config.num_paths)
   per_path = {}
   for e in sorted(set(config.eps) | {2 * e for e in config.eps}):
     _, r = wd.unit(f"quartic-eps={e:g}", lambda e=e: _paths(
@@ -135,7 +140,7 @@ def _kappa_isolation(config, wd, rho) -> dict:
                                gamma=config.gamma, mu0=1.0, sigma0=0.0, rho=jnp.asarray(rho),
                                num_steps=K)
   out = {"kappa_K": float(p1.kappa[-1, 0]), "C_K": float(p1.cov[-1, 0, 0]), "eps": []}
-  keys = _seeds.member_keys(_seeds.purpose_key(config.seed, 2), n)
+  keys = seeds_lib.member_keys(seeds_lib.purpose_key(config.seed, 2), n)
   for e in (config.eps[1:3] if len(config.eps) >= 3 else config.eps):
     x1, _ = wd.unit(f"kappa-eps={e:g}", lambda e=e: _paths(
         config, wd, f"kappa-eps={e:g}", keys, lambda x: jnp.zeros_like(x),
@@ -148,7 +153,7 @@ def _kappa_isolation(config, wd, rho) -> dict:
 
 def _valley(config, wd, rho) -> dict:
   d = config.valley_dim
-  u0 = 5.0 * jax.random.uniform(_seeds.purpose_key(config.seed, 3), (d,), jnp.float64)
+  u0 = 5.0 * jax.random.uniform(seeds_lib.purpose_key(config.seed, 3), (d,), jnp.float64)
   z0 = jnp.concatenate([u0, jnp.zeros(1, jnp.float64)])
   unpack = lambda z: {"u": z[:d], "v": z[d:]}  # noqa: E731
   loss = lambda z: wv.loss_fn(unpack(z))  # noqa: E731
@@ -166,7 +171,7 @@ def _valley(config, wd, rho) -> dict:
          "pred_kappa": np.einsum("ki,ki->k", gF, kap),
          "pred_loss_paper": np.asarray(ir.predicted_shift(loss, vp, include_kappa=False)),
          "scales": []}
-  keys = _seeds.member_keys(_seeds.purpose_key(config.seed, 4), config.valley_paths)
+  keys = seeds_lib.member_keys(seeds_lib.purpose_key(config.seed, 4), config.valley_paths)
   obs = lambda z: jnp.stack([loss(z), trace(z)])  # noqa: E731
   vpath = {}
   for s in config.valley_scales:
@@ -195,7 +200,7 @@ def run(config, workdir) -> dict:
   with jax.enable_x64(True):
     max_lag = max(config.num_steps, config.valley_steps) + 1
     rho = wd.unit("rho", lambda: np.asarray(ir.chain_autocorrelation(
-        _seeds.purpose_key(config.seed, 0), config.gamma, config.beta, max_lag=max_lag,
+        seeds_lib.purpose_key(config.seed, 0), config.gamma, config.beta, max_lag=max_lag,
         num_chains=config.rho_chains, length=config.rho_length), np.float64))
     logger.info("ρ(0) = %.3f, ρ(1) = %.3f, ρ(%d) = %.4f", rho[0], rho[1], max_lag, rho[-1])
     return {"rho": rho, "max_lag": max_lag, "quartic": _quartic(config, wd, rho),

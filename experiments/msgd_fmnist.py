@@ -27,10 +27,11 @@ from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.msgd_fmnist import METHODS
 from chaosopt.experiments import _setting
 from chaosopt.tasks import datasets
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import config as config_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import workdir as workdir_lib
-from chaosopt.train.config import Bool, Int, OneOf, Opt, Positive, Schema, Seed, Seq
+from chaosopt.train.config import Bool, Int, Opt, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P4 Fig. 1a", "title": "FashionMNIST 1000 images, SmallCNN: GD / SGD / MSGD "
         "noise classes", "cost": "cpu variant (200 steps) ≈ 1600 s CPU; 1000 steps: GPU",
@@ -47,7 +48,7 @@ SCHEMA = Schema({
     "seed": Seed(), "num_train": Int(1, 60000), "num_test": Int(1, 10000),
     "pixel_scale": Positive(), "batch_size": Int(1), "fisher_b": Int(1),
     "learning_rate": Positive(), "num_steps": Int(1), "eval_every": Int(1), "num_seeds": Int(1),
-    "methods": Seq(subset=METHODS, order="unique"), "seed_strategy": OneOf("vmap", "sequential"),
+    "methods": Seq(subset=METHODS, order="unique"), "seed_strategy": seeds_lib.StrategySpec(),
     "data.allow_synthetic": Opt(Bool())})
 ACTIVATION_BYTES = 4 * (24 * 24 * 10 * 3 + 8 * 8 * 10 * 3 + 50 * 3)  # SmallCNN, one image
 
@@ -60,7 +61,7 @@ def validate(config) -> None:
         f"config.{key} must be in [1, num_train = {config.num_train}], got {config[key]}")
   req(config.eval_every <= config.num_steps,
       f"config.eval_every must be <= num_steps ({config.num_steps}), got {config.eval_every}")
-  at_once = config.num_seeds if config.seed_strategy == "vmap" else 1
+  at_once = seeds_lib.at_once(seeds_lib.strategy(config), config.num_seeds)
   # full-batch gradients over every training image (GD, MSGD) for the seeds run at once, the
   # per-step loss history, the images
   nbytes = (at_once * config.num_train * ACTIVATION_BYTES
@@ -124,7 +125,7 @@ def run(config, workdir) -> dict:
                                                    big_batch=config.fisher_b),
   }
   tx = optax.sgd(config.learning_rate)
-  keys = ensemble.seed_keys(config.seed, config.num_seeds)
+  keys = seeds_lib.seed_keys(config.seed, config.num_seeds)
 
   def one_method(method):
     noise = noises[method]() if method in noises else None
@@ -146,7 +147,7 @@ def run(config, workdir) -> dict:
       return {"params": optax.apply_updates(c["params"], u), "opt": opt}, {"loss": aux["loss"]}
 
     res = ensemble.run_ensemble(init, step, config.num_steps, keys=keys,
-                                chunk_size=config.eval_every, strategy=config.seed_strategy,
+                                chunk_size=config.eval_every, strategy=seeds_lib.strategy(config),
                                 evaluate=evaluate, is_finite=_finite,
                                 checkpoint_dir=wd.checkpoint_dir(method), progress=True,
                                 desc=method, host_steps=host_steps_default())

@@ -26,6 +26,7 @@ import numpy as np
 
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.msgd_linear_regression import get_config
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import config as config_lib
 from chaosopt.experiments import _setting
 from chaosopt.train import report as report_lib
@@ -141,7 +142,7 @@ def run(config, workdir) -> dict:
               {"avg": excess(avg, c["ts"]), "last": excess(theta, c["ts"])})
 
     res = ensemble.run_ensemble(
-        init, step, config.num_steps, keys=ensemble.seed_keys(config.seed, config.num_seeds),
+        init, step, config.num_steps, keys=seeds_lib.seed_keys(config.seed, config.num_seeds),
         chunk_size=min(config.chunk_size, config.num_steps), is_finite=_finite,
         checkpoint_dir=wd.checkpoint_dir(name), progress=True, desc=name)
     avg, last = res.history["avg"], res.history["last"]  # [seeds, steps]

@@ -29,6 +29,7 @@ from chaosopt.analysis import sharpness as sharpness_lib
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.experiments import _multiscale as common
 from chaosopt.tasks.mlp import INITS
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import config as config_lib
 from chaosopt.experiments import _setting
 from chaosopt.train import ensemble, plots
@@ -80,7 +81,7 @@ def run(config, workdir) -> dict:
                         dtype=dtype)
     _, unravel = jax.flatten_util.ravel_pytree(task.init(jax.random.key(0)))
     n_s, lrs = config.num_seeds, [float(x) for x in config.learning_rates]
-    seed_keys = ensemble.seed_keys(config.seed, n_s)
+    seed_keys = seeds_lib.seed_keys(config.seed, n_s)
     # member j = (lr index j // n_s, seed j % n_s); seed i starts every lr from the same params
     keys = jnp.concatenate([seed_keys] * len(lrs))
     hp = {"lr": jnp.repeat(jnp.asarray(lrs, dtype), n_s)}

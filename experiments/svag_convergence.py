@@ -26,8 +26,9 @@ from scipy.optimize import curve_fit
 from chaosopt.analysis import verdicts as verdict_lib
 from chaosopt.configs.svag_convergence import get_config
 from chaosopt.estimators import svag
-from chaosopt.experiments import _seeds, _setting
+from chaosopt.experiments import _setting
 from chaosopt.tasks.mlp import MLP
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import ensemble
 from chaosopt.train import plots
 from chaosopt.train import config as config_lib
@@ -72,13 +73,13 @@ OLD_SCRIPT = {"train_loss": (0.00882, 1.99, (1.53, 0.54), 7.4),
 
 
 def _problem(config):
-  kd = _seeds.purpose_key(config.seed, 0)
+  kd = seeds_lib.purpose_key(config.seed, 0)
   ky, kx = jax.random.split(kd)
   y = jax.random.bernoulli(ky, 0.5, (config.n,)).astype(jnp.float32)
   x = (jax.random.normal(kx, (config.n, 2), jnp.float32)
        + jnp.outer(2 * y - 1, jnp.array([config.blob_distance / 2, 0.0], jnp.float32)))
   model = MLP(features=(config.hidden, 1), activation="tanh")
-  params0 = model.init(_seeds.purpose_key(config.seed, 1), x[:1])
+  params0 = model.init(seeds_lib.purpose_key(config.seed, 1), x[:1])
   return (x, y), model, params0
 
 
@@ -113,7 +114,7 @@ def _run_l(config, j: int, l: int, wd) -> dict:
             "train_accuracy": jnp.mean((z > 0) == (data[1] > 0.5)).astype(jnp.float32)}
 
   n_steps = svag.svag_num_steps(config.sgd_steps, l)
-  keys = _seeds.member_keys(_seeds.purpose_key(config.seed, 2 + j), config.num_seeds)
+  keys = seeds_lib.member_keys(seeds_lib.purpose_key(config.seed, 2 + j), config.num_seeds)
   res = ensemble.run_ensemble(init, step, n_steps, keys=keys, chunk_size=config.log_every * l,
                               evaluate=evaluate, is_finite=lambda c, m: ensemble.all_finite(c),
                               checkpoint_dir=wd.checkpoint_dir(f"l={l}"), checkpoint_every=10,

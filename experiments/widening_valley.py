@@ -28,6 +28,9 @@ from chaosopt.experiments import _valley_authors as va
 from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
 from chaosopt.train import report as report_lib
+from chaosopt.train import results as results_lib
+from chaosopt.train import schemes as schemes_lib
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import table
 from chaosopt.train import workdir as workdir_lib
 
@@ -68,7 +71,7 @@ def validate(config) -> None:
     table.validate(config, SCHEMA)
     return
   AUTHORS_SCHEMA.check(config)
-  chk = config_lib._check  # noqa: SLF001  (shared ConfigError helper)
+  chk = config_lib.require
   last = config.authors_seed + config.first_seed + config.num_seeds - 1
   chk(last <= config_lib.MAX_SEED, f"config.authors_seed + first_seed + num_seeds - 1 = {last} "
                                    f"exceeds {config_lib.MAX_SEED} (their seeds)")
@@ -94,9 +97,9 @@ def validate(config) -> None:
       config_lib.Num(-1, 1).check(f"{where}.beta", s.get("beta", 0.5))
       config_lib.OneOf("u", "v").check(f"{where}.v_term", s.get("v_term", "u"))
   chk(len(set(names)) == len(names), f"duplicate scheme names {names}")
-  config_lib.selected_schemes(config)
+  schemes_lib.selected(config)
   # per scheme, live: their noise table and the per-step metrics of every seed (float64)
-  n = len(config_lib.selected_schemes(config))
+  n = len(schemes_lib.selected(config))
   nbytes = 8.0 * config.num_seeds * config.num_steps * (2 + 8) * (1 + 0.1 * n)
   config_lib.check_memory(nbytes, f"{config.num_seeds} seeds x {config.num_steps} steps of "
                                   f"noise and per-step metrics", "num_seeds or num_steps")
@@ -130,49 +133,44 @@ def _run_scheme(config, scheme: dict, wd) -> dict:
     return (u1, v1), va.metrics(u1, v1, xp=jnp)
 
   res = ensemble.run_ensemble(
-      init, step, steps, keys=ensemble.seed_keys(config.seed, len(seeds)), hparams=hp,
+      init, step, steps, keys=seeds_lib.seed_keys(config.seed, len(seeds)), hparams=hp,
       chunk_size=min(config.chunk_size, steps),
       evaluate=lambda c, h: va.metrics(*c, xp=jnp),
       checkpoint_dir=wd.checkpoint_dir(scheme["name"]), progress=True, desc=scheme["name"])
   u0 = np.asarray(hp["u0"])
   initial = va.metrics(u0, np.zeros_like(u0))
   final = va.metrics(*(np.asarray(x, np.float64) for x in res.carry))
-  points = int(config.get("history_points", 0) or steps)
-  idx = np.unique(np.linspace(0, steps - 1, min(points, steps)).round().astype(int))
   hparams = {k: v for k, v in scheme.items() if k not in ("name", "kind")}
   hparams.update({"sigma0": sigma0, "mu0": mu0})
-  return {"kind": scheme["kind"], "hparams": hparams, "seeds": seeds, "their_seeds": theirs,
-          "initial": {k: np.asarray(v, np.float64) for k, v in initial.items()},
-          "final": {k: np.asarray(v, np.float64) for k, v in final.items()},
-          "eval_steps": np.asarray(res.eval_steps), "evals": res.evals,
-          "diverged_at": np.asarray(res.diverged_at),
-          "history_steps": idx + 1, "history": {k: v[:, idx] for k, v in res.history.items()}}
+  record = results_lib.scheme_record(
+      scheme["name"], scheme["kind"], hparams, seeds, initial=initial, final=final,
+      eval_steps=res.eval_steps, evals=res.evals, diverged_at=res.diverged_at,
+      history=res.history, their_seeds=theirs)
+  return record.to_dict(int(config.get("history_points", 0) or steps))
 
 
 def _run_authors(config, workdir) -> dict:
   from chaosopt.tasks import multiscale as ms
   wd = workdir_lib.as_workdir(workdir, config.to_dict())
-  schemes, diverged, messages = {}, [], []
+  records, messages = {}, []
   with ms.x64_scope(True):  # their NumPy recursion is float64
-    for s in config_lib.selected_schemes(config):
-      r = wd.unit(s["name"], lambda s=s: _run_scheme(config, s, wd))
-      schemes[s["name"]] = r
-      for seed, d in zip(r["seeds"], r["diverged_at"]):
-        if d >= 0:
-          diverged.append({"scheme": s["name"], "seed": int(seed), "step": int(d)})
-      n_div = int(np.sum(np.asarray(r["diverged_at"]) >= 0))
+    for s in schemes_lib.selected(config):
+      r = results_lib.SchemeRecord.from_dict(
+          wd.unit(s["name"], lambda s=s: _run_scheme(config, s, wd)), s["name"])
+      records[s["name"]] = r
+      div = np.asarray(r.diverged_at)
+      n_div = int(np.sum(div >= 0))
       logger.info("%s: median final trace %.4g, %d/%d seeds diverged", s["name"],
-                  np.nanmedian(np.where(np.asarray(r["diverged_at"]) < 0,
-                                        r["final"]["hessian_trace"], np.nan)), n_div,
-                  len(r["seeds"]))
+                  np.nanmedian(np.where(div < 0, r.final["hessian_trace"], np.nan)), n_div,
+                  len(r.seeds))
       if n_div:
-        messages.append(f"scheme {s['name']!r}: {n_div}/{len(r['seeds'])} seeds diverged "
+        messages.append(f"scheme {s['name']!r}: {n_div}/{len(r.seeds)} seeds diverged "
                         f"(non-finite u or v); their last finite values are excluded from the "
                         f"summary statistics and counted in the verdicts")
-  return {"schemes": schemes, "summary": table.summarize(schemes), "diverged": diverged,
-          "process": "authors", "messages": messages,
-          "task": {"name": "widening_valley (the authors' script)", "dim": 1,
-                   "init": "u0 = 5 * uniform(low=10, high=1) of RandomState(their seed)"}}
+  return table.block(records, process="authors", messages=messages,
+                     task={"name": "widening_valley (the authors' script)", "dim": 1,
+                           "init": "u0 = 5 * uniform(low=10, high=1) of RandomState(their "
+                                   "seed)"})
 
 
 def _ratio(results, name):

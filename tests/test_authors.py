@@ -16,7 +16,7 @@ import numpy as np
 import optax
 import pytest
 
-from chaosopt.train import kinds
+from chaosopt.train import schemes as schemes_lib
 from chaosopt.transforms import registry
 from chaosopt.transforms.contrib import authors
 
@@ -258,12 +258,12 @@ KINDS = ("mpgd_authors", "eq11_authors", "mpgd_authors_time", "eq11_authors_time
 def test_registered_kinds_run_under_jit(kind):
   spec = registry.get_noise(kind)
   hp = {"gaussian_authors": {}, "iid_observable": {"gamma": 0.6}}.get(kind, {"gamma": 0.6})
-  kinds.check(spec, 0.1, hp)
+  schemes_lib.check(spec, 0.1, hp)
   if "num_steps" in spec.context:  # supplied by the runner from the run
     hp = dict(hp, num_steps=20)
   params = {"Dense_0": {"kernel": jnp.ones((5, 16)), "bias": jnp.ones((16,))},
             "Dense_1": {"kernel": jnp.ones((16, 1)), "bias": jnp.ones((1,))}}
-  tx = kinds.build(kind, hp, {"learning_rate": 0.1}, jax.random.key(0))
+  tx = schemes_lib.build(kind, hp, {"learning_rate": 0.1}, jax.random.key(0))
   st = tx.init(params)
   grads = jax.tree_util.tree_map(lambda p: 0.1 * p, params)
 

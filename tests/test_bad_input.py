@@ -263,10 +263,10 @@ def test_memory_refusals_state_the_estimate_and_the_limit(tmp_path, capsys):
 def test_the_memory_estimate_counts_seeds_and_history():
   """The estimate of a scheme table grows with the seeds and with per-step metrics (counted
   from ``jax.eval_shape``; nothing allocated)."""
-  from chaosopt.train import runner
+  from chaosopt.train import table
   load = lambda *o: experiments.load("widening_valley:quick", list(o))[1]  # noqa: E731
   small, seeds = load(), load(("num_seeds", "20"))
-  assert runner.memory_estimate(seeds)[0] > 5 * runner.memory_estimate(small)[0]
+  assert table.memory_estimate(seeds)[0] > 5 * table.memory_estimate(small)[0]
   flat = load(("per_step_metrics", "false"), ("num_steps", "20000"))
   full = load(("per_step_metrics", "true"), ("num_steps", "20000"))
-  assert runner.memory_estimate(full)[0] > 2 * runner.memory_estimate(flat)[0]
+  assert table.memory_estimate(full)[0] > 2 * table.memory_estimate(flat)[0]

@@ -114,7 +114,14 @@ def test_table2_config_matches_protocol_and_validates():
     if s["kind"] == "mpgd":
       assert s["beta"] == 0.5
   experiments.load("fmnist_fullbatch")
-  with pytest.raises(config_lib.ConfigError, match="seed_mode"):
+  with pytest.raises(config_lib.ConfigError, match="seed_strategy"):
+    experiments.load("fmnist_fullbatch", [("seed_strategy", "threads")])
+  # the old knob seed_mode: accepted for one release, read as seed_strategy
+  config_lib._warned_aliases.discard("seed_mode")  # warned once per process
+  with pytest.warns(DeprecationWarning, match="seed_mode"):
+    _, c, _ = experiments.load("fmnist_fullbatch", [("seed_mode", "vmap")])
+  assert c.seed_strategy == "vmap"
+  with pytest.raises(config_lib.ConfigError, match="seed_strategy"):
     experiments.load("fmnist_fullbatch", [("seed_mode", "threads")])
   with pytest.raises(config_lib.ConfigError, match="gamma"):
     experiments.load("cifar10_table2", [("schemes.2.gamma", "0.4")])
@@ -179,6 +186,45 @@ def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
     _, cfg, _ = experiments.load("cifar10_table2", [("learning_rate", "0.05")])
     workdir_lib.Workdir(str(wd), cfg.to_dict())
   del exp
+
+
+def test_table2_freezes_and_reports_a_diverged_seed(tmp_path, monkeypatch):
+  """The CIFAR table path (:func:`chaosopt.train.fullbatch.train_groups`) on the official-format
+  fixture with a huge learning rate for one scheme: its seeds' losses become non-finite, each is
+  frozen at its last finite parameters (finite final metrics), reported by step in
+  ``results["diverged"]`` and the messages, and excluded from the summary; the sound scheme runs
+  on untouched. Seeds run one at a time (``seed_strategy='sequential'``): a block whose run is
+  frozen stops early and its evaluations are padded."""
+  from chaosopt import experiments
+  from chaosopt.experiments import cifar10_table2 as exp
+  from chaosopt.train import results as results_lib
+
+  _official_format_fixture(tmp_path, monkeypatch, per_batch=2, test=5, seed=3)  # 10 images
+  _, config, _ = experiments.load("cifar10_table2", [
+      ("task.data_dir", str(tmp_path)), ("task.microbatch_size", "5"), ("model.width", "2"),
+      ("model.stage_sizes", "(1,)"), ("num_steps", "4"), ("chunk_size", "1"),
+      ("num_seeds", "2"), ("seed_strategy", "sequential"), ("only", "gd,mpgd_0.6")])
+  with config.unlocked():
+    config.schemes[0] = {"name": "gd", "kind": "gd", "learning_rate": 1e38}
+  exp.validate(config)
+  out = exp.run(config, str(tmp_path / "run"))
+  gd, mpgd = out["schemes"]["gd"], out["schemes"]["mpgd_0.6"]
+  assert gd["hparams"]["learning_rate"] == 1e38
+  div = np.asarray(gd["diverged_at"])
+  assert np.all(div >= 0) and np.all(div < 4), div
+  assert [(d["scheme"], d["seed"], d["step"]) for d in out["diverged"]] == [
+      ("gd", s, int(k)) for s, k in zip([0, 1], div)]
+  assert len([m for m in out["messages"] if "scheme 'gd' seed" in m]) == 2
+  for v in gd["final"].values():
+    assert np.all(np.isfinite(v))  # the last finite parameters
+  assert out["summary"]["gd"]["val_accuracy"]["n"] == 0
+  # the block stopped when its run was frozen: evaluations padded with NaN to the full length
+  assert np.asarray(gd["evals"]["val_accuracy"]).shape == (2, 5)
+  assert np.asarray(mpgd["diverged_at"]).tolist() == [-1, -1]
+  assert np.all(np.isfinite(mpgd["evals"]["val_accuracy"]))
+  assert out["summary"]["mpgd_0.6"]["val_accuracy"]["n"] == 2
+  rows = results_lib.final_table({"results": out})
+  assert {r["scheme"] for r in rows} == {"gd", "mpgd_0.6"} and len(rows) == 4
 
 
 def test_table2_authors_variant_end_to_end(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Conformance battery of every noise-injecting transformation (P0 eq. 8/11, P2 eq. 3).
 
 One parametrised list, ``CASES``: each built-in transform and variant, plus every kind of
-``chaosopt.transforms.registry`` built as the runner builds it (``chaosopt.train.kinds.build``)
+``chaosopt.transforms.registry`` built as the runner builds it (``chaosopt.train.schemes_lib.build``)
 — registering a noise process adds it here without editing this file. Every case is a full optimizer
 ``sgd(eta) + perturbation``, so with mu = 0 its update minus ``-eta * grad`` is
 ``sigma * eta^p * xi2`` (P0 eq. 8 with the case's noise). Small pytrees keep the battery fast.
@@ -32,7 +32,7 @@ from absl.testing import parameterized
 import chaosopt
 from chaosopt import _validation
 from chaosopt.dynamics import thaler
-from chaosopt.train import kinds
+from chaosopt.train import schemes as schemes_lib
 from chaosopt.transforms import _base, registry
 
 # the modules (chaosopt.transforms.mpgd is also the name of the factory function)
@@ -83,11 +83,11 @@ def _registry_case(kind):
     return out
 
   def build(lr, key, **hp):
-    need = {k: REQUIRED[k] for k in kinds.required(spec) if k in REQUIRED}
-    return kinds.build(kind, {**need, **context(key)}, {"learning_rate": lr, **hp}, key)
+    need = {k: REQUIRED[k] for k in schemes_lib.required(spec) if k in REQUIRED}
+    return schemes_lib.build(kind, {**need, **context(key)}, {"learning_rate": lr, **hp}, key)
 
   def perturb(lr, key, **hp):
-    need = {k: REQUIRED[k] for k in kinds.required(spec) if k in REQUIRED}
+    need = {k: REQUIRED[k] for k in schemes_lib.required(spec) if k in REQUIRED}
     return spec.factory(lr, key=key, **spec.fixed, **need, **context(key), **hp)
   return Case(f"registry:{kind}", build, perturb)
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import ensemble
 
 
@@ -26,7 +27,7 @@ def _noisy_walk():
 
 
 def test_seed_keys_follow_one_rule():
-  keys = ensemble.seed_keys(3, 4, first=2)
+  keys = seeds_lib.seed_keys(3, 4, first=2)
   base = jax.random.key(3)
   for i in range(4):
     np.testing.assert_array_equal(jax.random.key_data(keys[i]),
@@ -37,7 +38,7 @@ def test_sequential_members_are_bit_identical_alone_and_in_a_batch():
   # "sequential" runs the same compiled program for every member: member i's numbers do not
   # depend on the other members (the statement the runner's docstring makes).
   init, step = _noisy_walk()
-  keys = ensemble.seed_keys(0, 4)
+  keys = seeds_lib.seed_keys(0, 4)
   all4 = ensemble.run_ensemble(init, step, 20, keys=keys, chunk_size=7, strategy="sequential")
   alone = ensemble.run_ensemble(init, step, 20, keys=keys[2:3], chunk_size=7,
                                 strategy="sequential")
@@ -50,7 +51,7 @@ def test_vmapped_strategies_agree_with_sequential(strategy):
   # vmapped programs may round differently (not guaranteed bit-identical); this recursion is
   # contracting, so the runs agree to float32 rounding (rtol 1e-5).
   init, step = _noisy_walk()
-  keys = ensemble.seed_keys(1, 5)
+  keys = seeds_lib.seed_keys(1, 5)
   hp = jnp.linspace(0.05, 0.2, 5)
   seq = ensemble.run_ensemble(init, step, 30, keys=keys, hparams=hp, chunk_size=10,
                               strategy="sequential")
@@ -69,7 +70,7 @@ def test_divergent_member_is_frozen_and_reported():
     return {"x": x}, {"loss": x}
 
   hp = jnp.array([0.5, 3.0, 0.9])
-  res = ensemble.run_ensemble(init, step, 40, keys=ensemble.seed_keys(0, 3), hparams=hp,
+  res = ensemble.run_ensemble(init, step, 40, keys=seeds_lib.seed_keys(0, 3), hparams=hp,
                               chunk_size=8)
   assert res.diverged_at[0] == -1 and res.diverged_at[2] == -1
   assert res.diverged_at[1] >= 0
@@ -84,7 +85,7 @@ def test_done_stops_early():
   def step(c, k, key, hp):
     return {"t": c["t"] + 1}, {}
 
-  res = ensemble.run_ensemble(init, step, 1000, keys=ensemble.seed_keys(0, 2), chunk_size=10,
+  res = ensemble.run_ensemble(init, step, 1000, keys=seeds_lib.seed_keys(0, 2), chunk_size=10,
                               done=lambda c: c["t"] >= 25)
   assert res.steps_done == 30  # the chunk in which every member was done, then stop
   np.testing.assert_array_equal(res.carry["t"], [30, 30])
@@ -93,7 +94,7 @@ def test_done_stops_early():
 @pytest.mark.parametrize("strategy", ["vmap", "sequential"])
 def test_checkpoint_resume_is_bit_identical(tmp_path, strategy):
   init, step = _noisy_walk()
-  keys = ensemble.seed_keys(7, 3)
+  keys = seeds_lib.seed_keys(7, 3)
   evaluate = lambda c, hp: {"norm": jnp.sum(c["x"] ** 2)}  # noqa: E731
   full = ensemble.run_ensemble(init, step, 40, keys=keys, chunk_size=10, strategy=strategy,
                                evaluate=evaluate)
@@ -136,7 +137,7 @@ def test_checkpoints_hold_the_state_not_the_hyper_parameters(tmp_path):
     return {"x": x}, {"x": x}
 
   hp = {"noise": table}
-  keys = ensemble.seed_keys(0, n)
+  keys = seeds_lib.seed_keys(0, n)
   full = ensemble.run_ensemble(init, step, steps, keys=keys, hparams=hp, chunk_size=10)
   ck = str(tmp_path / "ck")
 
@@ -161,7 +162,7 @@ def test_checkpoints_hold_the_state_not_the_hyper_parameters(tmp_path):
 def test_bad_strategy_is_rejected():
   init, step = _noisy_walk()
   with pytest.raises(ValueError, match="strategy"):
-    ensemble.run_ensemble(init, step, 5, keys=ensemble.seed_keys(0, 2), strategy="threads")
+    ensemble.run_ensemble(init, step, 5, keys=seeds_lib.seed_keys(0, 2), strategy="threads")
 
 
 def test_sequential_members_share_one_compiled_program():
@@ -172,6 +173,6 @@ def test_sequential_members_share_one_compiled_program():
     traces.append(1)  # runs once per trace, not per step
     return step(c, k, key, hp)
 
-  ensemble.run_ensemble(init, counted, 20, keys=ensemble.seed_keys(0, 5), chunk_size=10,
+  ensemble.run_ensemble(init, counted, 20, keys=seeds_lib.seed_keys(0, 5), chunk_size=10,
                         strategy="sequential")
   assert len(traces) == 1

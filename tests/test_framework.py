@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from chaosopt import _validation, cli, experiments
-from chaosopt.train import kinds
+from chaosopt.train import schemes as schemes_lib
 from chaosopt.train import results as results_lib
 from chaosopt.transforms import NoiseProcess, perturbation, registry
 
@@ -252,15 +252,15 @@ def test_a_noise_module_dropped_into_contrib_runs_from_a_config(tmp_path):
 
 def test_registered_runner_data_is_checked_against_the_factory(coin_kind):
   """The registry stores traced / prepare / context as given; the runner's reading of a kind
-  (chaosopt.train.kinds) rejects names its factory does not take, naming the kind."""
+  (chaosopt.train.schemes) rejects names its factory does not take, naming the kind."""
   for kind in registry.noise_kinds():
-    kinds.check_spec(registry.get_noise(kind))
+    schemes_lib.check_spec(registry.get_noise(kind))
   bad = [dict(traced=("nope",)), dict(context=("epoch",)), dict(prepare={"exponent": float})]
   for i, kw in enumerate(bad):
     spec = registry.register_noise(f"coin_bad{i}", coin_perturbation, **kw)
     try:
       with pytest.raises(ValueError, match=f"coin_bad{i}"):
-        kinds.check(spec, 0.1, {"sigma": 0.1})
+        schemes_lib.check(spec, 0.1, {"sigma": 0.1})
     finally:
       registry.unregister_noise(f"coin_bad{i}")
 

@@ -112,3 +112,23 @@ def test_cpu_loops_take_the_same_steps_as_the_scanned_loops():
                              rtol=1e-5)
   chex.assert_trees_all_close(a["carry"].params, b["carry"].params, rtol=1e-4, atol=1e-6)
   np.testing.assert_array_equal(a["eval_steps"], b["eval_steps"])
+
+
+@pytest.mark.parametrize("cpu_loops", [True, False])
+def test_a_diverging_run_is_frozen_and_the_others_run_on(cpu_loops):
+  """A run whose loss or parameters become non-finite (η = 1e38) keeps its last finite state
+  and its step is reported, in both loop forms; the other run is untouched (equal to the same
+  run without the diverging one beside it)."""
+  from _image_helpers import mpgd_hparams, run, tiny_problem
+  clf, data = tiny_problem()
+  hp = mpgd_hparams(2)
+  hp["learning_rate"] = jnp.asarray([0.1, 1e38], jnp.float32)
+  res = run(clf, data, hparams=hp, cpu_loops=cpu_loops)
+  assert res["diverged_at"][0] == -1 and 0 <= res["diverged_at"][1] < 4
+  for leaf in jax.tree_util.tree_leaves(res["carry"].params):
+    assert np.all(np.isfinite(np.asarray(leaf)))
+  assert np.all(np.isnan(res["history"]["train_loss_aug"][res["diverged_at"][1] + 1:, 1]))
+  alone = run(clf, data, num_runs=1, hparams=jax.tree_util.tree_map(lambda v: v[:1], hp),
+              cpu_loops=cpu_loops)
+  np.testing.assert_allclose(res["evals"]["train"]["loss"][:, 0],
+                             alone["evals"]["train"]["loss"][:, 0], rtol=1e-5)

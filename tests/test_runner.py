@@ -11,7 +11,8 @@ import pytest
 from chaosopt import cli, experiments
 from chaosopt.tasks.base import Task
 from chaosopt.train import config as config_lib
-from chaosopt.train import runner
+from chaosopt.train import runner, table
+from chaosopt.train import schemes as schemes_lib
 
 VALLEY = "widening_valley"
 
@@ -32,7 +33,7 @@ def valley_config(**overrides):
   with cfg.unlocked():
     for k, v in overrides.items():
       setattr(cfg, k, v)
-  config_lib.validate(cfg)
+  schemes_lib.validate(cfg)
   return cfg
 
 
@@ -73,7 +74,7 @@ def test_scheme_errors():
     with c.unlocked():
       c.schemes = list(cfg.schemes) + [scheme]
     with pytest.raises(config_lib.ConfigError) as e:
-      config_lib.validate(c)
+      schemes_lib.validate(c)
     assert message in str(e.value), (scheme, str(e.value))
 
 
@@ -99,7 +100,7 @@ def test_cli_config_error_exits_before_running(tmp_path, capsys):
 
 def test_grouping_by_structure():
   cfg = load("airfoil_table1")
-  groups = runner.group_schemes(config_lib.selected_schemes(cfg), cfg)
+  groups = schemes_lib.group(schemes_lib.resolve(cfg))
   labels = {g.kind: g.names for g in groups}
   # the Gaussian exponent is traced (one program for both rows); the 4 gammas of each MPGD
   # variant are one program each
@@ -128,9 +129,9 @@ def test_vmapped_seeds_and_schemes_equal_separate_runs():
       {"name": "b", "kind": "mpgd", "gamma": 0.7, "beta": 0.5, "mu": 0.02, "sigma": 0.05},
       {"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05}]
   quiet = lambda m: None
-  together = runner.run(valley_config(num_steps=10, chunk_size=10, num_seeds=3,
+  together = table.run_config(valley_config(num_steps=10, chunk_size=10, num_seeds=3,
                                       schemes=schemes), log=quiet)
-  alone = runner.run(valley_config(num_steps=10, chunk_size=10, num_seeds=1, first_seed=2,
+  alone = table.run_config(valley_config(num_steps=10, chunk_size=10, num_seeds=1, first_seed=2,
                                    schemes=schemes[1:]), log=quiet)
   for name in ("b", "g"):
     x, y = together.schemes[name], alone.schemes[name]
@@ -162,11 +163,11 @@ def test_nonfinite_seed_is_frozen_and_reported():
   cfg = valley_config(num_steps=60, chunk_size=20, num_seeds=6, schemes=schemes,
                       learning_rate=1.0, per_step_metrics=False)
   x0 = np.array([float(task.init(jax.random.fold_in(k, 0))["x"][0])
-                 for k in runner.seed_keys(cfg)])
+                 for k in runner.seed_keys(schemes_lib.settings(cfg))])
   blow = x0 ** 2 > 2.0
   assert blow.any() and (~blow).any(), x0  # fixed seeds: both cases present
   logged = []
-  res = runner.run(cfg, task=task, log=logged.append)
+  res = table.run_config(cfg, task=task, log=logged.append)
   r = res.schemes["gd"]
   np.testing.assert_array_equal(r.diverged_at >= 0, blow)
   assert len(logged) == blow.sum()
@@ -196,8 +197,8 @@ def test_gd_is_plain_gd_and_gaussian_with_zero_noise_equals_it():
              {"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05}]
   cfg = valley_config(num_steps=30, chunk_size=30, num_seeds=3, schemes=schemes,
                       learning_rate=0.1, per_step_metrics=False)
-  res = runner.run(cfg, task=task, log=lambda m: None)
-  x = jnp.stack([task.init(jax.random.fold_in(k, 0))["x"] for k in runner.seed_keys(cfg)])
+  res = table.run_config(cfg, task=task, log=lambda m: None)
+  x = jnp.stack([task.init(jax.random.fold_in(k, 0))["x"] for k in runner.seed_keys(schemes_lib.settings(cfg))])
   for _ in range(30):
     x = x - 0.1 * x ** 3
   np.testing.assert_allclose(res.schemes["gd"].final_params["x"], x, rtol=1e-6)

@@ -11,6 +11,7 @@ import pytest
 
 from chaosopt import cli, experiments
 from chaosopt.train import runner, sweep
+from chaosopt.train import schemes as schemes_lib
 
 QUICK = ["--config", "airfoil_table1:quick", "--config.num_steps=10", "--config.chunk_size=5",
          "--config.task.hessian_trace=false", "--config.only=baseline,mpgd_0.55"]
@@ -41,7 +42,7 @@ def test_sweep_expands_the_scheme_and_keeps_the_others_as_references():
   assert len(cells) == 6 and "mpgd[gamma=0.6,sigma=0.02]" in cells
   assert "mpgd_0.6" in names and "eq11_0.7" in names  # the unswept schemes run once
   # traced keys: the cells and the other MPGD schemes share one compiled program
-  groups = runner.group_schemes([dict(s) for s in config.schemes], config)
+  groups = schemes_lib.group(schemes_lib.resolve(config))
   (mpgd,) = [g for g in groups if g.kind == "mpgd"]
   assert set(cells) <= set(mpgd.names)
   assert sweep.programs(config) == (1, [])

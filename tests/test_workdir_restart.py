@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from chaosopt import cli
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import ensemble
 from chaosopt.train import workdir as workdir_lib
 
@@ -197,7 +198,7 @@ def test_a_damaged_block_result_or_checkpoint_is_recomputed_to_the_same_numbers(
     x = 0.9 * c["x"] + 0.1 * jax.random.normal(key, (3,))
     return {"x": x}, {"loss": jnp.sum(x ** 2)}
 
-  keys = ensemble.seed_keys(3, 2)
+  keys = seeds_lib.seed_keys(3, 2)
   ref = ensemble.run_ensemble(init, step, 30, keys=keys, chunk_size=10)
   ck = tmp_path / "ck"
   ensemble.run_ensemble(init, step, 30, keys=keys, chunk_size=10, checkpoint_dir=str(ck))

@@ -152,40 +152,51 @@ def simulate_marcus(key: jax.Array, grad_fn: GradFn, x0: ArrayLike, *, t_end: fl
   return x
 
 
-def mpgd_ensemble(key: jax.Array, grad_fn: GradFn, x0: ArrayLike, *, learning_rate: float,
-                  num_steps: int, num_paths: int, gamma: float, beta: float = 0.0,
-                  mu: float = 0.0, sigma: float = 0.0, record_every: int = 0,
-                  chunk_size: int = 1000, observe: Optional[Callable] = None,
-                  **mpgd_kwargs: Any) -> tuple[jax.Array, Optional[np.ndarray]]:
-  r"""Runs ``num_paths`` independent MPGD orbits (P0 eq. 8) from the same ``x0``.
+def mpgd_ensemble(key: Optional[jax.Array], grad_fn: GradFn, x0: ArrayLike, *,
+                  learning_rate: float, num_steps: int, num_paths: Optional[int] = None,
+                  gamma: float, beta: float = 0.0, mu: float = 0.0, sigma: float = 0.0,
+                  record_every: int = 0, chunk_size: int = 1000,
+                  observe: Optional[Callable] = None, keys: Optional[jax.Array] = None,
+                  checkpointer: Any = None, checkpoint_every: int = 1, progress: bool = False,
+                  desc: str = "", **mpgd_kwargs: Any) -> tuple[np.ndarray, Optional[np.ndarray]]:
+  r"""Runs independent MPGD orbits (P0 eq. 8) from the same ``x0``, one per path key.
 
   .. code-block:: text
 
     x_{k+1} = x_k - eta grad R(x_k) - mu eta^gamma v1(y1_k) ⊙ x_k + sigma eta^gamma v2(y2_k)
 
-  (:func:`chaosopt.mpgd`), each path with its own chain key; one jitted program (vmap over
-  paths inside :func:`~chaosopt.core.loop.scan_chunks`). Compare with :func:`simulate_marcus`
-  at ``t_end = num_steps * learning_rate``.
+  (:func:`chaosopt.mpgd`), each path with its own Thaler chains initialised from its key; one
+  jitted program (vmap over paths, steps in :func:`~chaosopt.core.loop.scan_chunks` chunks).
+  Two calls with the same keys and different (μ, σ) use the same chains (common random
+  numbers). Compare with :func:`simulate_marcus` at ``t_end = num_steps * learning_rate``.
+  Non-finite orbits are kept as they are (no freezing), so the caller sees and counts them.
 
   Args:
-    key: PRNG key, split into one chain key per path.
+    key: PRNG key, split into ``num_paths`` chain keys (or ``None`` with ``keys``).
     grad_fn: ``grad R`` of one path's state.
     x0: the initial state ``[d]``.
     learning_rate: the step size ``eta``.
     num_steps: MPGD steps.
-    num_paths: independent paths.
+    num_paths: independent paths (with ``key``).
     gamma: ``gamma = 1/alpha`` in (1/2, 1).
     beta: skewness in [-1, 1].
     mu: multiplicative strength.
     sigma: additive strength.
-    record_every: record ``observe(x)`` every that many steps (0: never).
-    chunk_size: steps per compiled ``lax.scan`` chunk.
-    observe: function of the ``[num_paths, d]`` states to record (default: the states).
+    record_every: record ``observe(x)`` of every path at step 0, every that many steps and at
+      ``num_steps`` (0: never); the chunk length is then ``record_every``.
+    chunk_size: steps per compiled ``lax.scan`` chunk (when not recording).
+    observe: function of one path's state to record (default: the state).
+    keys: ``[N]`` path keys (e.g. :func:`chaosopt.train.seeds.member_keys`), instead of
+      ``key`` and ``num_paths``.
+    checkpointer: an object with ``latest_step()``, ``restore(template) -> (step, carry,
+      doc)`` and ``save(step, carry, doc)`` (:class:`chaosopt.train.checkpoint.Checkpointer`):
+      the run resumes from its latest checkpoint and saves every ``checkpoint_every`` chunks.
+    progress, desc: a progress bar (TTY only) and its label.
     **mpgd_kwargs: further arguments of :func:`chaosopt.mpgd` (``variant``, ``sign_rule`` ...).
 
   Returns:
-    ``(x_final [num_paths, d], recorded)``: ``recorded`` stacks ``observe(x)`` at step 0 and
-    every ``record_every`` steps (NumPy), ``None`` if ``record_every == 0``.
+    ``(x_final [N, d], recorded)`` (NumPy): ``recorded`` stacks ``observe(x)`` of every path
+    at the recorded steps, ``[E, N, ...]``; ``None`` if ``record_every == 0``.
 
   Examples:
     >>> import jax
@@ -199,39 +210,54 @@ def mpgd_ensemble(key: jax.Array, grad_fn: GradFn, x0: ArrayLike, *, learning_ra
   References:
     Lim, Wan & Şimşekli, NeurIPS 2022, eq. 8 and Thm 4.1 (P0 in docs/papers.md).
   """
-  if not isinstance(num_paths, int) or num_paths < 1:
-    raise ValueError(f"num_paths must be a positive int, got {num_paths!r}")
+  if keys is None:
+    if not isinstance(num_paths, int) or num_paths < 1:
+      raise ValueError(f"num_paths must be a positive int, got {num_paths!r}")
+    keys = jax.random.split(key, num_paths)
   x0 = jnp.asarray(x0)
-  make = lambda k: _mpgd(learning_rate, gamma=gamma, beta=beta, mu=mu, sigma=sigma,
-                                 key=k, **mpgd_kwargs)
-  tx = make(0)  # update_fn does not depend on the key (it lives in the state)
-  keys = jax.random.split(key, num_paths)
-  states = jax.vmap(lambda k: make(k).init(x0))(keys)
-  xs = jnp.broadcast_to(x0, (num_paths,) + x0.shape)
   observe = observe or (lambda x: x)
+  make = lambda k: _mpgd(learning_rate, gamma=gamma, beta=beta, mu=mu, sigma=sigma,  # noqa
+                         key=k, **mpgd_kwargs)
+  tx = make(jax.random.key(0))  # the update does not depend on the key (it lives in the state)
 
-  def one(x, state):
+  def one(carry, k):
+    del k
+    x, state = carry
     updates, state = tx.update(grad_fn(x), state, x)
-    return optax.apply_updates(x, updates), state
+    return (optax.apply_updates(x, updates), state), None
 
-  one_v = jax.vmap(one)
+  carry = jax.jit(jax.vmap(lambda k: (x0, make(k).init(x0))))(keys)
+  v_observe = jax.jit(jax.vmap(lambda c: observe(c[0])))
   rec = record_every > 0
+  chunk = record_every if rec else chunk_size
+  start, recorded = 0, []
+  if checkpointer is not None and checkpointer.latest_step() is not None:
+    start, carry, doc = checkpointer.restore(carry)
+    recorded = [np.asarray(r) for r in doc.get("recorded", [])]
+  if rec and not recorded:
+    recorded = [np.asarray(jax.device_get(v_observe(carry)))]
+  chunks = [0]
 
-  def step_fn(carry, k):
-    x, state = one_v(*carry)
-    out = None
+  def on_chunk(c, metrics, steps_done):
+    del metrics
     if rec:
-      out = jax.lax.cond((k + 1) % record_every == 0, lambda: observe(x),
-                         lambda: jnp.zeros_like(observe(x)))
-    return (x, state), out
+      recorded.append(np.asarray(jax.device_get(v_observe(c))))
+    chunks[0] += 1
+    if checkpointer is not None and (chunks[0] % checkpoint_every == 0
+                                     or steps_done >= num_steps):
+      checkpointer.save(steps_done, c, {"recorded": [r.tolist() for r in recorded]})
+    return False
 
-  (x, _), metrics = scan_chunks(step_fn, (xs, states), num_steps,
-                                chunk_size=min(chunk_size, num_steps), donate=False)
+  if start < num_steps:
+    carry, _ = scan_chunks(jax.vmap(one, (0, None)), carry, num_steps,
+                           chunk_size=min(chunk, num_steps), start_step=start,
+                           on_chunk=on_chunk, progress=progress, desc=desc)
+  x = np.asarray(jax.device_get(carry[0]))
   if not rec:
     return x, None
-  idx = np.arange(record_every - 1, num_steps, record_every)
-  recorded = np.concatenate([np.asarray(observe(xs))[None], np.asarray(metrics)[idx]], axis=0)
-  return x, recorded
+  # [E, N, ...] as a view of a path-major [N, ..., E] array: numpy's reductions over the paths
+  # then add in the order they always did (the recorded experiments' numbers stay bit-identical)
+  return x, np.moveaxis(np.stack(recorded, axis=-1), -1, 0)
 
 
 __all__ = ["marcus_jump", "stable_increment", "marcus_step", "simulate_marcus", "num_steps_for",

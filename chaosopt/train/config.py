@@ -5,13 +5,10 @@ No paper equation: this is the execution layer. A config comes from a shipped co
 user's file ``path.py`` (``--config path.py[:arg]``); either defines ``get_config()`` (or
 ``get_config(arg)``) returning an ``ml_collections.ConfigDict`` whose ``experiment`` field
 names the code that runs it (the flax/big_vision convention). The dict is locked, so
-overriding an unknown key fails, and :func:`validate` checks every value's range; both happen
-before anything is compiled.
-
-Schemes are a list of dicts ``{"name", "kind", ...hyper-parameters}`` whose ``kind`` is
-registered in :mod:`chaosopt.transforms.registry` (``gd``, ``gaussian``, ``mpgd``, ``eq11``,
-``levy`` and any kind a user registers); the allowed keys, their defaults and their ranges are
-the registered factory's own, read by :mod:`chaosopt.train.kinds`.
+overriding an unknown key fails, and an experiment's :class:`Schema` checks every value's range;
+both happen before anything is compiled. Nothing here knows schemes or noise kinds: a scheme
+table's ``schemes`` are resolved and checked against the noise registry by
+:mod:`chaosopt.train.schemes`.
 
 Configs evolve: :func:`evolve` reads a config stored by older code (a workdir's
 ``config.json``) as the current code does — keys added since filled with their defaults,
@@ -28,18 +25,10 @@ import math
 import os
 import re
 import sys
+import warnings
 from typing import Any, Sequence
 
 import ml_collections
-
-# hyper-parameters every scheme accepts besides its kind's (see chaosopt.transforms.registry)
-_COMMON_KEYS = ("name", "kind", "learning_rate")
-
-REQUIRED_KEYS = {
-    "task": ml_collections.ConfigDict, "learning_rate": float, "num_steps": int,
-    "num_seeds": int, "first_seed": int, "seed": int, "chunk_size": int, "schemes": list,
-    "per_step_metrics": bool, "only": str,
-}
 
 
 class ConfigError(ValueError):
@@ -113,19 +102,6 @@ def apply_overrides(config: ml_collections.ConfigDict,
   return config
 
 
-def load_config(spec: str, overrides: Sequence[tuple[str, str]] = ()) -> ml_collections.ConfigDict:
-  """Loads a config file by path (``path/to/config.py[:arg]``), applies overrides, validates
-  it as a runner (scheme table) config. Experiments by name: :func:`chaosopt.experiments.load`.
-  """
-  path, _, arg = spec.partition(":")
-  if not os.path.isfile(path):
-    raise ConfigError(f"config file not found: {path!r}")
-  config = call_get_config(load_module_from_path(path), arg, path)
-  apply_overrides(config, overrides)
-  validate(config)
-  return config
-
-
 def _parse_value(text: str, current: Any, key: str) -> Any:
   if isinstance(current, bool):
     low = text.strip().lower()
@@ -159,6 +135,13 @@ def set_override(config: ml_collections.ConfigDict, key: str, text: str) -> None
   """
   if not _KEY_RE.fullmatch(key):
     raise ConfigError(f"--config.{key}: not a config key (write a.b.0.c or a.b[0].c)")
+  if key in ALIASES and key not in config and ALIASES[key] in config:
+    # a renamed key: accepted under its old name, set under the new one, warned once
+    if key not in _warned_aliases:
+      _warned_aliases.add(key)
+      warnings.warn(f"--config.{key} is deprecated; use --config.{ALIASES[key]}",
+                    DeprecationWarning, stacklevel=2)
+    key = ALIASES[key]
   parts = key.replace("[", ".").replace("]", "").split(".")
   key = ".".join(parts)
   node: Any = config
@@ -568,94 +551,15 @@ def require(cond: bool, msg: str) -> None:
 _check = require
 
 
-def _number(where: str, x: Any) -> float:
-  _check(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x),
-         f"{where} must be a finite number, got {x!r}")
-  return float(x)
-
-
-def scheme_hparams(scheme: dict, config: ml_collections.ConfigDict) -> dict:
-  """Hyper-parameters of ``scheme`` with its kind's defaults filled in (the registered
-  factory's defaults) and ``learning_rate`` from the config unless the scheme sets it."""
-  from chaosopt.train import kinds as kinds_lib
-  from chaosopt.transforms import registry
-  spec = registry.get_noise(scheme["kind"])
-  hp = {"learning_rate": scheme.get("learning_rate", config.learning_rate)}
-  hp.update(kinds_lib.defaults(spec))
-  hp.update({k: v for k, v in scheme.items() if k not in _COMMON_KEYS})
-  return hp
-
-
-def validate_scheme(i: int, s: Any, config: ml_collections.ConfigDict) -> None:
-  """Checks one scheme dict against its registered kind (the factory's own validation)."""
-  from chaosopt.train import kinds as kinds_lib
-  from chaosopt.transforms import registry
-  where = f"config.schemes[{i}]"
-  _check(isinstance(s, (dict, ml_collections.ConfigDict)), f"{where} must be a dict, got {s!r}")
-  s = dict(s)
-  _check("name" in s and isinstance(s["name"], str) and s["name"],
-         f"{where} needs a non-empty string 'name'")
-  where = f"config.schemes[{i}] ({s['name']!r})"
-  kinds = registry.noise_kinds()
-  _check(s.get("kind") in kinds, f"{where}: kind must be one of {list(kinds)} (registered in "
-                                 f"chaosopt.transforms.registry), got {s.get('kind')!r}")
-  spec = registry.get_noise(s["kind"])
-  lr = _number(f"{where}.learning_rate", s.get("learning_rate", config.learning_rate))
-  hp = {k: v for k, v in s.items() if k not in _COMMON_KEYS}
-  for k, v in hp.items():
-    if k in spec.traced:
-      _number(f"{where}.{k}", v)
-  try:
-    kinds_lib.check(spec, lr, hp)
-  except (ValueError, TypeError) as e:
-    raise ConfigError(f"{where}: {e}") from None
-
-
-def validate(config: ml_collections.ConfigDict) -> None:
-  """Raises :class:`ConfigError` naming the offending key and its valid range (runner
-  configs: a task and a table of schemes)."""
-  for key, typ in REQUIRED_KEYS.items():
-    _check(key in config, f"config is missing the key {key!r}")
-    val = config[key]
-    ok = isinstance(val, typ) and not (typ is int and isinstance(val, bool))
-    if typ is float:
-      ok = isinstance(val, (int, float)) and not isinstance(val, bool)
-    _check(ok, f"config.{key} must be a {typ.__name__}, got {val!r}")
-  _check("name" in config.task, "config.task.name is missing")
-  _check(config.learning_rate > 0 and math.isfinite(config.learning_rate),
-         f"config.learning_rate must be > 0, got {config.learning_rate!r}")
-  for key in ("num_steps", "num_seeds", "chunk_size"):
-    _check(config[key] >= 1, f"config.{key} must be >= 1, got {config[key]!r}")
-  _check(config.first_seed >= 0, f"config.first_seed must be >= 0, got {config.first_seed!r}")
-  _check(len(config.schemes) >= 1, "config.schemes is empty")
-  names = []
-  for i, s in enumerate(config.schemes):
-    validate_scheme(i, s, config)
-    names.append(dict(s)["name"])
-  dup = sorted({n for n in names if names.count(n) > 1})
-  _check(not dup, f"duplicate scheme names {dup}")
-  selected = selected_schemes(config)
-  _check(len(selected) >= 1, f"config.only={config.only!r} selects no scheme; names: {names}")
-
-
-def selected_schemes(config: ml_collections.ConfigDict) -> list[dict]:
-  """The schemes to run: all, or those named in the comma-separated ``config.only``."""
-  schemes = [dict(s) for s in config.schemes]
-  if not config.only:
-    return schemes
-  wanted = [w.strip() for w in config.only.split(",") if w.strip()]
-  names = [s["name"] for s in schemes]
-  missing = [w for w in wanted if w not in names]
-  _check(not missing, f"config.only names unknown scheme(s) {missing}; names: {names}")
-  return [s for s in schemes if s["name"] in wanted]
-
-
 # ----------------------------------------------------------------------------- evolution
 # Renamed config keys, ``{"old.dotted.key": "new.dotted.key"}``, for every experiment; an
 # experiment module may declare its own in ``CONFIG_ALIASES``. A stored config (a workdir's
 # config.json, a committed report's) that has the old key reads as having the new one. Keep an
 # entry while any stored config may hold the old name.
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {
+    "seed_mode": "seed_strategy",  # the full-batch tables' seed knob (deprecated; one release)
+}
+_warned_aliases: set = set()
 
 
 def evolve(stored: dict, current: dict, defaults: dict,

@@ -4,8 +4,8 @@ No new equation: it executes any per-run recursion ``carry_{k+1}, m_k = step(car
 hp)`` (e.g. P0 eq. 8 through an optax transform) for a set of *members* — one member per
 (seed, hyper-parameter) pair — and returns host arrays with a leading member axis.
 
-* **One seed rule.** Member ``i`` gets ``keys[i]``; :func:`seed_keys` gives
-  ``fold_in(key(seed), first + i)`` (typed keys). ``init(member_key, hp)`` builds the carry
+* **One seed rule.** Member ``i`` gets ``keys[i]``; :func:`chaosopt.train.seeds.seed_keys`
+  gives ``fold_in(key(seed), first + i)`` (typed keys). ``init(member_key, hp)`` builds the carry
   (derive its keys with ``fold_in(member_key, 0)``, ``fold_in(member_key, 1)``), step ``k``
   gets ``fold_in(fold_in(member_key, 2), k)``.
 * **Seed-axis strategy** (``strategy``): ``"vmap"`` (all members in one vmapped program),
@@ -32,23 +32,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from chaosopt.core.loop import make_chunk_fn, scan_chunks
+from chaosopt.train import seeds as seeds_lib
 
 logger = logging.getLogger("chaosopt")
 
-Strategy = Union[str, int]
-
-
-def seed_keys(seed: int, num: int, first: int = 0) -> jax.Array:
-  """Member keys ``fold_in(jax.random.key(seed), first + i)``, ``i < num`` (typed keys)."""
-  base = jax.random.key(int(seed))
-  return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(first, first + num))
+Strategy = seeds_lib.Strategy
 
 
 def _is_key(x) -> bool:
@@ -97,17 +92,6 @@ class EnsembleResult:
   steps_done: int
 
 
-def _member_blocks(n: int, strategy: Strategy) -> list[np.ndarray]:
-  if strategy == "vmap":
-    return [np.arange(n)]
-  if strategy == "sequential":
-    return [np.array([i]) for i in range(n)]
-  if isinstance(strategy, (int, np.integer)) and not isinstance(strategy, bool) and strategy >= 1:
-    return [np.arange(i, min(i + int(strategy), n)) for i in range(0, n, int(strategy))]
-  raise ValueError(f"strategy must be 'vmap', 'sequential' or a block size >= 1, got "
-                   f"{strategy!r}")
-
-
 def run_ensemble(init: Callable[[jax.Array, Any], Any],
                  step: Callable[[Any, jax.Array, jax.Array, Any], tuple[Any, Any]],
                  num_steps: int, *, keys: jax.Array, hparams: Any = None,
@@ -126,7 +110,7 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
     step: ``step(carry, k, key_k, hp) -> (carry, metrics)``; ``metrics`` a dict of scalars
       (may be empty) kept per step.
     num_steps: number of steps.
-    keys: ``[N]`` member keys (:func:`seed_keys`).
+    keys: ``[N]`` member keys (:func:`chaosopt.train.seeds.seed_keys`).
     hparams: pytree with a leading ``[N]`` axis (per-member hyper-parameters) or ``None``.
     chunk_size: steps per jitted chunk (evaluation / checkpoint interval).
     strategy: ``"vmap"``, ``"sequential"`` or a block size (see the module docstring).
@@ -151,7 +135,7 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
   progs = _programs(init, step, hparams is not None, evaluate=evaluate, is_finite=is_finite,
                     done=done, host_steps=host_steps)
   results = []
-  for b, idx in enumerate(_member_blocks(n, strategy)):
+  for b, idx in enumerate(seeds_lib.blocks(n, strategy)):
     sub_keys = keys[idx]
     sub_hp = None if hparams is None else jax.tree_util.tree_map(lambda x: x[idx], hparams)
     ck = None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"block{b}")

@@ -16,13 +16,21 @@ evaluation. The micro-batch composition is fixed across steps (the data are spli
 
 **Runs.** Each training step is ``x_{k+1} = x_k - eta grad R(x_k) + perturbation_k`` with the
 perturbation (``chaosopt.gaussian_perturbation`` / ``chaosopt.mpgd_perturbation``, built by
-:func:`chaosopt.train.kinds.build`, as in the runner) applied to the leaves of a mask
+:func:`chaosopt.train.schemes.build`, as in the runner) applied to the leaves of a mask
 (the first convolution in P0 Table 2; the other leaves get plain ``optax.sgd``;
 ``optax.multi_transform``, i.e. two ``optax.masked``).
 Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
 ``fold_in(fold_in(run_key, step), micro_batch)``, so step ``k`` is a pure function of the carry
-and ``k``; that is what makes checkpoint/resume bit-identical. Runs (schemes of one kind x
-seeds) are vmapped ("vmap") or executed one after another ("sequential"); data are sharded over
+and ``k``; that is what makes checkpoint/resume bit-identical. A run whose training loss or
+parameters become non-finite is frozen at its last finite state and reported by step
+(``diverged_at``), as in the ensemble driver; the other runs go on.
+
+**Tables.** :func:`train_groups` trains the scheme groups of a table
+(:func:`chaosopt.train.schemes.plan`): members (schemes of one group x seeds) vmapped
+(``seed_strategy`` ``"vmap"``), one after another (``"sequential"``) or in blocks of a given
+size, checkpointed in the workdir's folder of the group (``block<b>`` per block, the layout of
+:func:`chaosopt.train.ensemble.run_ensemble`), and returns one
+:class:`chaosopt.train.results.SchemeRecord` per scheme. Data are sharded over
 a mesh's ``"data"`` axis and vmapped runs over its ``"seeds"`` axis (:mod:`.sharding`); the
 mesh may span several processes (``jax.distributed``): every process then calls
 :func:`train_runs` with the same arguments and gets the same host results.
@@ -33,7 +41,9 @@ XLA:CPU runs convolutions inside loop bodies 3-9x slower (jax-ml/jax#12868).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import time
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -43,9 +53,12 @@ import numpy as np
 import optax
 
 from chaosopt.tasks.augment import random_crop_flip
-from chaosopt.train import kinds
+from chaosopt.train import ensemble
+from chaosopt.train import results as results_lib
+from chaosopt.train import schemes as schemes_lib
+from chaosopt.train import seeds as seeds_lib
 from chaosopt.train import sharding as sharding_lib
-from chaosopt.core.loop import host_steps_default, scan_chunks
+from chaosopt.core.loop import host_steps_default, make_chunk_fn, scan_chunks
 
 LossFn = Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, tuple[dict, Any]]]
 
@@ -174,7 +187,7 @@ def perturbed_gd(kind: str, static: dict, hp: dict, key: jax.Array, mask: Any
     return optax.sgd(hp["learning_rate"])
   labels = jax.tree_util.tree_map(lambda m: "perturbed" if m else "plain", mask)
   return optax.multi_transform(
-      {"perturbed": kinds.build(kind, static, hp, key),
+      {"perturbed": schemes_lib.build(kind, static, hp, key),
        "plain": optax.sgd(hp["learning_rate"])}, labels)
 
 
@@ -246,7 +259,8 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   directory on a shared file system: every process saves its shards); each gets the same host
   results. Returns host arrays: ``eval_steps [E]``, ``evals[split][metric] [E, R]``,
   ``history[metric] [T, R]`` (per-step training loss/accuracy on the augmented micro-batches),
-  ``steps_done``, ``carry`` (device) and ``timings``.
+  ``steps_done``, ``carry`` (device), ``diverged_at [R]`` (the step at which a run was frozen,
+  -1: never; when every run is frozen the loop stops early) and ``timings``.
   """
   t_start = time.perf_counter()
   model = classifier.model
@@ -270,12 +284,51 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
   multi = sharding_lib.multiprocess(mesh)
   hp = sharding_lib.put_replicated(hp_local, mesh)
 
-  def step_fn(carry, k):
+  def plain_step(carry, k):
     runs, data = carry
     runs, m = v_step(runs, hp, data, k)
     if multi:
       m = jax.lax.with_sharding_constraint(m, sharding_lib.replicated(mesh))
     return (runs, data), m
+
+  def guard_one(old: Carry, new: Carry, alive, div, m, k):
+    # a run whose loss or parameters became non-finite keeps its last finite state
+    ok = jnp.isfinite(m["train_loss_aug"]) & ensemble.all_finite(new.params)
+    return (ensemble.tree_select(alive & ok, new, old), alive & ok,
+            jnp.where(alive & ~ok, k, div),
+            {name: jnp.where(alive, v, jnp.nan) for name, v in m.items()})
+
+  v_guard = jax.vmap(guard_one, (0, 0, 0, 0, 0, None))
+
+  def guard(old, new, alive, div, m, k):
+    runs, alive, div, m = v_guard(old, new, alive, div, m, k)
+    if multi:
+      m = jax.lax.with_sharding_constraint(m, sharding_lib.replicated(mesh))
+    return runs, alive, div, m
+
+  def step_fn(carry, k):
+    runs, data, alive, div = carry
+    (new, data), m = plain_step((runs, data), k)
+    new, alive, div, m = guard(runs, new, alive, div, m, k)
+    return (new, data, alive, div), m
+
+  if cpu_loops:
+    # steps dispatched from the host: the step and the check are two programs, so the step
+    # program is the one without the check (XLA:CPU fuses a check into the step differently,
+    # which moves the BatchNorm statistics by an ulp)
+    j_step, j_guard = jax.jit(plain_step), jax.jit(guard)
+
+    def chunk_fn(carry, steps):
+      runs, data, alive, div = carry
+      outs = []
+      for k in np.asarray(steps):
+        k = jnp.int32(k)
+        (new, data), m = j_step((runs, data), k)
+        runs, alive, div, m = j_guard(runs, new, alive, div, m, k)
+        outs.append(m)
+      return (runs, data, alive, div), jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
+  else:
+    chunk_fn = make_chunk_fn(step_fn)
 
   v_eval = jax.jit(jax.vmap(functools.partial(classifier.evaluate, unroll=cpu_loops),
                             (0, 0, None)))
@@ -296,6 +349,11 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
     log(f"{desc}: resumed from the checkpoint at step {start}")
   if doc is None:
     doc = {"eval_steps": [0], "evals": [_tolist(evaluate(runs))], "history": []}
+  # per run: alive, and the step at which it was frozen (-1: never); kept in the checkpoint's
+  # document (a checkpoint written before freezing existed resumes with every run alive)
+  div0 = np.asarray(doc.get("diverged_at", [-1] * num_runs), np.int32)
+  alive = sharding_lib.put_seeded(jnp.asarray(div0 < 0), mesh)
+  div = sharding_lib.put_seeded(jnp.asarray(div0), mesh)
 
   chunks_done = [0]
 
@@ -304,16 +362,19 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
     doc["eval_steps"].append(steps_done)
     doc["evals"].append(_tolist(evaluate(runs_now)))
     doc["history"].append(_tolist(metrics))
+    doc["diverged_at"] = np.asarray(sharding_lib.to_host(carry[3])).tolist()
     chunks_done[0] += 1
-    if checkpointer is not None and (
-        chunks_done[0] % checkpoint_every == 0 or steps_done >= num_steps):
+    all_frozen = min(doc["diverged_at"]) >= 0
+    if checkpointer is not None and (chunks_done[0] % checkpoint_every == 0 or all_frozen
+                                     or steps_done >= num_steps):
       checkpointer.save(steps_done, runs_now, doc)
-    return stop_after_chunks is not None and chunks_done[0] >= stop_after_chunks
+    return all_frozen or (stop_after_chunks is not None and chunks_done[0] >= stop_after_chunks)
 
   t0 = time.perf_counter()
-  (runs, _), _ = scan_chunks(step_fn, (runs, train), num_steps, chunk_size=chunk_size,
-                             start_step=start, on_chunk=on_chunk, progress=progress, desc=desc,
-                             host_steps=cpu_loops)
+  if start < num_steps and not min(div0) >= 0:
+    (runs, _, _, _), _ = scan_chunks(None, (runs, train, alive, div), num_steps,
+                                     chunk_size=chunk_size, start_step=start, on_chunk=on_chunk,
+                                     progress=progress, desc=desc, chunk_fn=chunk_fn)
   t_train = time.perf_counter() - t0
   hist = {}
   if doc["history"]:
@@ -323,7 +384,93 @@ def train_runs(*, classifier: Classifier, kind: str, static: dict, hparams: dict
                 for m in doc["evals"][0][split]} for split in doc["evals"][0]}
   return {"eval_steps": np.asarray(doc["eval_steps"]), "evals": ev, "history": hist,
           "steps_done": int(doc["eval_steps"][-1]), "carry": runs,
+          "diverged_at": np.asarray(doc.get("diverged_at", [-1] * num_runs), np.int64),
           "timings": {"init_s": t_init, "train_s": t_train, "resumed_from": start}}
+
+
+def train_groups(classifier: Classifier, groups: list, settings: schemes_lib.Settings, *,
+                 train: ImageData, evals: dict[str, ImageData], mask_fn: Callable[[Any], Any],
+                 example_shape: tuple, mesh=None, workdir=None,
+                 stop_after_chunks: Optional[int] = None, progress: bool = False,
+                 log: Callable[[str], None] = lambda s: None) -> dict:
+  """Trains every scheme of ``groups`` (:func:`chaosopt.train.schemes.plan`) for the seeds of
+  ``settings``; returns ``{name: SchemeRecord}`` in table order.
+
+  Members of a group are schemes x seeds, scheme-major, every scheme with the same seed keys
+  (``fold_in(key(settings.seed), seed)``), run in the blocks of ``settings.strategy``
+  (:func:`chaosopt.train.seeds.blocks`) through :func:`train_runs`. With a ``workdir``
+  (:class:`chaosopt.train.workdir.Workdir`), each group checkpoints in its folder
+  (identity: :meth:`~chaosopt.train.schemes.SchemeGroup.identity`), one ``block<b>`` per
+  block. A record's ``evals`` are ``{split}_{metric}`` ``[seeds, E]`` (``NaN`` after a block
+  stopped because all its runs were frozen), ``history`` the per-step training metrics
+  ``[seeds, T]``, ``final`` each seed's last evaluation, ``diverged_at`` the step at which a
+  seed was frozen (-1: never), plus ``timings`` (one entry per block holding the seed).
+  """
+  seeds = list(settings.seeds)
+  keys = seeds_lib.member_keys(jax.random.key(settings.seed), len(seeds), seeds[0])
+  num_steps, n_r = settings.num_steps, len(seeds)
+  parts: dict[str, dict] = {}
+  for group in groups:
+    n_s = len(group.names)
+    run_keys = jnp.concatenate([keys] * n_s)
+    ck_root = None if workdir is None else workdir.checkpoint_dir(
+        group.label, key=group.identity(seeds, num_steps))
+    for b, idx in enumerate(seeds_lib.blocks(n_s * n_r, settings.strategy)):
+      static, host_hp = group.members(seeds, num_steps, idx)
+      tag = group.label if len(idx) > 1 else \
+          f"{group.names[idx[0] // n_r]}_seed{seeds[idx[0] % n_r]}"
+      t0 = time.perf_counter()
+      ck = (contextlib.nullcontext() if ck_root is None else
+            _checkpointer(os.path.join(ck_root, f"block{b}")))
+      with ck as checkpointer:
+        res = train_runs(
+            classifier=classifier, kind=group.kind, static=static,
+            hparams=group.prepare(host_hp), run_keys=run_keys[idx], train=train, evals=evals,
+            num_steps=num_steps, chunk_size=settings.chunk_size, mask_fn=mask_fn,
+            example_shape=example_shape, mesh=mesh, checkpointer=checkpointer,
+            checkpoint_every=settings.checkpoint_every, stop_after_chunks=stop_after_chunks,
+            progress=progress, desc=tag, log=log)
+      log(f"{tag}: {time.perf_counter() - t0:.1f} s")
+      for j, r in enumerate(idx):
+        i = int(r) // n_r
+        e = parts.setdefault(group.names[i], {
+            "group": group, "i": i, "static": static, "seeds": [], "evals": {}, "final": {},
+            "history": {}, "diverged_at": [], "timings": [], "eval_steps": res["eval_steps"]})
+        if len(res["eval_steps"]) > len(e["eval_steps"]):
+          e["eval_steps"] = res["eval_steps"]
+        e["seeds"].append(seeds[int(r) % n_r])
+        for split, ms in res["evals"].items():
+          for m, v in ms.items():
+            e["evals"].setdefault(f"{split}_{m}", []).append(v[:, j])
+            e["final"].setdefault(f"{split}_{m}", []).append(v[-1, j])
+        for m, v in res["history"].items():
+          e["history"].setdefault(m, []).append(v[:, j])
+        e["diverged_at"].append(int(res["diverged_at"][j]))
+        e["timings"].append(res["timings"])
+  # a block stopped early (every run frozen) has fewer evaluations: padded to the longest
+  eval_steps = max((e["eval_steps"] for e in parts.values()), key=len)
+  out = {}
+  for name in schemes_lib.in_table_order(groups):
+    e = parts[name]
+    g, i = e["group"], e["i"]
+    out[name] = results_lib.scheme_record(
+        name, g.kinds[i], g.scheme_hparams(i, e["static"]), e["seeds"],
+        final={k: np.stack(v) for k, v in e["final"].items()}, eval_steps=eval_steps,
+        evals={k: _stack_padded(v, len(eval_steps)) for k, v in e["evals"].items()},
+        history={k: _stack_padded(v, num_steps) for k, v in e["history"].items()},
+        diverged_at=np.asarray(e["diverged_at"], np.int64), timings=e["timings"])
+  return out
+
+
+def _checkpointer(directory: str):
+  from chaosopt.train.checkpoint import Checkpointer
+  return Checkpointer(directory)
+
+
+def _stack_padded(rows: list, length: int) -> np.ndarray:
+  """``[len(rows), length]``: rows of a block that stopped early padded with NaN."""
+  return np.stack([np.concatenate([r, np.full(length - len(r), np.nan, r.dtype)])
+                   if len(r) < length else r for r in rows])
 
 
 def _tolist(tree):

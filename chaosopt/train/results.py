@@ -17,6 +17,30 @@ plain JSON held (the same Python floats, ints, bools and ``None``). Anything els
 lists, lists mixing ints with floats or ``None``, strings — stays in the JSON (the rule looks
 inside it for arrays). A per-seed final metric (up to 256 seeds) thus stays in the JSON.
 
+**The scheme record.** A scheme-table experiment (P0 Table 1 and 2, the widening valley, any
+config with a task and schemes) stores one :class:`SchemeRecord` per scheme under
+``results["schemes"][name]``, built by :func:`scheme_record` (the one builder) and written by
+:meth:`SchemeRecord.to_dict`:
+
+* ``kind`` — the scheme's noise kind (:mod:`chaosopt.transforms.registry`; the authors'
+  valley script: its option name); ``hparams`` — its hyper-parameters as it ran (traced, then
+  static and run context);
+* ``seeds`` — the seeds run, in order; every per-seed array below follows it;
+* ``initial`` — metric -> ``[seeds]`` at the initial parameters (when measured);
+  ``final`` — metric -> ``[seeds]`` at the final parameters, or at the last finite ones for a
+  seed that diverged;
+* ``eval_steps`` ``[E]`` and ``evals`` — metric -> ``[seeds, E]``, the evaluations between
+  chunks (step 0 included);
+* ``diverged_at`` — ``[seeds]`` int: the step at which a seed's loss or parameters became
+  non-finite and it was frozen, ``-1`` if never (such seeds are excluded from summaries and
+  listed in ``results["diverged"]``);
+* ``history_steps`` ``[H]`` and ``history`` — metric -> ``[seeds, H]``, per-step values
+  subsampled to ``history_points`` steps (optional; the full arrays are in ``history.npz``);
+* then experiment-specific entries (``their_seeds``, ``timings``, ...).
+
+:meth:`SchemeRecord.from_dict` reads a stored record back (older documents, with fewer keys,
+included); :func:`final_table` reads the records of a document.
+
 ``load(workdir)`` resolves the references (``arrays=False``: the light document alone, the
 references left in place); documents of schema ``chaosopt.results/1`` (plain JSON, no
 references) load as before. ``final_table(doc)`` flattens the per-scheme, per-seed final
@@ -28,11 +52,13 @@ metrics of a scheme-table experiment into rows ready for ``pandas.DataFrame(rows
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import sys
 import zipfile
+from typing import Any, Optional
 
 import numpy as np
 
@@ -135,6 +161,87 @@ def _write_npz(path: str, arrays: dict) -> None:
   os.replace(tmp, path)
 
 
+# ----------------------------------------------------------------------------- records
+@dataclasses.dataclass
+class SchemeRecord:
+  """The results of one scheme of a scheme table (fields: the module docstring). In memory,
+  ``history`` holds the full per-step arrays and ``final_params`` the final parameters (neither
+  stored whole); ``name`` and ``messages`` (one line per diverged seed) are not stored either."""
+  kind: str
+  hparams: dict
+  seeds: list
+  final: dict
+  initial: Optional[dict]
+  eval_steps: Any
+  evals: dict
+  diverged_at: Any
+  history: dict
+  history_steps: Any = None
+  extra: dict = dataclasses.field(default_factory=dict)
+  name: str = ""
+  messages: list = dataclasses.field(default_factory=list)
+  final_params: Any = None
+
+  @property
+  def diverged(self) -> list[dict]:
+    """``[{"scheme", "seed", "step"}]`` of the seeds that were frozen."""
+    return [{"scheme": self.name, "seed": int(s), "step": int(d)}
+            for s, d in zip(self.seeds, self.diverged_at) if d is not None and d >= 0]
+
+  def to_dict(self, history_points: int = 0) -> dict:
+    """The stored record: arrays as numpy (float64 metrics), the per-step history subsampled
+    to ``history_points`` steps (``x_1 ... x_T``; 0: none) unless already subsampled."""
+    d = {"kind": self.kind, "hparams": self.hparams, "seeds": [int(s) for s in self.seeds]}
+    if self.initial is not None:
+      d["initial"] = {k: np.asarray(v, np.float64) for k, v in self.initial.items()}
+    d["final"] = {k: np.asarray(v, np.float64) for k, v in self.final.items()}
+    d["eval_steps"] = np.asarray(self.eval_steps)
+    d["evals"] = self.evals
+    d["diverged_at"] = np.asarray(self.diverged_at)
+    if self.history_steps is not None:
+      d["history_steps"], d["history"] = self.history_steps, self.history
+    elif history_points and self.history:
+      t = np.shape(next(iter(self.history.values())))[-1]
+      idx = np.unique(np.linspace(0, t - 1, min(history_points, t)).round().astype(int))
+      d["history_steps"] = idx + 1
+      d["history"] = {k: np.asarray(v)[:, idx] for k, v in self.history.items()}
+    d.update(self.extra)
+    return d
+
+  @classmethod
+  def from_dict(cls, d: dict, name: str = "") -> "SchemeRecord":
+    """A stored record (any version: missing keys get their empty values)."""
+    known = {"kind", "hparams", "seeds", "final", "initial", "eval_steps", "evals",
+             "diverged_at", "history", "history_steps"}
+    seeds = list(d.get("seeds", []))
+    return cls(kind=d.get("kind", ""), hparams=dict(d.get("hparams", {})), seeds=seeds,
+               final=dict(d.get("final", {})), initial=d.get("initial"),
+               eval_steps=d.get("eval_steps", []), evals=dict(d.get("evals", {})),
+               diverged_at=list(d.get("diverged_at", [-1] * len(seeds))),
+               history=dict(d.get("history", {})), history_steps=d.get("history_steps"),
+               extra={k: v for k, v in d.items() if k not in known}, name=name)
+
+
+def scheme_record(name: str, kind: str, hparams: dict, seeds, *, final: Optional[dict] = None,
+                  initial: Optional[dict] = None, eval_steps=None, evals: Optional[dict] = None,
+                  diverged_at=None, history: Optional[dict] = None,
+                  **extra) -> SchemeRecord:
+  """The one builder of a :class:`SchemeRecord`: per-seed arrays follow ``seeds``;
+  ``diverged_at`` defaults to "never" (``-1``); ``messages`` name every frozen seed; ``extra``
+  keyword arguments are stored after the standard entries."""
+  seeds = [int(s) for s in seeds]
+  div = (np.full(len(seeds), -1, np.int64) if diverged_at is None
+         else np.asarray(diverged_at))
+  messages = [f"scheme {name!r} seed {seed}: non-finite loss or parameters at step {int(d)}; "
+              f"that seed was stopped and keeps its last finite parameters (excluded from the "
+              f"summary statistics)" for seed, d in zip(seeds, div) if d >= 0]
+  return SchemeRecord(kind=kind, hparams=dict(hparams), seeds=seeds, final=dict(final or {}),
+                      initial=initial, eval_steps=np.asarray(
+                          [] if eval_steps is None else eval_steps),
+                      evals=dict(evals or {}), diverged_at=div, history=dict(history or {}),
+                      extra=extra, name=name, messages=messages)
+
+
 # ----------------------------------------------------------------------------- reading
 def load(workdir: str, arrays: bool = True) -> dict:
   """The results document of ``workdir`` (``FileNotFoundError`` naming the path if absent).
@@ -185,13 +292,14 @@ def _resolve(x, store, npz: str):
 
 def final_table(doc: dict) -> list[dict]:
   """One row per (scheme, seed): ``{"scheme", "seed", "diverged_at", metric: value, ...}``
-  (``None`` = non-finite), from ``doc["results"]["schemes"]``."""
+  (``None`` = non-finite), from the scheme records of ``doc["results"]["schemes"]``."""
   rows = []
   schemes = doc.get("results", {}).get("schemes", {})
   for name, s in schemes.items():
-    for j, seed in enumerate(s["seeds"]):
-      row = {"scheme": name, "seed": seed, "diverged_at": s["diverged_at"][j]}
-      row.update({m: v[j] for m, v in s["final"].items()})
+    r = SchemeRecord.from_dict(s)
+    for j, seed in enumerate(r.seeds):
+      row = {"scheme": name, "seed": seed, "diverged_at": r.diverged_at[j]}
+      row.update({m: v[j] for m, v in r.final.items()})
       rows.append(row)
   return rows
 

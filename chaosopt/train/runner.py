@@ -5,21 +5,24 @@ Gaussian-perturbed GD baseline) on a :class:`chaosopt.tasks.base.Task`:
 ``x_{k+1} = x_k - eta grad R(x_k) + perturbation_k`` built as ``optax.sgd(eta)`` chained with
 :func:`chaosopt.gaussian_perturbation` or :func:`chaosopt.mpgd_perturbation`.
 
-A run is a pure function of ``(config, key)``. Schemes are grouped by *structure* (kind and
-static options); inside a group the numeric hyper-parameters (learning rate, mu, sigma, gamma,
+A run is a pure function of ``(groups, settings, key)``: the scheme groups and run settings of
+:mod:`chaosopt.train.schemes` (resolved from a config by :func:`chaosopt.train.schemes.plan`;
+this module reads no config). Schemes are grouped by *structure* (kind and static options);
+inside a group the numeric hyper-parameters (learning rate, mu, sigma, gamma,
 Gaussian exponent) are a vmapped axis, seeds are a second vmapped axis, and the steps are one
 ``lax.scan`` executed in chunks by :func:`chaosopt.core.loop.scan_chunks` (progress bar,
 evaluation between chunks). A seed whose loss or parameters become non-finite is frozen at its
 last finite parameters (per-seed ``alive`` flag in the carry) and reported by scheme, seed and
 step; the other seeds run on.
 
-Seed ``i`` uses ``fold_in(key, i)`` (``key = jax.random.key(config.seed)``) whatever the other
-seeds, so seed ``i`` run alone (``first_seed=i, num_seeds=1``) starts from the same parameters
-and draws the same noise as in a batch. Whether its numbers are also *bit*-identical depends on
-``config.seed_strategy`` (:func:`chaosopt.train.ensemble.run_ensemble`): with ``"sequential"``
-every seed runs through one compiled program, so its numbers do not depend on the other seeds
-(``tests/test_ensemble.py``; the authors' table kinds compile one program per static seed range,
-see :func:`run_context`); with ``"vmap"`` (the default) or a block size, the batched program
+Seed ``i`` uses ``fold_in(key, i)`` (``key = jax.random.key(settings.seed)``,
+:mod:`chaosopt.train.seeds`) whatever the other seeds, so seed ``i`` run alone
+(``first_seed=i, num_seeds=1``) starts from the same parameters and draws the same noise as in
+a batch. Whether its numbers are also *bit*-identical depends on the seed strategy
+(:func:`chaosopt.train.ensemble.run_ensemble`): with ``"sequential"`` every seed runs through
+one compiled program, so its numbers do not depend on the other seeds (``tests/test_ensemble.py``;
+the authors' table kinds compile one program per static seed range, see
+:meth:`chaosopt.train.schemes.SchemeGroup.members`); with ``"vmap"`` (the default) or a block size, the batched program
 may round differently from a batch of one (XLA fuses batched kernels differently), so the runs
 agree only to float32 rounding, and a chaotic recursion (the Thaler chains of MPGD) amplifies a
 one-ulp difference until, after a few tens of steps, the trajectories part
@@ -28,7 +31,6 @@ one-ulp difference until, after a few tens of steps, the trajectories part
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from typing import Any, Callable, Optional
@@ -41,9 +43,12 @@ import numpy as np
 import optax
 
 from chaosopt.tasks.base import Task
-from chaosopt.transforms import registry
 from chaosopt.train import config as config_lib
-from chaosopt.train import ensemble, kinds
+from chaosopt.train import ensemble
+from chaosopt.train import results as results_lib
+from chaosopt.train import seeds as seeds_lib
+from chaosopt.train import schemes as schemes_lib
+from chaosopt.train.schemes import SchemeGroup, Settings
 
 
 # --------------------------------------------------------------------------- tasks
@@ -59,119 +64,25 @@ def build_task(task_config: ml_collections.ConfigDict) -> Task:
     raise config_lib.ConfigError(f"config.task: {e}") from None
 
 
-# --------------------------------------------------------------------------- schemes
-
-@dataclasses.dataclass(frozen=True)
-class SchemeGroup:
-  """Schemes sharing one compiled program: same structure, hyper-parameters vmapped."""
-  kind: str
-  static: tuple  # sorted (key, value) pairs passed unchanged to the factory
-  names: tuple
-  kinds: tuple   # each member's own kind (a "gd" member may ride in a "gaussian" group)
-  hparams: dict  # traced hyper-parameter -> float64 array [num_schemes]
-
-  @property
-  def label(self) -> str:
-    return f"{self.kind}[{','.join(self.names)}]"
-
-
-def group_schemes(schemes: list[dict], config: ml_collections.ConfigDict) -> list[SchemeGroup]:
-  """Groups schemes by structure (kind + static options), in config order.
-
-  Traced hyper-parameters (``learning_rate`` and the kind's registered ``traced`` keys) may
-  differ inside a group; every other option is static and part of the group's key.
-  """
-  groups: dict[tuple, list[tuple[str, str, dict]]] = {}
-  for s in schemes:
-    spec = registry.get_noise(s["kind"])
-    hp = config_lib.scheme_hparams(s, config)
-    traced_keys = ("learning_rate",) + spec.traced
-    traced = {k: float(v) for k, v in hp.items() if k in traced_keys}
-    static = {k: v for k, v in hp.items() if k not in traced_keys}
-    key = (s["kind"], tuple(sorted((k, _hashable(v)) for k, v in static.items())))
-    groups.setdefault(key, []).append((s["name"], s["kind"], traced))
-  out = []
-  for (kind, static), members in groups.items():
-    keys = members[0][2].keys()
-    out.append(SchemeGroup(
-        kind=kind, static=static, names=tuple(m[0] for m in members),
-        kinds=tuple(m[1] for m in members),
-        hparams={k: np.array([m[2][k] for m in members], np.float64) for k in keys}))
-  return out
-
-
-def _hashable(v):
-  return tuple(v) if isinstance(v, list) else v
-
-
-def prepare_hparams(kind: str, hparams: dict) -> dict:
-  """Host float64 arrays of traced hyper-parameters -> vmappable device values (float32, or
-  the kind's registered ``prepare``, e.g. γ -> ThalerConstants)."""
-  spec = registry.get_noise(kind)
-  out = {}
-  for k, v in hparams.items():
-    out[k] = spec.prepare[k](np.asarray(v)) if k in spec.prepare else jnp.asarray(v, jnp.float32)
-  return out
-
-
-def run_context(kind: str, config, seeds: list, host_hp: dict,
-                all_seeds: Optional[list] = None) -> dict:
-  """Fills the kind's registered run-context arguments: ``seed`` (per member, added to the
-  traced ``host_hp`` in place), ``seed_range`` and ``num_steps`` (returned as static).
-
-  ``seed_range`` spans ``all_seeds`` when given (default ``seeds``): a caller running the seeds
-  of a config one program at a time passes them all, so every call gets the same static range
-  (one host-built table, one compiled program)."""
-  spec = registry.get_noise(kind)
-  static = {}
-  if "seed" in spec.context:
-    n = len(next(iter(host_hp.values())))
-    host_hp["seed"] = np.tile(np.asarray(seeds, np.float64), n // len(seeds))
-  if "seed_range" in spec.context:
-    span = list(seeds) + list(all_seeds or [])
-    static["seed_range"] = (int(min(span)), int(max(span)))
-  if "num_steps" in spec.context:
-    static["num_steps"] = int(config.num_steps)
-  return static
-
-
 # --------------------------------------------------------------------------- the run
 
 tree_select = ensemble.tree_select
 
 
 @dataclasses.dataclass
-class SchemeResult:
-  """Everything measured for one scheme; arrays have a leading seed axis."""
-  name: str
-  kind: str
-  hparams: dict
-  seeds: list
-  initial: dict            # metric -> [N], at the initial parameters
-  final: dict              # metric -> [N], at the final (or last finite) parameters
-  history: dict            # per-step values -> [N, T] ("train_loss" = loss at x_k, k < T)
-  eval_steps: np.ndarray   # [E] steps at which ``evals`` were taken
-  evals: dict              # metric -> [N, E]
-  diverged_at: np.ndarray  # [N] int, -1 where the seed never diverged
-  messages: list
-  final_params: Any = None  # pytree with a leading seed axis
-
-
-@dataclasses.dataclass
 class RunResult:
-  config: dict
+  settings: dict           # the run settings (chaosopt.train.schemes.Settings)
   task_info: dict
-  schemes: dict            # name -> SchemeResult, in config order
+  schemes: dict            # name -> chaosopt.train.results.SchemeRecord, in table order
   timings: dict            # group label -> seconds (compile included)
   messages: list
 
 
-def seed_keys(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None) -> jax.Array:
-  """Per-seed keys ``fold_in(key, first_seed + i)`` (``key = jax.random.key(config.seed)``)."""
-  if key is None:
-    return ensemble.seed_keys(config.seed, config.num_seeds, config.first_seed)
-  idx = jnp.arange(config.first_seed, config.first_seed + config.num_seeds)
-  return jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
+def seed_keys(settings: Settings, key: Optional[jax.Array] = None) -> jax.Array:
+  """Per-seed keys ``fold_in(key, seed)`` for the settings' seeds (``key =
+  jax.random.key(settings.seed)`` unless given)."""
+  key = jax.random.key(settings.seed) if key is None else key
+  return seeds_lib.member_keys(key, len(settings.seeds), settings.seeds[0])
 
 
 class _FlatTask:
@@ -209,29 +120,28 @@ class _FlatTask:
     return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
 
 
-def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
-        task: Optional[Task] = None, workdir: Any = None, progress: bool = False,
+def run(groups: list[SchemeGroup], task: Task, settings: Settings,
+        key: Optional[jax.Array] = None, *, workdir: Any = None, progress: bool = False,
         on_eval: Optional[Callable[[str, int, dict], None]] = None,
         log: Optional[Callable[[str], None]] = None) -> RunResult:
-  """Runs every selected scheme of ``config`` for all seeds; returns host arrays.
+  """Runs every scheme of ``groups`` on ``task`` for the seeds of ``settings``; returns host
+  arrays, schemes in table order.
 
-  ``workdir`` (a :class:`chaosopt.train.workdir.Workdir`) enables checkpoints (resume after a
-  kill). ``on_eval(scheme_name, step, {metric: [seeds]})`` is called between chunks.
+  ``groups``/``settings``: :func:`chaosopt.train.schemes.plan` of a config. ``key``: the base
+  key (default ``jax.random.key(settings.seed)``). ``workdir`` (a
+  :class:`chaosopt.train.workdir.Workdir`) enables checkpoints (resume after a kill).
+  ``on_eval(scheme_name, step, {metric: [seeds]})`` is called between chunks.
   """
   log = log or logging.getLogger("chaosopt").warning
-  config_lib.validate(config)
-  task = build_task(config.task) if task is None else task
   flat = _FlatTask(task)
-  schemes = config_lib.selected_schemes(config)
-  keys = seed_keys(config, key)
-  seeds = list(range(config.first_seed, config.first_seed + config.num_seeds))
+  keys = seed_keys(settings, key)
+  seeds = list(settings.seeds)
   # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0))
   params0 = flat.v_init(jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys))
   results, timings, finals = {}, {}, []
-  groups = group_schemes(schemes, config)
   for group in groups:
     t0 = time.perf_counter()
-    res, final_params = _run_group(config, flat, group, keys, seeds, workdir=workdir,
+    res, final_params = _run_group(settings, flat, group, keys, seeds, workdir=workdir,
                                    progress=progress, on_eval=on_eval)
     timings[group.label] = time.perf_counter() - t0
     finals.append(final_params)
@@ -252,57 +162,42 @@ def run(config: ml_collections.ConfigDict, key: Optional[jax.Array] = None, *,
       r.final = {k: np.asarray(v[offset:offset + n]) for k, v in fm.items()}
       r.final_params = jax.vmap(flat.unravel)(jnp.asarray(f[i]))
       offset += n
-  ordered = {s["name"]: results[s["name"]] for s in schemes}
+  ordered = {name: results[name] for name in schemes_lib.in_table_order(groups)}
   for r in ordered.values():
     for m in r.messages:
       log(m)
       messages.append(m)
-  return RunResult(config=json.loads(config.to_json()), task_info=dict(task.info or {}),
+  return RunResult(settings=dataclasses.asdict(settings), task_info=dict(task.info or {}),
                    schemes=ordered, timings=timings, messages=messages)
-
-
-def seed_strategy(config) -> ensemble.Strategy:
-  """``config.seed_strategy`` (default ``"vmap"``): ``"vmap"``, ``"sequential"`` or a block size
-  (an int or a digit string); ``ConfigError`` naming the key otherwise."""
-  value = config.get("seed_strategy", "vmap")
-  if isinstance(value, str) and value.isdigit():
-    value = int(value)
-  ok = value in ("vmap", "sequential") or (isinstance(value, int) and not isinstance(value, bool)
-                                          and value >= 1)
-  if not ok:
-    raise config_lib.ConfigError(f"config.seed_strategy must be 'vmap', 'sequential' or a "
-                                 f"block size >= 1, got {value!r}")
-  return value
 
 
 def _size(tree) -> int:
   return int(sum(int(np.prod(x.shape, dtype=np.float64)) for x in jax.tree_util.tree_leaves(tree)))
 
 
-def _opt_floats_per_param(group: SchemeGroup, config, params_shape, num_params: int) -> float:
+def _opt_floats_per_param(group: SchemeGroup, settings: Settings, params_shape,
+                          num_params: int) -> float:
   """Optimizer-state numbers per parameter of ``group``'s transform (``jax.eval_shape`` of its
   ``init``: nothing allocated); 4 when it cannot be traced abstractly. Kinds that take run
   context (the authors' processes) build host tables when constructed: not traced here (their
   tables are counted by :func:`memory_estimate`)."""
-  if registry.get_noise(group.kind).context:
+  if group.takes_context:
     return 0.0
   if num_params > 10 ** 8:  # tracing the state of a huge model is slow: assume the default
     return 4.0
   try:
-    host_hp = {k: v[:1] for k, v in group.hparams.items()}
-    static = dict(group.static)
-    static.update(run_context(group.kind, config, [config.first_seed], host_hp))
-    hp = {k: v[0] for k, v in prepare_hparams(group.kind, host_hp).items()}
-    state = jax.eval_shape(lambda p: registry.build(group.kind, static, hp, jax.random.key(0)
-                                                    ).init(p), params_shape)
+    static, host_hp = group.members(settings.seeds[:1], settings.num_steps, idx=[0])
+    hp = {k: v[0] for k, v in group.prepare(host_hp).items()}
+    state = jax.eval_shape(lambda p: group.build(static, hp, jax.random.key(0)).init(p),
+                           params_shape)
     return _size(state) / max(num_params, 1)
   except Exception:  # noqa: BLE001 - an estimate only; the run itself reports real errors
     return 4.0
 
 
-def memory_estimate(config: ml_collections.ConfigDict, task: Optional[Task] = None
+def memory_estimate(groups: list[SchemeGroup], task: Task, settings: Settings
                     ) -> tuple[float, str]:
-  """``(bytes, detail)``: the memory a run of ``config`` needs, estimated before anything is
+  """``(bytes, detail)``: the memory a run of ``groups`` needs, estimated before anything is
   allocated (parameter and metric shapes from ``jax.eval_shape``).
 
   Live at once (the largest group): members x parameters x (1 + optimizer-state numbers per
@@ -310,54 +205,51 @@ def memory_estimate(config: ml_collections.ConfigDict, task: Optional[Task] = No
   (``seed_strategy`` ``"sequential"``: one seed at a time; a block size: that many). Kept until
   the end: the per-step history (``train_loss``, plus every metric when ``per_step_metrics``),
   the evaluations between chunks and every member's final parameters, for every scheme."""
-  task = build_task(config.task) if task is None else task
   params_shape = jax.eval_shape(lambda: task.init(jax.random.key(0)))  # abstract: no compile
   p = _size(params_shape)
   n_metrics = len(jax.eval_shape(task.metrics, params_shape))
-  seeds = int(config.num_seeds)
-  strategy = seed_strategy(config)
-  groups = group_schemes(config_lib.selected_schemes(config), config)
-  steps, chunks = int(config.num_steps), -(-int(config.num_steps) // int(config.chunk_size))
+  seeds = len(settings.seeds)
+  strategy = settings.strategy
+  steps = int(settings.num_steps)
+  chunks = -(-steps // int(settings.chunk_size))
   live, kept, total_members = 0.0, 0.0, 0
   for g in groups:
     members = len(g.names) * seeds
     total_members += members
     at_once = (members if strategy == "vmap" else len(g.names) if strategy == "sequential"
                else len(g.names) * min(int(strategy), seeds))
-    state = _opt_floats_per_param(g, config, params_shape, p)
+    state = _opt_floats_per_param(g, settings, params_shape, p)
     # kinds built from run context read host tables: num_steps numbers per parameter and seed
-    tables = 4.0 * seeds * p * steps if registry.get_noise(g.kind).context else 0.0
+    tables = 4.0 * seeds * p * steps if g.takes_context else 0.0
     live = max(live, 4.0 * at_once * p * (3 + state) + tables)
-    per_step = 1 + (n_metrics if config.per_step_metrics else 0)
+    per_step = 1 + (n_metrics if settings.per_step_metrics else 0)
     kept += 4.0 * members * (steps * per_step + (chunks + 1) * n_metrics + p)
   kept += 4.0 * (total_members + seeds) * p  # the final-metrics batch (params0 + every run)
   detail = (f"{total_members} members = {seeds} seeds x {total_members // max(seeds, 1)} "
             f"schemes, {p:,} parameters each, {steps} steps"
-            + (" with per-step metrics" if config.per_step_metrics else ""))
+            + (" with per-step metrics" if settings.per_step_metrics else ""))
   return live + kept, detail
 
 
-def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, workdir, progress,
-               on_eval):
-  static = dict(group.static)
-  num_steps, per_step_metrics = config.num_steps, config.per_step_metrics
+def _run_group(settings: Settings, flat: _FlatTask, group: SchemeGroup, keys, seeds, *,
+               workdir, progress, on_eval):
+  num_steps, per_step_metrics = settings.num_steps, settings.per_step_metrics
   num_schemes, num_seeds = len(group.names), len(seeds)
   # members = schemes x seeds, scheme-major; every scheme sees the same seed keys
-  host_hp = {k: np.repeat(v, num_seeds) for k, v in group.hparams.items()}
-  static.update(run_context(group.kind, config, seeds, host_hp))
-  member_hp = prepare_hparams(group.kind, host_hp)
+  static, host_hp = group.members(seeds, num_steps)
+  member_hp = group.prepare(host_hp)
   member_keys = jnp.concatenate([keys] * num_schemes)
   task = flat.task
 
   def init(key, h):
     params = task.init(jax.random.fold_in(key, 0))
-    tx = kinds.build(group.kind, static, h, jax.random.fold_in(key, 1))
+    tx = group.build(static, h, jax.random.fold_in(key, 1))
     return (params, tx.init(params))
 
   def step(carry, k, key, h):
     params, opt_state = carry
     # the factory key only seeds ``init``; the running key lives in opt_state
-    tx = kinds.build(group.kind, static, h, jax.random.key(0))
+    tx = group.build(static, h, jax.random.key(0))
     if task.stochastic:
       loss, grads = jax.value_and_grad(task.loss)(params, key)
     else:
@@ -384,17 +276,15 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
       if sel.any():
         on_eval(name, step_done, {k: v[sel] for k, v in metrics.items()})
 
-  # the folder's identity: the group's schemes, their hyper-parameters and the seeds, so a
-  # checkpoint can never be resumed under another scheme set
-  ck_dir = None if workdir is None else workdir.checkpoint_dir(group.label, key={
-      "names": group.names, "kinds": group.kinds, "static": group.static,
-      "hparams": {k: np.asarray(v).tolist() for k, v in group.hparams.items()},
-      "seeds": [int(s) for s in seeds], "num_steps": num_steps})
+  # the folder's identity (the group's schemes, hyper-parameters, seeds): a checkpoint is
+  # never resumed under another scheme set
+  ck_dir = None if workdir is None else workdir.checkpoint_dir(
+      group.label, key=group.identity(seeds, num_steps))
   res = ensemble.run_ensemble(
       init, step, num_steps, keys=member_keys, hparams=member_hp,
-      chunk_size=min(config.chunk_size, num_steps),
-      strategy=seed_strategy(config), evaluate=evaluate, is_finite=is_finite,
-      checkpoint_dir=ck_dir, checkpoint_every=config.get("checkpoint_every", 1),
+      chunk_size=min(settings.chunk_size, num_steps),
+      strategy=settings.strategy, evaluate=evaluate, is_finite=is_finite,
+      checkpoint_dir=ck_dir, checkpoint_every=settings.checkpoint_every,
       on_eval=on_member_eval, progress=progress, desc=group.label)
   shape = (num_schemes, num_seeds)
   diverged_at = res.diverged_at.reshape(shape)
@@ -406,18 +296,11 @@ def _run_group(config, flat: _FlatTask, group: SchemeGroup, keys, seeds, *, work
                                 ).reshape(shape + (-1,))
   out = []
   for i, name in enumerate(group.names):
-    msgs = []
-    for j, seed in enumerate(seeds):
-      if diverged_at[i, j] >= 0:
-        msgs.append(f"scheme {name!r} seed {seed}: non-finite loss or parameters at step "
-                    f"{int(diverged_at[i, j])}; that seed was stopped and keeps its last finite "
-                    f"parameters (excluded from the summary statistics)")
-    hps = {k: float(v[i]) for k, v in group.hparams.items()}
-    out.append(SchemeResult(
-        name=name, kind=group.kinds[i], hparams={**hps, **static}, seeds=list(seeds),
-        initial={}, final={}, history={k: v[i] for k, v in history.items()},
+    out.append(results_lib.scheme_record(
+        name, group.kinds[i], group.scheme_hparams(i, static), seeds,
+        initial={}, history={k: v[i] for k, v in history.items()},
         eval_steps=np.asarray(res.eval_steps), evals={k: v[i] for k, v in evals_arr.items()},
-        diverged_at=diverged_at[i], messages=msgs))
+        diverged_at=diverged_at[i]))
   return out, final_params
 
 

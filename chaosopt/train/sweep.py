@@ -168,8 +168,7 @@ def apply(config, sweeps: Sequence[tuple[str, Sequence[str]]],
   if "schemes" not in config or not isinstance(config.schemes, list) or not config.schemes:
     raise SweepError(f"--sweep: experiment {config.get('experiment', '?')!r} has no scheme "
                      f"table (config.schemes) to sweep")
-  from chaosopt.train import kinds as kinds_lib
-  from chaosopt.transforms import registry
+  from chaosopt.train import schemes as schemes_lib
   index, axes = None, {}
   for key, texts in sweeps:
     m = _KEY_RE.fullmatch(key)
@@ -186,11 +185,11 @@ def apply(config, sweeps: Sequence[tuple[str, Sequence[str]]],
       raise SweepError(f"--sweep {key}: the scheme's {hp} cannot be swept")
     s = dict(config.schemes[i])
     try:
-      spec = registry.get_noise(s.get("kind"))
+      spec = schemes_lib.spec_of(s.get("kind"))
     except KeyError as e:
       raise SweepError(f"--sweep {key}: {e.args[0]}") from None
-    allowed = {"learning_rate": config.learning_rate, **kinds_lib.defaults(spec),
-               **{k: None for k in kinds_lib.required(spec)}}
+    allowed = {"learning_rate": config.learning_rate, **schemes_lib.defaults(spec),
+               **{k: None for k in schemes_lib.required(spec)}}
     if hp not in allowed and hp not in s:
       raise SweepError(f"--sweep {key}: kind {spec.kind!r} has no hyper-parameter {hp!r}; "
                        f"allowed: {sorted(allowed)}")
@@ -207,7 +206,7 @@ def apply(config, sweeps: Sequence[tuple[str, Sequence[str]]],
     raise SweepError(f"--sweep: cell name(s) {clash} are already scheme names")
   for cell in cells:
     try:
-      config_lib.validate_scheme(index, cell, config)
+      schemes_lib.validate_scheme(index, cell, config.learning_rate)
     except config_lib.ConfigError as e:
       values = parse_cell(cell["name"])[1]
       where = " ".join(f"schemes.{index}.{k}={v}" for k, v in values.items())
@@ -239,7 +238,7 @@ def apply(config, sweeps: Sequence[tuple[str, Sequence[str]]],
 def programs(config) -> tuple[int, list[str]]:
   """``(n, static)``: how many compiled programs the cells of ``config`` run in (one per
   distinct kind and static options) and which swept keys are static (split the program)."""
-  from chaosopt.transforms import registry
+  from chaosopt.train import schemes as schemes_lib
   cells = [dict(s) for s in config.schemes if parse_cell(dict(s).get("name", ""))]
   if not cells:
     return 0, []
@@ -247,7 +246,7 @@ def programs(config) -> tuple[int, list[str]]:
   for s in cells:
     keys += [k for k in parse_cell(s["name"])[1] if k not in keys]
   static = [k for k in keys if k != "learning_rate"
-            and k not in registry.get_noise(cells[0]["kind"]).traced]
+            and k not in schemes_lib.spec_of(cells[0]["kind"]).traced]
   sig = {(s["kind"], tuple(repr(s.get(k)) for k in static)) for s in cells}
   return len(sig), static
 

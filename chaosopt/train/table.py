@@ -1,20 +1,20 @@
 """Scheme-table experiments: the shared ``run`` of every config with a task and schemes
 (P0 Table 1, the widening valley, and any user config of that shape).
 
-No equation of its own: it runs :func:`chaosopt.train.runner.run` in the workdir (checkpoints,
-resume), logs the headline metrics between chunks, keeps the per-step history in
-``history.npz`` and returns the standard ``results["schemes"]`` block of the results schema:
-per scheme its kind, hyper-parameters, seeds, final and initial metrics per seed, evaluations
-between chunks, and the step at which each diverged seed was stopped.
+No equation of its own: it resolves the config's schemes into groups
+(:func:`chaosopt.train.schemes.plan`), runs them with :func:`chaosopt.train.runner.run` in the
+workdir (checkpoints, resume), logs the headline metrics between chunks, keeps the per-step
+history in ``history.npz`` and returns the standard results block (:func:`block`): one
+:class:`~chaosopt.train.results.SchemeRecord` per scheme, the summary and the diverged seeds.
 """
 from __future__ import annotations
 
 import logging
-import os
 
 import numpy as np
 
 from chaosopt.train import runner
+from chaosopt.train import schemes as schemes_lib
 from chaosopt.train import workdir as workdir_lib
 
 logger = logging.getLogger("chaosopt")
@@ -41,32 +41,34 @@ def run_table(config, workdir) -> dict:
     logger.log(level, "[%s] step %d/%d: %s (median over seeds)", name, step, config.num_steps,
                shown)
 
-  result = runner.run(config, workdir=wd, progress=True, on_eval=on_eval, log=logger.warning)
+  groups, settings = schemes_lib.plan(config)
+  result = runner.run(groups, runner.build_task(config.task), settings, workdir=wd,
+                      progress=True, on_eval=on_eval, log=logger.warning)
   if wd.writer:
     np.savez_compressed(wd.file("history.npz"), **{
         f"{name}/{k}": v for name, r in result.schemes.items() for k, v in r.history.items()})
-  schemes, diverged = {}, []
-  points = int(config.get("history_points", 0) or 0)
-  for name, r in result.schemes.items():
-    schemes[name] = {
-        "kind": r.kind, "hparams": r.hparams, "seeds": list(r.seeds),
-        "final": {k: np.asarray(v, np.float64) for k, v in r.final.items()},
-        "initial": {k: np.asarray(v, np.float64) for k, v in r.initial.items()},
-        "eval_steps": np.asarray(r.eval_steps), "evals": r.evals,
-        "diverged_at": np.asarray(r.diverged_at)}
-    if points and r.history:
-      # per-step history subsampled to ``history_points`` steps (x_1 ... x_T); full arrays are
-      # in history.npz
-      t = next(iter(r.history.values())).shape[-1]
-      idx = np.unique(np.linspace(0, t - 1, min(points, t)).round().astype(int))
-      schemes[name]["history_steps"] = idx + 1
-      schemes[name]["history"] = {k: v[:, idx] for k, v in r.history.items()}
-    diverged += [{"scheme": name, "seed": int(s), "step": int(d)}
-                 for s, d in zip(r.seeds, r.diverged_at) if d >= 0]
-  return {"schemes": schemes, "summary": summarize(schemes), "diverged": diverged,
-          "task": result.task_info, "timings_s": {k: round(v, 2) for k, v in
-                                                  result.timings.items()},
-          "messages": result.messages}
+  return block(result.schemes, int(config.get("history_points", 0) or 0),
+               task=result.task_info,
+               timings_s={k: round(v, 2) for k, v in result.timings.items()},
+               messages=result.messages)
+
+
+def run_config(config, key=None, *, task=None, **kwargs) -> runner.RunResult:
+  """:func:`runner.run` of a scheme-table config, validated (``task``: default the config's;
+  ``kwargs``: ``workdir``, ``progress``, ``on_eval``, ``log``)."""
+  schemes_lib.validate(config)
+  groups, settings = schemes_lib.plan(config)
+  task = runner.build_task(config.task) if task is None else task
+  return runner.run(groups, task, settings, key, **kwargs)
+
+
+def block(records: dict, history_points: int = 0, **more) -> dict:
+  """The results block of a scheme table: ``{"schemes": {name: stored record}, "summary",
+  "diverged", **more}`` from ``{name: SchemeRecord}`` (per-step histories subsampled to
+  ``history_points`` steps, 0: none)."""
+  schemes = {name: r.to_dict(history_points) for name, r in records.items()}
+  diverged = [d for r in records.values() for d in r.diverged]
+  return {"schemes": schemes, "summary": summarize(schemes), "diverged": diverged, **more}
 
 
 def summarize(schemes: dict) -> dict:
@@ -187,7 +189,9 @@ def figures(results: dict, metrics, *, paper: dict | None = None,
 
 def _schema():
   from chaosopt.train import config as c
+  from chaosopt.train import seeds
   return c.Schema({
+      "seed_strategy": c.Opt(seeds.StrategySpec()),
       "learning_rate": c.Positive(), "num_steps": c.Int(1), "num_seeds": c.Int(1),
       "first_seed": c.Seed(), "seed": c.Seed(), "chunk_size": c.Int(1),
       "checkpoint_every": c.Opt(c.Int(1)), "per_step_metrics": c.Bool(), "only": c.Str(),
@@ -199,17 +203,24 @@ def _schema():
 SCHEMA = _schema()
 
 
+def memory_estimate(config, task=None) -> tuple[float, str]:
+  """:func:`runner.memory_estimate` of a scheme-table config (``(bytes, detail)``)."""
+  groups, settings = schemes_lib.plan(config)
+  task = runner.build_task(config.task) if task is None else task
+  return runner.memory_estimate(groups, task, settings)
+
+
 def validate(config, schema=None) -> None:
   """Checks a scheme-table config before anything is compiled: the keys' types and ranges
-  (``schema``, default :data:`SCHEMA`), every scheme against its registered kind, the task's
-  arguments (by building the task) and the memory the run needs (:func:`runner.memory_estimate`
-  against the machine's available memory)."""
+  (``schema``, default :data:`SCHEMA`), every scheme against its registered kind
+  (:func:`chaosopt.train.schemes.validate`), the task's arguments (by building the task) and
+  the memory the run needs (:func:`runner.memory_estimate` against the machine's available
+  memory)."""
   from chaosopt.train import config as config_lib
   (schema or SCHEMA).check(config)
-  config_lib.validate(config)
-  runner.seed_strategy(config)
+  schemes_lib.validate(config)
   task = runner.build_task(config.task)
-  nbytes, detail = runner.memory_estimate(config, task)
+  nbytes, detail = memory_estimate(config, task)
   config_lib.check_memory(nbytes, detail, "num_seeds, the model size, the schemes run (only) "
                           "or the history kept (per_step_metrics)")
 

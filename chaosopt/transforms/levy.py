@@ -205,6 +205,6 @@ def levy_gd(learning_rate: optax.ScalarOrSchedule, *, alpha: Union[chex.Numeric,
                                                         key=key, beta=beta, mu=mu))
 
 
-registry.register_noise(  # (traced is read by the runner: chaosopt.train.kinds)
+registry.register_noise(  # (traced is read by the runner: chaosopt.train.schemes)
     "levy", levy_perturbation, traced=("mu", "sigma"),
     description="P2 eq. 3: S_alpha(1, beta, 0) noise, eta^(1/alpha) scaling")

@@ -402,7 +402,7 @@ def gaussian_perturbation(learning_rate: optax.ScalarOrSchedule, *, mu: ArrayLik
 
 
 # --------------------------------------------------------------------------- registration
-# (traced / prepare are read by the runner: chaosopt.train.kinds)
+# (traced / prepare are read by the runner: chaosopt.train.schemes)
 
 registry.register_noise("gd", None, description="plain gradient descent (no perturbation)")
 registry.register_noise(

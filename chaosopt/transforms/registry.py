@@ -5,7 +5,7 @@ No equation and no policy: a table from a kind's name (``scheme["kind"]`` in a c
 the noisy-GD recursion of P0 eq. 8 (``u <- u - mu eta^p xi1 ⊙ x + sigma eta^p xi2``, see
 :mod:`chaosopt.transforms._base`); what the registry stores beside the factory (``traced``,
 ``prepare``, ``context``) is data for the experiment runner, which interprets it
-(:mod:`chaosopt.train.kinds`); the registry only keeps it.
+(:mod:`chaosopt.train.schemes`); the registry only keeps it.
 
 Noise modules register their kinds when they are imported: :mod:`chaosopt.transforms` imports
 the built-in modules (``gd``, ``gaussian``, ``mpgd``, ``eq11`` from
@@ -27,7 +27,7 @@ class NoiseSpec(NamedTuple):
   factory: Optional[Factory]      # factory(learning_rate, *, key, **hyper_parameters); None: GD
   fixed: Mapping[str, Any]        # keyword arguments the kind binds (e.g. variant="eq11")
   description: str
-  # data for the runner (chaosopt.train.kinds reads them; the registry does not):
+  # data for the runner (chaosopt.train.schemes reads them; the registry does not):
   traced: tuple                   # hyper-parameters that may be vmapped in one program
   prepare: Mapping[str, Callable[[Any], Any]]  # host-side preparation of traced values
   context: tuple                  # arguments the runner fills from the run
@@ -50,7 +50,7 @@ def register_noise(kind: str, factory: Optional[Factory], *, traced: tuple = (),
     built as optax.chain(optax.sgd(eta), factory(eta, key=key, **fixed, **hyper_parameters))
 
   The registry stores the arguments as given; the runner reads them (what a config may set,
-  validation, vmapping: :mod:`chaosopt.train.kinds`, docs/extending.md).
+  validation, vmapping: :mod:`chaosopt.train.schemes`, docs/extending.md).
 
   Args:
     kind: the name configs use (``scheme["kind"]``).

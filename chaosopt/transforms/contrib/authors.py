@@ -461,7 +461,7 @@ def _as_int(values):
 
 
 def _register() -> None:
-  """Registers the kinds (traced / prepare / context: read by chaosopt.train.kinds)."""
+  """Registers the kinds (traced / prepare / context: read by chaosopt.train.schemes)."""
   table_doc = ("authors' airfoil table process (shoelim/mpgd): shared and shifted chain seeds, "
                "constant signs, float32 table")
   reads = {"scrambled": "scrambled read (their code)",
