@@ -28,7 +28,13 @@ import sys
 import warnings
 from typing import Any, Sequence
 
-import ml_collections
+try:
+  import ml_collections
+except ImportError:  # the accelerator check's machine has none; its full-batch
+  ml_collections = None  # and seed code needs no configs (tests/test_accelerator_check.py)
+# what a config or a nested config may be (a stand-in without ml_collections: dicts)
+CONFIG_TYPES = (dict,) if ml_collections is None else (dict, ml_collections.ConfigDict)
+CONFIGDICT = () if ml_collections is None else (ml_collections.ConfigDict,)
 
 
 class ConfigError(ValueError):
@@ -153,7 +159,7 @@ def set_override(config: ml_collections.ConfigDict, key: str, text: str) -> None
   try:
     if isinstance(node, list):
       node[int(last)] = value
-    elif isinstance(node, ml_collections.ConfigDict):
+    elif isinstance(node, CONFIGDICT):
       setattr(node, last, value)
     else:
       node[last] = value
@@ -166,7 +172,7 @@ def _child(node: Any, part: str, where: str) -> Any:
     if not part.isdigit() or int(part) >= len(node):
       raise ConfigError(f"--config.{where}: no list element {part!r} (length {len(node)})")
     return node[int(part)]
-  if isinstance(node, ml_collections.ConfigDict):
+  if isinstance(node, CONFIGDICT):
     if part not in node:
       raise ConfigError(f"unknown config key {where!r}; known keys here: {sorted(node.keys())}")
     return node[part]
@@ -364,7 +370,7 @@ class Record(Spec):
     self.text = f"a dict with keys {sorted(self.fields)}"
 
   def check(self, where, value):
-    if not isinstance(value, (dict, ml_collections.ConfigDict)):
+    if not isinstance(value, CONFIG_TYPES):
       self.fail(where, value)
     unknown = sorted(set(value) - set(self.fields))
     _check(not unknown, f"{where}: unknown key(s) {unknown}; allowed: {sorted(self.fields)}")
@@ -425,7 +431,7 @@ COMMON: dict[str, Spec] = {
 def _lookup(config, key: str):
   node = config
   for part in key.split("."):
-    if isinstance(node, (dict, ml_collections.ConfigDict)) and part in node:
+    if isinstance(node, CONFIG_TYPES) and part in node:
       node = node[part]
     else:
       return _ABSENT

@@ -37,7 +37,6 @@ import math
 from typing import Any, Mapping, Optional, Sequence
 
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
@@ -61,7 +60,7 @@ CONTEXT = ("seed", "seed_range", "num_steps")
 COMMON_KEYS = ("name", "kind", "learning_rate")
 # the keys of every scheme-table config, with their types
 REQUIRED_KEYS = {
-    "task": ml_collections.ConfigDict, "learning_rate": float, "num_steps": int,
+    "task": config_lib.CONFIG_TYPES, "learning_rate": float, "num_steps": int,
     "num_seeds": int, "first_seed": int, "seed": int, "chunk_size": int, "schemes": list,
     "per_step_metrics": bool, "only": str,
 }
@@ -221,7 +220,7 @@ def _number(where: str, x: Any) -> float:
 def validate_scheme(i: int, s: Any, learning_rate: float) -> None:
   """Checks one scheme dict against its registered kind (the factory's own validation)."""
   where = f"config.schemes[{i}]"
-  _check(isinstance(s, (dict, ml_collections.ConfigDict)), f"{where} must be a dict, got {s!r}")
+  _check(isinstance(s, config_lib.CONFIG_TYPES), f"{where} must be a dict, got {s!r}")
   s = dict(s)
   _check("name" in s and isinstance(s["name"], str) and s["name"],
          f"{where} needs a non-empty string 'name'")
@@ -251,7 +250,8 @@ def validate(config) -> None:
     ok = isinstance(val, typ) and not (typ is int and isinstance(val, bool))
     if typ is float:
       ok = isinstance(val, (int, float)) and not isinstance(val, bool)
-    _check(ok, f"config.{key} must be a {typ.__name__}, got {val!r}")
+    what = getattr(typ, "__name__", "dict or ConfigDict")
+    _check(ok, f"config.{key} must be a {what}, got {val!r}")
   _check("name" in config.task, "config.task.name is missing")
   _check(config.learning_rate > 0 and math.isfinite(config.learning_rate),
          f"config.learning_rate must be > 0, got {config.learning_rate!r}")
