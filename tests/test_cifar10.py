@@ -188,6 +188,10 @@ def test_table2_end_to_end_on_official_format_data(tmp_path, monkeypatch):
   del exp
 
 
+@pytest.mark.xfail(not jax.__version__.startswith("0.10."), strict=False,
+                   reason="known bug (issue 21): on jax 0.12 the frozen seed's final metrics are "
+                          "NaN, not those of its last finite parameters; diverged_at and the "
+                          "report are right")
 def test_table2_freezes_and_reports_a_diverged_seed(tmp_path, monkeypatch):
   """The CIFAR table path (:func:`chaosopt.train.fullbatch.train_groups`) on the official-format
   fixture with a huge learning rate for one scheme: its seeds' losses become non-finite, each is
