@@ -74,6 +74,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------------------------- the parser
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+  """--wandb and -q/-v, shared by the commands that run something (run, ablate)."""
+  p.add_argument("--wandb", metavar="PROJECT",
+                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
+  g = p.add_mutually_exclusive_group()
+  g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
+  g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
+
+
 def _parser() -> argparse.ArgumentParser:
   p = _Parser(prog="chaosopt", formatter_class=argparse.RawDescriptionHelpFormatter,
               description="Run, inspect and compare the chaosopt experiments.",
@@ -100,11 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                  help="re-render report.md and the figures from the workdir's results "
                       "(no recomputation)")
   _sweep_arguments(r)
-  r.add_argument("--wandb", metavar="PROJECT",
-                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
-  g = r.add_mutually_exclusive_group()
-  g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
-  g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
+  _output_arguments(r)
   r.set_defaults(handler=_cmd_run)
 
   a = sub.add_parser("ablate", help="a noise vs its matched controls: does the chaos matter?",
@@ -123,11 +128,7 @@ def _parser() -> argparse.ArgumentParser:
   a.add_argument("--restart", action="store_true",
                  help="delete an earlier run's outputs in the workdir and start clean")
   a.add_argument("--no-plots", action="store_true", help="skip the figures")
-  a.add_argument("--wandb", metavar="PROJECT",
-                 help="also log the run's metrics to this Weights & Biases project (needs wandb)")
-  g = a.add_mutually_exclusive_group()
-  g.add_argument("-q", "--quiet", action="store_true", help="warnings and the summary only")
-  g.add_argument("-v", "--verbose", action="store_true", help="every metric line")
+  _output_arguments(a)
   a.set_defaults(handler=_cmd_ablate)
 
   lp = sub.add_parser("list", help="the experiments: paper, variants, cost",
