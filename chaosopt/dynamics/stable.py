@@ -135,18 +135,8 @@ def sample_stable(key: jax.Array, alpha: ArrayLike, beta: ArrayLike = 0.0,
                   dtype: DTypeLike | None = None) -> jax.Array:
   r"""Draws X ~ S_alpha(scale, beta, 0) by the Chambers-Mallows-Stuck transform.
 
-  The law (S1 parameterization, the X_{alpha,beta} of P0 and the noise of P2 eq. 3):
-
-  .. math::
-
-    E\, e^{itX} = \begin{cases}
-      \exp\bigl(-|s t|^\alpha (1 - i\beta\, \mathrm{sign}(t) \tan\frac{\pi\alpha}{2})\bigr)
-        & \alpha \ne 1, \\
-      \exp\bigl(-s |t| (1 + i\beta \frac{2}{\pi}\, \mathrm{sign}(t) \log|t|)\bigr)
-        & \alpha = 1,
-    \end{cases}
-
-  evaluated in log space from :math:`V \sim U(-\pi/2, \pi/2)`,
+  The law is the module docstring's characteristic function (S1 parameterization, the
+  X_{alpha,beta} of P0 and the noise of P2 eq. 3), evaluated in log space from :math:`V \sim U(-\pi/2, \pi/2)`,
   :math:`W \sim \operatorname{Exp}(1)` (see the module docstring).
   Jit/vmap-safe; the same key gives bit-identical draws.
 
