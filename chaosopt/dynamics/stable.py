@@ -136,8 +136,8 @@ def sample_stable(key: jax.Array, alpha: ArrayLike, beta: ArrayLike = 0.0,
   r"""Draws X ~ S_alpha(scale, beta, 0) by the Chambers-Mallows-Stuck transform.
 
   The law is the module docstring's characteristic function (S1 parameterization, the
-  X_{alpha,beta} of P0 and the noise of P2 eq. 3), evaluated in log space from :math:`V \sim U(-\pi/2, \pi/2)`,
-  :math:`W \sim \operatorname{Exp}(1)` (see the module docstring).
+  X_{alpha,beta} of P0 and the noise of P2 eq. 3), evaluated in log space from
+  :math:`V \sim U(-\pi/2, \pi/2)`, :math:`W \sim \operatorname{Exp}(1)` (see the module docstring).
   Jit/vmap-safe; the same key gives bit-identical draws.
 
   Args:
