@@ -23,7 +23,9 @@ Augmentation (random crop after 4-pixel padding + flip) is drawn on device from
 ``fold_in(fold_in(run_key, step), micro_batch)``, so step ``k`` is a pure function of the carry
 and ``k``; that is what makes checkpoint/resume bit-identical. A run whose training loss or
 parameters become non-finite is frozen at its last finite state and reported by step
-(``diverged_at``), as in the ensemble driver; the other runs go on.
+(``diverged_at``), as in the ensemble driver; the other runs go on. "Finite" is the parameters:
+the loss evaluated at them may still overflow (a diverged run's final metrics can be NaN; they
+are excluded from the summary statistics).
 
 **Tables.** :func:`train_groups` trains the scheme groups of a table
 (:func:`chaosopt.train.schemes.plan`): members (schemes of one group x seeds) vmapped
