@@ -180,11 +180,11 @@ def test_nonfinite_seed_is_frozen_and_reported():
   # the other seeds ran to the end and converge towards 0 (GD on x^4/4)
   assert np.all(np.abs(r.final_params["x"][~blow]) < np.abs(x0[~blow]))
   assert np.all(np.isfinite(r.history["train_loss"][~blow]))
-  summary = runner.summarize(res)["gd"]  # noqa
-  assert summary["num_diverged"] == blow.sum()
-  assert summary["metrics"]["loss"]["n"] == (~blow).sum()
-  np.testing.assert_allclose(summary["metrics"]["loss"]["mean"],
-                             np.mean(r.final["loss"][~blow]), rtol=1e-6)
+  out = table.block(res.schemes)  # the results block: diverged seeds out of the summary
+  assert [d["seed"] for d in out["diverged"]] == np.flatnonzero(blow).tolist()
+  summary = out["summary"]["gd"]
+  assert summary["loss"]["n"] == (~blow).sum()
+  np.testing.assert_allclose(summary["loss"]["mean"], np.mean(r.final["loss"][~blow]), rtol=1e-6)
 
 
 def test_gd_is_plain_gd_and_gaussian_with_zero_noise_equals_it():

@@ -302,29 +302,3 @@ def _run_group(settings: Settings, flat: _FlatTask, group: SchemeGroup, keys, se
         eval_steps=np.asarray(res.eval_steps), evals={k: v[i] for k, v in evals_arr.items()},
         diverged_at=diverged_at[i]))
   return out, final_params
-
-
-# --------------------------------------------------------------------------- outputs
-
-def summarize(result: RunResult) -> dict:
-  """Per scheme and final metric: mean ± std (ddof=1) over the seeds that did not diverge."""
-  out = {}
-  for name, r in result.schemes.items():
-    ok = r.diverged_at < 0
-    entry = {"kind": r.kind, "hparams": r.hparams, "num_seeds": len(r.seeds),
-             "num_diverged": int(np.sum(~ok)),
-             "diverged": {str(s): int(d) for s, d in zip(r.seeds, r.diverged_at) if d >= 0},
-             "metrics": {}}
-    for metric, vals in r.final.items():
-      vals = np.asarray(vals, np.float64)
-      good = vals[ok]
-      mean, std = _mean_std(good) if good.size else (float("nan"), float("nan"))
-      entry["metrics"][metric] = {"mean": mean, "std": std, "n": int(good.size),
-                                  "values": vals.tolist()}
-    out[name] = entry
-  return out
-
-
-def _mean_std(x) -> tuple[float, float]:
-  x = np.asarray(x, np.float64)
-  return float(np.mean(x)), float(np.std(x, ddof=1)) if x.size > 1 else 0.0
