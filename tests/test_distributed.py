@@ -106,7 +106,8 @@ def test_two_processes_match_one_process(tmp_path):
     # experiments whose config validation builds transforms (it used to touch JAX before
     # jax.distributed started, and the command did not start)
     ("airfoil_table1:quick", ["--config.only=baseline,mpgd_0.6"]),
-    ("widening_valley:quick", ["--config.only=gd,mpgd"]),
+    # the same table path as airfoil_table1 (17 s): with the slow tests
+    pytest.param("widening_valley:quick", ["--config.only=gd,mpgd"], marks=pytest.mark.slow),
 ])
 def test_command_in_two_processes_writes_once_and_matches_one_process(tmp_path, spec, extra):
   """``chaosopt --config SPEC`` launched as 2 jax.distributed processes on one workdir: both

@@ -75,14 +75,23 @@ for name in sys.argv[2:]:
 """
 
 
-@pytest.fixture(scope="module")
+_QUICK_RUNS: dict = {}
+
+
+@pytest.fixture
 def quick_runs(request, wheel_site, tmp_path_factory):
-  """The quick variants this session selected, run from the wheel installed outside the
-  checkout, in empty folders, with no network and no data (one interpreter for all of them)."""
+  """The quick variants of this test's group (tests/conftest.py: the quick runs are split into
+  groups that parallel test workers take), run from the wheel installed outside the checkout,
+  in empty folders, with no network and no data: one interpreter per group, started once."""
   from conftest import offline_env
+  from conftest import quick_group
+  group = quick_group(request.node.callspec.params["name"])
+  if group in _QUICK_RUNS:
+    return _QUICK_RUNS[group]
   _, site = wheel_site
   names = sorted({item.callspec.params["name"] for item in request.session.items
-                  if item.originalname == "test_quick_variant_runs_and_writes_outputs"})
+                  if item.originalname == "test_quick_variant_runs_and_writes_outputs"
+                  and quick_group(item.callspec.params["name"]) == group})
   base = tmp_path_factory.mktemp("quick")
   before = _repo_status()
   env = offline_env(site, tmp_path_factory.mktemp("no-data"))
@@ -91,8 +100,9 @@ def quick_runs(request, wheel_site, tmp_path_factory):
                        capture_output=True, text=True, timeout=1800)
   done_file = base / "runs" / "done.json"
   done = json.loads(done_file.read_text()) if done_file.exists() else {}
-  return {"base": base / "runs", "done": done, "log": out.stderr[-4000:],
-          "repo_changed": _repo_status() != before, "site": str(site)}
+  _QUICK_RUNS[group] = {"base": base / "runs", "done": done, "log": out.stderr[-4000:],
+                        "repo_changed": _repo_status() != before, "site": str(site)}
+  return _QUICK_RUNS[group]
 
 
 @pytest.mark.parametrize("name", experiments.names())
