@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any, Callable, Optional
 
 import jax
@@ -72,6 +73,11 @@ def use_compilation_cache(directory: str) -> None:
   jax.config.update("jax_compilation_cache_dir", directory)
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+  # an entry that cannot be written (a full disk) or read back (one truncated by a full disk:
+  # JAX then compiles the program again) only costs a compilation: no warning per program (the
+  # run's own writes report a full disk in one line)
+  warnings.filterwarnings("ignore", message="Error (writing|reading) persistent compilation "
+                          "cache entry")
 
 
 def host_steps_default() -> bool:
