@@ -187,7 +187,10 @@ def test_checkpoints_of_another_key_are_started_afresh(tmp_path):
   assert not (tmp_path / "checkpoints" / "g" / "100").exists()
 
 
-def test_a_damaged_block_result_or_checkpoint_is_recomputed_to_the_same_numbers(tmp_path):
+def test_a_damaged_block_result_or_checkpoint_is_recomputed_to_the_same_numbers(tmp_path,
+                                                                                monkeypatch):
+  from chaosopt.train import ensemble as ensemble_mod
+  monkeypatch.setenv(ensemble_mod.ENV_CHECKPOINT_SECONDS, "0")  # an orbax checkpoint per chunk
   def init(key, hp):
     import jax
     return {"x": jax.random.normal(key, (3,))}
