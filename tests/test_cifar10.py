@@ -215,8 +215,8 @@ def test_table2_freezes_and_reports_a_diverged_seed(tmp_path, monkeypatch):
   assert [(d["scheme"], d["seed"], d["step"]) for d in out["diverged"]] == [
       ("gd", s, int(k)) for s, k in zip([0, 1], div)]
   assert len([m for m in out["messages"] if "scheme 'gd' seed" in m]) == 2
-  # frozen at the state after diverged_at steps (the last finite parameters: the training loss
-  # at them was the first non-finite one), which no longer moves, so the next evaluation and the
+  # frozen at the state after diverged_at steps (the last finite parameters: the step from them
+  # gave a non-finite loss or parameters), which no longer moves, so the next evaluation and the
   # final metrics repeat it. At lr 1e38 those parameters are ~1e37, so the loss there may
   # overflow: jax 0.10 evaluates it to ~8e36, jax 0.12 to NaN (the test once required it finite,
   # which only held on jax 0.10); accuracy is finite either way. Padded evaluations are NaN.
