@@ -11,7 +11,7 @@ import pytest
 from chaosopt import cli
 from chaosopt.train import results as results_lib
 from chaosopt.tasks import airfoil
-from chaosopt.tasks.mlp import MLP
+from chaosopt.tasks.mlp import MLP, apply_feature_major
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,6 +53,26 @@ def test_pytorch_init_bounds():
   assert np.all(lecun["params"]["Linear_0"]["bias"] == 0)
   with pytest.raises(ValueError, match="init"):
     airfoil.airfoil_task(init="xavier")
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh"])
+def test_feature_major_forward_is_the_mlp(activation):
+  """The task's feature-major forward (``(features, examples)`` in, examples on the minor
+  axis) is the flax MLP on the transposed data, to float32 rounding (its sums run in another
+  order), and its loss is the MSE of that MLP, vmapped over members as the ensemble runs it."""
+  d = airfoil.load_split()
+  model = MLP(features=(16, 1), activation=activation)
+  params = jax.vmap(lambda k: model.init(k, jnp.zeros((1, 5))))(
+      jax.random.split(jax.random.key(3), 4))
+  x = jnp.asarray(d.x_train)
+  want = jax.vmap(lambda p: model.apply(p, x))(params)[..., 0]
+  got = jax.vmap(lambda p: apply_feature_major(p, x.T, activation))(params)[:, 0]
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  task = airfoil.airfoil_task(activation=activation, hessian_trace=False)
+  mse = jax.vmap(lambda p: jnp.mean((model.apply(p, x)[:, 0] - jnp.asarray(d.y_train)) ** 2))
+  np.testing.assert_allclose(jax.vmap(task.loss)(params), mse(params), rtol=1e-5)
+  with pytest.raises(ValueError, match="activation"):
+    apply_feature_major(params, x.T, "swish")
 
 
 def test_metrics_definitions():

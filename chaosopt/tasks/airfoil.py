@@ -6,7 +6,9 @@ authors' one, ``sklearn.model_selection.train_test_split(test_size=0.2, random_s
 ``numpy.random.RandomState(0).permutation(1503)``: the first 301 rows are the test set, the next
 1202 the training set. Features and target are standardized with training statistics
 (population std, as ``sklearn.preprocessing.StandardScaler``). Model: MLP 5-16-1 ReLU
-(:mod:`chaosopt.tasks.mlp`), full-batch MSE loss. RMSEs are on the standardized target.
+(:mod:`chaosopt.tasks.mlp`), full-batch MSE loss, evaluated feature-major
+(:func:`chaosopt.tasks.mlp.apply_feature_major`: ≈ 1.8x faster vmapped over an ensemble's
+members on CPU). RMSEs are on the standardized target.
 ``dtype`` (float32 by default, float64 inside a ``jax.enable_x64`` scope) is the dtype of both
 the data and the parameters, so a float64 run is float64 throughout.
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from chaosopt import _validation
 from chaosopt.tasks.base import Task
-from chaosopt.tasks.mlp import ACTIVATIONS, INITS, MLP
+from chaosopt.tasks.mlp import ACTIVATIONS, INITS, MLP, apply_feature_major
 
 AIRFOIL_MD5 = "5aedb863dced956ce1a9a099e93ee363"
 NUM_ROWS = 1503
@@ -107,14 +109,14 @@ def airfoil_task(*, hidden: int = 16, init: str = "pytorch", activation: str = "
   dt = _float_dtype(dtype)
   d = load_split(split_seed, dt)
   model = MLP(features=(hidden, 1), activation=activation, init_scheme=init, dtype=dt)
-  xtr, ytr = jnp.asarray(d.x_train), jnp.asarray(d.y_train)
-  xte, yte = jnp.asarray(d.x_test), jnp.asarray(d.y_test)
+  xtr, ytr = jnp.asarray(d.x_train.T.copy()), jnp.asarray(d.y_train)  # feature-major
+  xte, yte = jnp.asarray(d.x_test.T.copy()), jnp.asarray(d.y_test)
 
   def init_fn(key):
-    return model.init(key, xtr[:1])
+    return model.init(key, xtr[:, :1].T)
 
-  def mse(params, x, y):
-    return jnp.mean((model.apply(params, x)[:, 0] - y) ** 2)
+  def mse(params, x_t, y):  # x_t: (features, examples), see apply_feature_major
+    return jnp.mean((apply_feature_major(params, x_t, activation)[0] - y) ** 2)
 
   def loss(params):
     return mse(params, xtr, ytr)
