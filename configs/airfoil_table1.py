@@ -94,6 +94,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # the exact Hessian trace costs 113 Hessian-vector products per run (≈ 5 min for 2200
     # runs on 2 CPU cores); it is not a Table 1 column, so the 200-seed tables skip it
     c.num_seeds, c.task.hessian_trace = 200, False
+    # vmapped blocks of 50 members keep each block's activations (members x 16 x 1202
+    # floats) in cache: the table takes ≈ 160 s on 2 CPU cores instead of ≈ 10 min with one
+    # program per group (BENCHMARKS.md); on a GPU, --config.seed_strategy=vmap
+    c.seed_strategy = 50
   if "quick" in variants:
     c.num_steps, c.chunk_size, c.num_seeds = 50, 25, 2
   return c
