@@ -217,8 +217,9 @@ def _fill_width(text: str, width_in: float, fontsize: float) -> str:
 def fit_labels(fig: Figure) -> None:
   """Wraps every axis label longer than its axes (a y-label taller than the panel, an x-label
   wider) onto more lines, so it reaches neither the title above nor a neighbouring panel. Draws
-  the figure once to measure; labels holding mathtext (``$``) are left as they are."""
-  fig.canvas.draw()
+  the figure's layout once to measure (no rasterization); labels holding mathtext (``$``) are
+  left as they are."""
+  fig.draw_without_rendering()
   renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
   for ax in fig.axes:
     if not ax.axison:
@@ -743,6 +744,8 @@ def save(fig: Figure, directory: str, stem: str, *, dpi: int = 150) -> list[str]
   try:
     with style():
       fig.savefig(paths[0], dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+      # the PDF keeps the PNG's layout: the layout engine is not run a second time
+      fig.set_layout_engine("none")
       fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})
   finally:
     pyplot().close(fig)
