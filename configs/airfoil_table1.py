@@ -78,7 +78,10 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.seed = 0
   c.chunk_size = 250
   c.checkpoint_every = 1
-  c.seed_strategy = "vmap"
+  # 200 seeds: vmapped blocks of 50 members keep a block's activations (members x 16 x 1202
+  # floats) in cache; the table takes ≈ 160 s on 2 CPU cores instead of ≈ 10 min as one
+  # program per group (BENCHMARKS.md). On a GPU, --config.seed_strategy=vmap.
+  c.seed_strategy = "50" if "seeds200" in variants else "vmap"  # a str field: any override
   c.per_step_metrics = False
   c.only = ""  # comma-separated scheme names; empty = all
   c.headline = ("test_rmse", "gap")
@@ -94,10 +97,6 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # the exact Hessian trace costs 113 Hessian-vector products per run (≈ 5 min for 2200
     # runs on 2 CPU cores); it is not a Table 1 column, so the 200-seed tables skip it
     c.num_seeds, c.task.hessian_trace = 200, False
-    # vmapped blocks of 50 members keep each block's activations (members x 16 x 1202
-    # floats) in cache: the table takes ≈ 160 s on 2 CPU cores instead of ≈ 10 min with one
-    # program per group (BENCHMARKS.md); on a GPU, --config.seed_strategy=vmap
-    c.seed_strategy = 50
   if "quick" in variants:
     c.num_steps, c.chunk_size, c.num_seeds = 50, 25, 2
   return c
