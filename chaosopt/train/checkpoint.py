@@ -30,9 +30,26 @@ from typing import Any, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 
 from chaosopt.core.errors import DataError
+
+
+def _ocp():
+  """orbax.checkpoint, imported on first use (≈ 0.3 s: a run that never saves or resumes, such
+  as the main job's seconds-long groups, does not pay it)."""
+  import orbax.checkpoint as ocp
+  return ocp
+
+
+def _is_step(directory: str, name: str) -> bool:
+  """Whether ``name`` in ``directory`` is a step folder orbax wrote (``<step>/``)."""
+  return name.isdigit() and os.path.isdir(os.path.join(directory, name))
+
+
+def has_steps(directory: str) -> bool:
+  """True if ``directory`` holds a finished checkpoint to resume (an orbax step folder);
+  checked without importing orbax."""
+  return os.path.isdir(directory) and any(_is_step(directory, n) for n in os.listdir(directory))
 
 
 def _is_key(x) -> bool:
@@ -56,7 +73,7 @@ def _to_storable(tree: Any) -> Any:
 def _abstract(x):
   if isinstance(x, np.ndarray):
     return x  # restored as NumPy, then placed like the template by _from_storable
-  return ocp.utils.to_shape_dtype_struct(x) if hasattr(x, "shape") else x
+  return _ocp().utils.to_shape_dtype_struct(x) if hasattr(x, "shape") else x
 
 
 def _from_storable(stored: Any, template: Any) -> Any:
@@ -83,6 +100,7 @@ class Checkpointer:
 
   def __init__(self, directory: str, *, max_to_keep: Optional[int] = 2):
     self.directory = os.path.abspath(directory)
+    ocp = _ocp()
     self._mgr = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
@@ -92,6 +110,7 @@ class Checkpointer:
     return self._mgr.latest_step()
 
   def save(self, step: int, carry: Any, doc: dict) -> None:
+    ocp = _ocp()
     self._mgr.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(_to_storable(carry)), doc=ocp.args.JsonSave(doc)),
         force=True)
@@ -104,6 +123,7 @@ class Checkpointer:
     if step is None:
       raise FileNotFoundError(f"no checkpoint in {self.directory}")
     abstract = jax.tree_util.tree_map(_abstract, _to_storable(template))
+    ocp = _ocp()
     try:
       out = self._mgr.restore(step, args=ocp.args.Composite(
           state=ocp.args.StandardRestore(abstract), doc=ocp.args.JsonRestore()))
@@ -133,7 +153,7 @@ def delete_steps(directory: str) -> None:
   import shutil
   for name in os.listdir(directory):
     p = os.path.join(directory, name)
-    if os.path.isdir(p) and (name.isdigit() or ".orbax-checkpoint-tmp" in name):
+    if _is_step(directory, name) or (os.path.isdir(p) and ".orbax-checkpoint-tmp" in name):
       shutil.rmtree(p)
 
 

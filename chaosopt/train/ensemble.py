@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt.core.loop import make_chunk_fn, scan_chunks
+from chaosopt.train import checkpoint as ck_lib
 from chaosopt.train import seeds as seeds_lib
 
 logger = logging.getLogger("chaosopt")
@@ -222,12 +223,6 @@ def _programs(init, step, has_hp, *, evaluate, is_finite, done, host_steps) -> _
       done=None if done is None else jax.jit(jax.vmap(lambda c: done(c["state"]))))
 
 
-def _has_steps(directory: str) -> bool:
-  """True if ``directory`` holds an orbax step folder (a finished checkpoint to resume)."""
-  return os.path.isdir(directory) and any(n.isdigit() and os.path.isdir(
-      os.path.join(directory, n)) for n in os.listdir(directory))
-
-
 def _without_hp(carry: dict) -> dict:
   return {k: v for k, v in carry.items() if k != "hp"}
 
@@ -255,9 +250,12 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
   # (a clock would differ between them) and make the manager up front
   single = jax.process_count() == 1
   ckpt = None
-  if checkpoint_dir is not None and (not single or _has_steps(checkpoint_dir)):
-    from chaosopt.train import checkpoint as ck_lib  # orbax: imported only when used
-    ckpt = ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
+
+  def open_checkpoints():  # the block's orbax manager: the last checkpoint only
+    return ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
+
+  if checkpoint_dir is not None and (not single or ck_lib.has_steps(checkpoint_dir)):
+    ckpt = open_checkpoints()
     if ckpt.latest_step() is not None:
       # hyper-parameters are inputs, not state: rebuilt by this call, never checkpointed (a
       # member's hp may be a large table, e.g. pre-drawn noise)
@@ -274,7 +272,7 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
                        checkpoint_dir, type(e).__name__, str(e)[:120])
         ckpt.close()
         ck_lib.delete_steps(checkpoint_dir)
-        ckpt = ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
+        ckpt = open_checkpoints()
         start, eval_steps, evals, hist_chunks = 0, [], [], []
   if not eval_steps and v_eval is not None:
     eval_steps, evals = [0], [do_eval(carry)]
@@ -305,8 +303,7 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
     # whole as result.pkl right after, so it needs no orbax checkpoint unless one is due
     if checkpoint_dir is not None and (due or (not single and (stop or steps_done >= num_steps))):
       if ckpt is None:
-        from chaosopt.train import checkpoint as ck_lib
-        ckpt = ck_lib.Checkpointer(checkpoint_dir, max_to_keep=1)
+        ckpt = open_checkpoints()
       ckpt.save(steps_done, _without_hp(c), {
           "eval_steps": list(eval_steps), "evals": [{k: v.tolist() for k, v in e.items()}
                                                     for e in evals],
