@@ -206,3 +206,56 @@ def test_gd_is_plain_gd_and_gaussian_with_zero_noise_equals_it():
                                 res.schemes["gd"].final_params["x"])
   assert not np.allclose(res.schemes["g"].final_params["x"], x)
   assert res.schemes["gd"].hparams == {"learning_rate": 0.1}
+
+
+# ----------------------------------------------------------------------------- overlapping groups
+
+def test_overlapping_groups_change_no_number(monkeypatch):
+  """Groups run two at a time (threads) give the bit-identical results of groups run in order:
+  each group is its own program on its own inputs."""
+  schemes = [{"name": "gd", "kind": "gd"},
+             {"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05},
+             {"name": "m", "kind": "mpgd", "gamma": 0.6, "beta": 0.5, "mu": 0.02, "sigma": 0.05}]
+  cfg = valley_config(num_steps=30, chunk_size=10, num_seeds=2, schemes=schemes)
+  quiet = lambda m: None  # noqa: E731
+  results = {}
+  for at_once in (1, 2):
+    monkeypatch.setattr(runner, "GROUPS_AT_ONCE", at_once)
+    results[at_once] = table.run_config(cfg, log=quiet)
+  for name in ("gd", "g", "m"):
+    np.testing.assert_array_equal(_final_params(results[1], name), _final_params(results[2], name))
+    for k, v in results[1].schemes[name].evals.items():
+      np.testing.assert_array_equal(v, results[2].schemes[name].evals[k])
+  assert list(results[2].timings)[:3] == list(results[1].timings)[:3]  # in table order
+
+
+def test_overlapping_groups_run_two_at_a_time_and_stop_on_an_error():
+  import threading
+  import time as time_lib
+  from chaosopt.core import loop
+  live, peak, lock = [0], [0], threading.Lock()
+
+  def fn(g):
+    with lock:
+      live[0] += 1
+      peak[0] = max(peak[0], live[0])
+    time_lib.sleep(0.05)
+    with lock:
+      live[0] -= 1
+    return g * 10
+
+  assert runner._each_group(fn, list(range(5)), 2) == [0, 10, 20, 30, 40]
+  assert peak[0] == 2
+  started = []
+
+  def failing(g):
+    started.append(g)
+    if g == 0:
+      raise ValueError("group 0 failed")
+    while not loop.interrupted():  # a running group stops at its next chunk
+      time_lib.sleep(0.01)
+    raise KeyboardInterrupt
+
+  with pytest.raises(ValueError, match="group 0 failed"):
+    runner._each_group(failing, list(range(6)), 2)
+  assert len(started) < 6 and not loop.interrupted()  # later groups dropped; flag cleared

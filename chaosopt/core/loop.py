@@ -62,6 +62,11 @@ def clear_interrupt() -> None:
   _interrupted = False
 
 
+def interrupted() -> bool:
+  """Whether :func:`request_interrupt` was called (and not cleared) in this process."""
+  return _interrupted
+
+
 def use_compilation_cache(directory: str) -> None:
   """Keeps compiled programs in ``directory`` (JAX's persistent compilation cache): runs that
   differ only in their PRNG keys (seeds run one after another) compile once, and a killed run

@@ -20,13 +20,17 @@ Seed ``i`` uses ``fold_in(key, i)`` (``key = jax.random.key(settings.seed)``,
 (``first_seed=i, num_seeds=1``) starts from the same parameters and draws the same noise as in
 a batch. Whether its numbers are also *bit*-identical depends on the seed strategy
 (:func:`chaosopt.train.ensemble.run_ensemble`): with ``"sequential"`` every seed runs through
-one compiled program, so its numbers do not depend on the other seeds (``tests/test_ensemble.py``;
-the authors' table kinds compile one program per static seed range, see
-:meth:`chaosopt.train.schemes.SchemeGroup.members`); with ``"vmap"`` (the default) or a block size, the batched program
-may round differently from a batch of one (XLA fuses batched kernels differently), so the runs
-agree only to float32 rounding, and a chaotic recursion (the Thaler chains of MPGD) amplifies a
-one-ulp difference until, after a few tens of steps, the trajectories part
-(``tests/test_runner.py`` compares 10 steps at ``rtol=1e-5``).
+one compiled program, so its numbers do not depend on the other seeds
+(``tests/test_ensemble.py``; the authors' table kinds compile one program per static seed
+range, see :meth:`chaosopt.train.schemes.SchemeGroup.members`); with ``"vmap"`` (the default)
+or a block size, the batched program may round differently from a batch of one (XLA fuses
+batched kernels differently), so the runs agree only to float32 rounding, and a chaotic
+recursion (the Thaler chains of MPGD) amplifies a one-ulp difference until, after a few tens
+of steps, the trajectories part (``tests/test_runner.py`` compares 10 steps at
+``rtol=1e-5``).
+
+Small groups run two at a time (threads; one compiles or traces while the other executes), which
+changes no number: each group is its own program on its own inputs.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ import ml_collections
 import numpy as np
 import optax
 
+from chaosopt.core import loop as loop_lib
 from chaosopt.tasks.base import Task
 from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
@@ -139,11 +144,19 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0))
   params0 = flat.v_init(jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys))
   results, timings, finals = {}, {}, []
-  for group in groups:
+
+  def one(group):
     t0 = time.perf_counter()
     res, final_params = _run_group(settings, flat, group, keys, seeds, workdir=workdir,
                                    progress=progress, on_eval=on_eval)
-    timings[group.label] = time.perf_counter() - t0
+    return res, final_params, time.perf_counter() - t0
+
+  # small groups overlap (one compiles while another executes); large ones run in order so
+  # the memory estimate (the largest group live at once) holds
+  size = int(params0.shape[-1]) * len(seeds) * max(len(g.names) for g in groups)
+  at_once = GROUPS_AT_ONCE if size <= OVERLAP_MAX_NUMBERS else 1
+  for group, (res, final_params, seconds) in zip(groups, _each_group(one, groups, at_once)):
+    timings[group.label] = seconds
     finals.append(final_params)
     results.update({r.name: r for r in res})
   # final metrics (possibly expensive, e.g. a Hessian trace) of the initial parameters and of
@@ -169,6 +182,38 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
       messages.append(m)
   return RunResult(settings=dataclasses.asdict(settings), task_info=dict(task.info or {}),
                    schemes=ordered, timings=timings, messages=messages)
+
+
+# Scheme groups run two at a time when every group holds at most this many parameter numbers
+# (members x parameters; the airfoil table: 20 x 113): see _each_group.
+GROUPS_AT_ONCE = 2
+OVERLAP_MAX_NUMBERS = 10 ** 7
+
+
+def _each_group(fn: Callable, groups: list, at_once: int) -> list:
+  """``[fn(g) for g in groups]``, ``at_once`` groups at a time in threads on one process: JAX
+  releases the GIL while it compiles and executes, so one group's compilation (one core)
+  overlaps another's execution. Several processes (``jax.distributed``) run the groups in
+  order: their collectives must be issued in the same order everywhere. Results do not depend
+  on the overlap (each group is its own program on its own inputs)."""
+  if jax.process_count() > 1 or len(groups) < 2 or at_once < 2:
+    return [fn(g) for g in groups]
+  import concurrent.futures
+  ex = concurrent.futures.ThreadPoolExecutor(at_once, thread_name_prefix="group")
+  futures = [ex.submit(fn, g) for g in groups]
+  try:
+    return [f.result() for f in futures]
+  except BaseException as e:
+    # an error or Ctrl-C: groups not started are dropped, running ones stop at their next
+    # chunk (their completed checkpoints are kept), then the first error is raised
+    already = loop_lib.interrupted()
+    loop_lib.request_interrupt()
+    ex.shutdown(wait=True, cancel_futures=True)
+    if not already and not isinstance(e, KeyboardInterrupt):
+      loop_lib.clear_interrupt()
+    raise
+  finally:
+    ex.shutdown(wait=True)
 
 
 def _size(tree) -> int:
