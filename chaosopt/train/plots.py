@@ -743,10 +743,15 @@ def save(fig: Figure, directory: str, stem: str, *, dpi: int = 150) -> list[str]
   paths = [os.path.join(directory, f"{stem}.png"), os.path.join(directory, f"{stem}.pdf")]
   try:
     with style():
-      fig.savefig(paths[0], dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-      # the PDF keeps the PNG's layout: the layout engine is not run a second time
+      # the layout and the tight bounding box once (no rasterization), then one render per
+      # format with that layout frozen: 3 passes over the figure instead of 4 for
+      # bbox_inches="tight" twice
+      fig.draw_without_rendering()
+      renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+      bbox = fig.get_tightbbox(renderer).padded(matplotlib.rcParams["savefig.pad_inches"])
       fig.set_layout_engine("none")
-      fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})
+      fig.savefig(paths[0], dpi=dpi, bbox_inches=bbox, metadata={"Software": None})
+      fig.savefig(paths[1], bbox_inches=bbox, metadata={"CreationDate": None})
   finally:
     pyplot().close(fig)
   return paths
