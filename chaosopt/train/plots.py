@@ -746,7 +746,8 @@ def save(fig: Figure, directory: str, stem: str, *, dpi: int = 150) -> list[str]
       # the layout and the tight bounding box once (no rasterization), then one render per
       # format with that layout frozen: 3 passes over the figure instead of 4 for
       # bbox_inches="tight" twice
-      fig.draw_without_rendering()
+      if fig.stale:  # not laid out since its last change (fit_labels may have done it)
+        fig.draw_without_rendering()
       renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
       bbox = fig.get_tightbbox(renderer).padded(matplotlib.rcParams["savefig.pad_inches"])
       fig.set_layout_engine("none")
