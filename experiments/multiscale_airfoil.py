@@ -38,7 +38,7 @@ from chaosopt.train import workdir as workdir_lib
 from chaosopt.train.config import Bool, Int, OneOf, Positive, Schema, Seed, Seq
 
 INFO = {"paper": "P1 Figs. 6-7", "title": "airfoil MLP, full-batch GD at LR 0.02 vs 5e-4",
-        "cost": "≈ 1000 s CPU (10 seeds × 2 LR × 2·10⁵ float64 steps)", "gpu": False}
+        "cost": "≈ 200 s CPU (10 seeds × 2 LR × 2·10⁵ float64 steps)", "gpu": False}
 PAPER = {"0.02": "keeps fluctuating (Fig. 6)", "0.0005": "converges to a local minimum (Fig. 7)"}
 HIST_EVERY = 50  # the loss curves kept in results.json: every 50th step
 ZOOM_POINTS = 500  # and every step of the last 500 (the zoomed panel)
