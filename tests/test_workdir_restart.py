@@ -239,8 +239,10 @@ def test_non_writer_view_creates_nothing_and_reads_the_writers_units(tmp_path):
 
 def test_ctrl_c_prints_one_line_and_leaves_a_resumable_run(tmp_path):
   wd = tmp_path / "run"
+  # 2e6 steps (≈ 1 min): the run must still be going when the signal comes, however late a
+  # loaded machine schedules this test (1e5 steps, 3 s warm, once finished first under xdist)
   args = [sys.executable, "-m", "chaosopt", "--config", "widening_valley:quick",
-          "--config.num_steps=100000", "--config.chunk_size=500", "--config.only=mpgd",
+          "--config.num_steps=2000000", "--config.chunk_size=500", "--config.only=mpgd",
           "--config.num_seeds=1", "--no-plots", "--workdir", str(wd)]
   proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 300
