@@ -325,3 +325,28 @@ def test_a_full_disk_is_one_line_and_the_run_resumes(tmp_path, limit):
                          text=True, timeout=300, cwd=tmp_path)
   assert again.returncode == 0, again.stderr[-3000:]
   assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "finished"
+
+
+def test_threads_owning_entries_at_once_keep_one_valid_manifest(tmp_path):
+  """Scheme groups run in threads (chaosopt.train.runner) and each registers its checkpoint
+  folder: concurrent ``own`` calls record every entry once and leave a readable manifest."""
+  import threading
+  wd = workdir_lib.Workdir(str(tmp_path / "run"), CFG)
+  names = [f"entry{i}" for i in range(40)]
+  start = threading.Barrier(8)
+
+  def work(part):
+    start.wait()
+    for n in part:
+      wd.own(n)
+      wd.own("checkpoints")
+
+  threads = [threading.Thread(target=work, args=(names[i::8],)) for i in range(8)]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  with open(tmp_path / "run" / workdir_lib.MANIFEST_FILE) as f:
+    stored = json.load(f)["entries"]
+  assert sorted(stored) == sorted(wd.entries) == sorted(names + ["checkpoints", "config.json"])
+  wd.close()

@@ -32,6 +32,7 @@ import logging
 import os
 import pickle
 import shutil
+import threading
 import time
 import uuid
 from typing import Any, Callable, Optional
@@ -154,8 +155,9 @@ def _refuse_special(path: str) -> None:
   folder may be used when it already holds one)."""
   home = os.path.abspath(os.path.expanduser("~"))
   if path == os.path.abspath(os.sep) or path == home:
-    raise WorkdirError(f"refusing to use {path} as a workdir (the {'root' if path == os.sep else 'home'} "
-                       f"folder); pass a folder of its own, e.g. --workdir runs/NAME")
+    which = "root" if path == os.sep else "home"
+    raise WorkdirError(f"refusing to use {path} as a workdir (the {which} folder); pass a "
+                       f"folder of its own, e.g. --workdir runs/NAME")
   if path == os.path.abspath(os.getcwd()) and not holds_run(path):
     raise WorkdirError(f"refusing to use the current folder {path} as a workdir; pass a folder "
                        f"of its own, e.g. --workdir runs/NAME")
@@ -223,6 +225,8 @@ class Workdir:
     self.config = _normalize(config)
     self.writer = bool(writer)
     self._locked = False
+    # the manifest is updated from the scheme groups' threads (chaosopt.train.runner)
+    self._manifest_lock = threading.Lock()
     if not self.writer:
       manifest = read_manifest(self.path)
       self.run_id = manifest.get("run_id") if manifest else None
@@ -319,8 +323,10 @@ class Workdir:
       return
     if not top or top in (".", "..") or os.path.isabs(name):
       raise ValueError(f"not a workdir entry: {name!r}")
-    self._entries.add(top)
-    self._write_manifest()
+    with self._manifest_lock:  # one writer of the manifest at a time (threads)
+      if top not in self._entries:
+        self._entries.add(top)
+        self._write_manifest()
 
   @property
   def entries(self) -> list[str]:
