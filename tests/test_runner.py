@@ -259,3 +259,23 @@ def test_overlapping_groups_run_two_at_a_time_and_stop_on_an_error():
   with pytest.raises(ValueError, match="group 0 failed"):
     runner._each_group(failing, list(range(6)), 2)
   assert len(started) < 6 and not loop.interrupted()  # later groups dropped; flag cleared
+
+
+def test_overlapping_groups_keep_the_callers_float64_context(monkeypatch):
+  """``jax.enable_x64`` is thread-local: a table run inside it must run in float64 in the
+  group threads too (the same numbers as groups in order)."""
+  schemes = [{"name": "gd", "kind": "gd"},
+             {"name": "m", "kind": "mpgd", "gamma": 0.6, "beta": 0.5, "mu": 0.02, "sigma": 0.05}]
+  cfg = valley_config(num_steps=20, chunk_size=10, num_seeds=2, schemes=schemes)
+  quiet = lambda m: None  # noqa: E731
+  results = {}
+  from chaosopt.tasks import airfoil
+  with jax.enable_x64(True):
+    task = airfoil.airfoil_task(dtype=np.float64, hessian_trace=False)  # needs x64 to exist
+    for at_once in (1, 2):
+      monkeypatch.setattr(runner, "GROUPS_AT_ONCE", at_once)
+      results[at_once] = table.run_config(cfg, task=task, log=quiet)
+  for name in ("gd", "m"):
+    a, b = _final_params(results[1], name), _final_params(results[2], name)
+    assert a.dtype == b.dtype == np.float64
+    np.testing.assert_array_equal(a, b)

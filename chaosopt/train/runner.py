@@ -47,6 +47,7 @@ import numpy as np
 import optax
 
 from chaosopt.core import loop as loop_lib
+from chaosopt.tasks import multiscale
 from chaosopt.tasks.base import Task
 from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
@@ -199,8 +200,18 @@ def _each_group(fn: Callable, groups: list, at_once: int) -> list:
   if jax.process_count() > 1 or len(groups) < 2 or at_once < 2:
     return [fn(g) for g in groups]
   import concurrent.futures
+  # JAX's config contexts (``with jax.enable_x64(True):``, a default matmul precision) are
+  # thread-local: the caller's are re-entered in each worker, or a float64 table would
+  # silently run in float32
+  x64 = bool(jax.config.jax_enable_x64)
+  precision = jax.config.jax_default_matmul_precision
+
+  def in_callers_context(g):
+    with multiscale.x64_scope(x64), jax.default_matmul_precision(precision):
+      return fn(g)
+
   ex = concurrent.futures.ThreadPoolExecutor(at_once, thread_name_prefix="group")
-  futures = [ex.submit(fn, g) for g in groups]
+  futures = [ex.submit(in_callers_context, g) for g in groups]
   try:
     return [f.result() for f in futures]
   except BaseException as e:
