@@ -197,17 +197,27 @@ def _each_group(fn: Callable, groups: list, at_once: int) -> list:
   overlaps another's execution. Several processes (``jax.distributed``) run the groups in
   order: their collectives must be issued in the same order everywhere. Results do not depend
   on the overlap (each group is its own program on its own inputs)."""
-  if jax.process_count() > 1 or len(groups) < 2 or at_once < 2:
+  if (jax.process_count() > 1 or len(groups) < 2 or at_once < 2
+      or jax.config.jax_disable_jit):
     return [fn(g) for g in groups]
   import concurrent.futures
-  # JAX's config contexts (``with jax.enable_x64(True):``, a default matmul precision) are
-  # thread-local: the caller's are re-entered in each worker, or a float64 table would
-  # silently run in float32
+  import contextlib
+  # JAX's config contexts (``with jax.enable_x64(True):``, a default device or matmul
+  # precision, NaN checks) are thread-local: the caller's are re-entered in each worker, or a
+  # float64 table would silently run in float32
   x64 = bool(jax.config.jax_enable_x64)
   precision = jax.config.jax_default_matmul_precision
+  device = jax.config.jax_default_device
+  nans, infs = bool(jax.config.jax_debug_nans), bool(jax.config.jax_debug_infs)
 
   def in_callers_context(g):
-    with multiscale.x64_scope(x64), jax.default_matmul_precision(precision):
+    with contextlib.ExitStack() as stack:
+      stack.enter_context(multiscale.x64_scope(x64))
+      stack.enter_context(jax.default_matmul_precision(precision))
+      stack.enter_context(jax.debug_nans(nans))
+      stack.enter_context(jax.debug_infs(infs))
+      if device is not None:
+        stack.enter_context(jax.default_device(device))
       return fn(g)
 
   ex = concurrent.futures.ThreadPoolExecutor(at_once, thread_name_prefix="group")
