@@ -76,8 +76,8 @@ def apply_feature_major(params, x_t, activation: str = "relu"):
   hidden activations are laid out ``(members, hidden, examples)``, examples on the minor axis;
   ``MLP.apply`` gives ``(examples, members x hidden)`` and a batched matrix-vector product per
   output. XLA:CPU runs a full-batch gradient of the airfoil MLP ≈ 1.8x faster this way at 20
-  members (``benchmarks/table1.py``). Sums run in another order than in ``MLP.apply``, so the
-  two agree to float rounding, not bit for bit.
+  members (BENCHMARKS.md, "Speed where users wait"). Sums run in another order than in
+  ``MLP.apply``, so the two agree to float rounding, not bit for bit.
   """
   if activation not in ACTIVATIONS:
     raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
