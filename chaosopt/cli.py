@@ -29,6 +29,7 @@ command is provided by :mod:`chaosopt.train.status` when that module exists
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import errno
 import functools
@@ -39,6 +40,7 @@ import os
 import sys
 import traceback
 import textwrap
+import threading
 from typing import Optional, Sequence
 
 logger = logging.getLogger("chaosopt")
@@ -328,7 +330,6 @@ def _cmd_run(args, overrides) -> int:
     raise UsageError("--config is required (chaosopt list shows the experiments)")
   _setup_logging(args.quiet, args.verbose)
   import signal
-  import threading
   from chaosopt.core import loop
   ours = (threading.current_thread() is threading.main_thread()
           and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
@@ -767,12 +768,23 @@ def entry() -> None:
   except BrokenPipeError:  # `chaosopt list | head`: the reader left; not an error
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     status = 0
+  sys.stdout.flush()
+  sys.stderr.flush()
   if status in (1, 130):  # environment failure or Ctrl-C: skip background threads' shutdown
-    sys.stdout.flush()
-    sys.stderr.flush()
     logging.shutdown()
     os._exit(status)
-  sys.exit(status)
+  # a normal end: what an interpreter exit does that matters (other threads finish, atexit
+  # handlers run: logging, jax.distributed's shutdown, wandb), then the process ends without
+  # tearing down every module and freeing JAX's runtime object by object (≈ 0.7 s of a main job
+  # that takes 10 s; nothing is left to write by then)
+  main_thread = threading.main_thread()
+  for t in threading.enumerate():
+    if t is not main_thread and not t.daemon:
+      t.join()
+  atexit._run_exitfuncs()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(status or 0)
 
 
 if __name__ == "__main__":

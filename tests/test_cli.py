@@ -285,3 +285,31 @@ def test_csv_is_written_by_every_run_and_by_report(tmp_path):
   assert (wd / "metrics.csv").read_text() == first
   manifest = json.loads((wd / workdir_lib.MANIFEST_FILE).read_text())
   assert "metrics.csv" in manifest["entries"]
+
+
+ENTRY = """
+import atexit, sys, threading, time
+from chaosopt.cli import entry
+base = sys.argv[1]
+def later():
+  time.sleep(0.2)
+  open(base + ".thread", "w").write("done")
+threading.Thread(target=later).start()
+atexit.register(lambda: open(base + ".atexit", "w").write("ran"))
+sys.argv = ["chaosopt"] + sys.argv[2:]
+entry()
+"""
+
+
+@pytest.mark.parametrize("args, status", [(["list"], 0), (["bogus"], 2)])
+def test_the_console_script_ends_like_an_interpreter_exit(tmp_path, args, status):
+  """``entry`` ends the process without tearing the interpreter down (os._exit), but first
+  lets other threads finish and runs the atexit handlers; the exit status is main's."""
+  base = str(tmp_path / "mark")
+  out = subprocess.run([sys.executable, "-c", ENTRY, base, *args], capture_output=True,
+                       text=True, timeout=120, cwd=tmp_path)
+  assert out.returncode == status, out.stderr
+  assert open(base + ".thread").read() == "done"
+  assert open(base + ".atexit").read() == "ran"
+  if status == 0:
+    assert "airfoil_table1" in out.stdout  # stdout was flushed
