@@ -114,7 +114,8 @@ def make_chunk_fn(step_fn: StepFn, *, donate: bool = True, host_steps: bool = Fa
 def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
                 start_step: int = 0, on_chunk: Optional[ChunkCallback] = None,
                 progress: bool = False, desc: str = "", donate: bool = True,
-                host_steps: bool = False, chunk_fn: Optional[Callable] = None):
+                host_steps: bool = False, chunk_fn: Optional[Callable] = None,
+                keep: bool = True):
   """Runs ``step_fn`` from ``start_step`` to ``num_steps`` in jitted chunks.
 
   All chunks have the same length (the last one is shorter only if ``num_steps - start_step``
@@ -122,7 +123,8 @@ def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
   carry and the concatenated host metrics (``None`` if ``step_fn`` returns ``None`` metrics).
   ``host_steps``: see :func:`make_chunk_fn` and the module docstring. ``chunk_fn``: a chunk
   function made once by :func:`make_chunk_fn` (then ``step_fn`` is unused), so several loops
-  of the same shapes share one compiled program.
+  of the same shapes share one compiled program. ``keep=False``: the metrics go to ``on_chunk``
+  only (the return value's metrics are ``None``).
   """
   if chunk_size <= 0:
     raise ValueError(f"chunk_size must be > 0, got {chunk_size}")
@@ -139,11 +141,12 @@ def scan_chunks(step_fn: StepFn, carry: Any, num_steps: int, *, chunk_size: int,
   try:
     while step < num_steps:
       n = min(chunk_size, num_steps - step)
-      steps = jnp.arange(step, step + n, dtype=jnp.int32)
+      # a host array: no program of its own to compile (jnp.arange would be two per length)
+      steps = np.arange(step, step + n, dtype=np.int32)
       carry, metrics = chunk_fn(carry, steps)
       metrics = jax.device_get(metrics)
       step += n
-      if metrics is not None:
+      if metrics is not None and keep:
         all_metrics.append(metrics)
       if bar is not None:
         bar.update(n)

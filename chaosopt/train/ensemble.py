@@ -122,12 +122,12 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
                  done: Optional[Callable[[Any], jax.Array]] = None,
                  checkpoint_dir: Optional[str] = None, checkpoint_every: int = 1,
                  on_eval: Optional[Callable[[int, dict, np.ndarray], None]] = None,
-                 progress: bool = False, desc: str = "", host_steps: bool = False
-                 ) -> EnsembleResult:
+                 progress: bool = False, desc: str = "", host_steps: bool = False,
+                 init_args: Any = None) -> EnsembleResult:
   """Runs every member for ``num_steps`` steps (see the module docstring).
 
   Args:
-    init: ``init(key, hp) -> carry`` for one member.
+    init: ``init(key, hp) -> carry`` for one member (``init(key, hp, x)`` with ``init_args``).
     step: ``step(carry, k, key_k, hp) -> (carry, metrics)``; ``metrics`` a dict of scalars
       (may be empty) kept per step.
     num_steps: number of steps.
@@ -144,6 +144,8 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
     on_eval: ``on_eval(step, {metric: [n]}, member_indices)`` after each evaluation (logging).
     progress: show a progress bar (TTY only).
     host_steps: dispatch steps from the host (conv nets on XLA:CPU, see :mod:`chaosopt.core.loop`).
+    init_args: pytree with a leading ``[N]`` axis given to ``init`` only (not kept in the carry):
+      e.g. initial parameters computed once for several calls.
   """
   n = int(keys.shape[0])
   if n < 1:
@@ -154,14 +156,13 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
   # the compiled programs are built once and shared by every block: keys and
   # hyper-parameters travel in the carry (arguments, not constants), so blocks of equal size
   # reuse one compilation ("sequential": one program for every member)
-  progs = _programs(init, step, hparams is not None, evaluate=evaluate, is_finite=is_finite,
-                    done=done, host_steps=host_steps)
+  progs = _programs(init, step, hparams is not None, init_args is not None, evaluate=evaluate,
+                    is_finite=is_finite, done=done, host_steps=host_steps)
   results = []
   for b, idx in enumerate(seeds_lib.blocks(n, strategy)):
-    sub_keys = keys[idx]
-    sub_hp = None if hparams is None else jax.tree_util.tree_map(lambda x: x[idx], hparams)
+    sub_keys, sub_hp, sub_x = _take((keys, hparams, init_args), idx, n)
     ck = None if checkpoint_dir is None else os.path.join(checkpoint_dir, f"block{b}")
-    results.append(_run_block(progs, num_steps, sub_keys, sub_hp, idx,
+    results.append(_run_block(progs, num_steps, sub_keys, sub_hp, sub_x, idx,
                               chunk_size=chunk_size, checkpoint_dir=ck,
                               checkpoint_every=checkpoint_every, on_eval=on_eval,
                               progress=progress,
@@ -187,16 +188,27 @@ def run_ensemble(init: Callable[[jax.Array, Any], Any],
       steps_done=max(r.steps_done for r in results))
 
 
+def _take(tree: Any, idx: np.ndarray, n: int) -> Any:
+  """``tree``'s members ``idx``; the tree itself when ``idx`` is every member in order (one
+  block: no gather programs to compile)."""
+  if len(idx) == n and np.array_equal(idx, np.arange(n)):
+    return tree
+  return jax.tree_util.tree_map(lambda x: x[idx], tree)
+
+
 class _Programs(NamedTuple):
-  init: Callable
-  chunk: Callable
+  init: Callable   # (keys, hp[, x]) -> (carry, evaluation at step 0 or None)
+  chunk: Callable  # (carry, steps) -> (carry, (per-step metrics, {"eval", "done"} after it))
   eval: Optional[Callable]
   done: Optional[Callable]
 
 
-def _programs(init, step, has_hp, *, evaluate, is_finite, done, host_steps) -> _Programs:
-  def init_one(key, hp):
-    return {"state": init(key, hp), "alive": jnp.array(True),
+def _programs(init, step, has_hp, has_x, *, evaluate, is_finite, done, host_steps) -> _Programs:
+  """The block's compiled programs. The evaluation and the early-stop test run inside the init
+  and chunk programs (one program less to compile and dispatch each); ``eval``/``done`` alone
+  serve a resumed block and the host-steps loop."""
+  def init_one(key, hp, *x):
+    return {"state": init(key, hp, *x), "alive": jnp.array(True),
             "diverged_at": jnp.array(-1, jnp.int32), "key": key, "hp": hp}
 
   def step_one(c, k):
@@ -213,21 +225,48 @@ def _programs(init, step, has_hp, *, evaluate, is_finite, done, host_steps) -> _
         jnp.result_type(v), jnp.inexact) else v
     return out, {m: nan(jnp.asarray(v)) for m, v in metrics.items()}
 
-  hp_axis = 0 if has_hp else None
+  v_eval = None if evaluate is None else jax.vmap(lambda c: evaluate(c["state"], c["hp"]))
+  v_done = None if done is None else jax.vmap(lambda c: done(c["state"]))
+
+  def after(c):  # what the host needs after a chunk
+    return {"eval": None if v_eval is None else v_eval(c),
+            "done": None if v_done is None else v_done(c)}
+
+  v_init = jax.vmap(init_one, (0, 0 if has_hp else None) + ((0,) if has_x else ()))
   v_step = jax.vmap(step_one, (0, None))
-  return _Programs(
-      init=jax.jit(jax.vmap(init_one, (0, hp_axis))),
-      chunk=make_chunk_fn(v_step, host_steps=host_steps),
-      eval=None if evaluate is None else jax.jit(jax.vmap(lambda c: evaluate(c["state"],
-                                                                            c["hp"]))),
-      done=None if done is None else jax.jit(jax.vmap(lambda c: done(c["state"]))))
+  jit_eval = None if v_eval is None else jax.jit(v_eval)
+  jit_done = None if v_done is None else jax.jit(v_done)
+  if host_steps:
+    steps = make_chunk_fn(v_step, host_steps=True)
+
+    def chunk(carry, ks):
+      carry, metrics = steps(carry, ks)
+      return carry, (metrics, {"eval": None if jit_eval is None else jit_eval(carry),
+                               "done": None if jit_done is None else jit_done(carry)})
+
+    jit_init = jax.jit(v_init)
+
+    def init_prog(*args):
+      carry = jit_init(*args)
+      return carry, None if jit_eval is None else jit_eval(carry)
+  else:
+    def scan_then_after(carry, ks):
+      carry, metrics = jax.lax.scan(v_step, carry, ks)
+      return carry, (metrics, after(carry))
+    chunk = jax.jit(scan_then_after, donate_argnums=(0,))
+
+    def init_then_eval(*args):
+      carry = v_init(*args)
+      return carry, None if v_eval is None else v_eval(carry)
+    init_prog = jax.jit(init_then_eval)
+  return _Programs(init=init_prog, chunk=chunk, eval=jit_eval, done=jit_done)
 
 
 def _without_hp(carry: dict) -> dict:
   return {k: v for k, v in carry.items() if k != "hp"}
 
 
-def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, checkpoint_dir,
+def _run_block(progs: _Programs, num_steps, keys, hparams, x, idx, *, chunk_size, checkpoint_dir,
                checkpoint_every, on_eval, progress, desc) -> EnsembleResult:
   final_path = None if checkpoint_dir is None else os.path.join(checkpoint_dir, "result.pkl")
   if final_path is not None and os.path.exists(final_path):
@@ -238,11 +277,11 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
     except Exception as e:  # noqa: BLE001 - a damaged result is recomputed
       logger.warning("%s is damaged (%s); recomputing that block", final_path, type(e).__name__)
 
-  carry = progs.init(keys, hparams)
+  carry, eval0 = progs.init(keys, hparams, *(() if x is None else (x,)))
   v_eval, v_done = progs.eval, progs.done
 
-  def do_eval(c):
-    return {k: np.asarray(v, np.float64) for k, v in jax.device_get(v_eval(c)).items()}
+  def host_eval(e):
+    return {k: np.asarray(v, np.float64) for k, v in jax.device_get(e).items()}
 
   start, eval_steps, evals, hist_chunks = 0, [], [], []
   # one process: the orbax manager (and orbax itself) is made only to resume or to save;
@@ -275,27 +314,28 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
         ckpt = open_checkpoints()
         start, eval_steps, evals, hist_chunks = 0, [], [], []
   if not eval_steps and v_eval is not None:
-    eval_steps, evals = [0], [do_eval(carry)]
+    eval_steps, evals = [0], [host_eval(eval0 if start == 0 else v_eval(carry))]
     if on_eval is not None:
       on_eval(0, evals[-1], idx)
 
   chunks_done, last_step = [0], [start]
   min_seconds, last_save = (checkpoint_seconds() if single else 0.0), [time.monotonic()]
 
-  def on_chunk(c, metrics, steps_done):
+  def on_chunk(c, out, steps_done):
     nonlocal ckpt
+    metrics, after = out  # host arrays (scan_chunks fetched them)
     last_step[0] = steps_done
     if metrics is not None:
       hist_chunks.append({k: np.asarray(v) for k, v in metrics.items()})
     if v_eval is not None:
       eval_steps.append(steps_done)
-      evals.append(do_eval(c))
+      evals.append(host_eval(after["eval"]))
       if on_eval is not None:
         on_eval(steps_done, evals[-1], idx)
     alive = np.asarray(jax.device_get(c["alive"]))
     stop = not alive.any()
     if v_done is not None:
-      stop = stop or bool(np.all(np.asarray(jax.device_get(v_done(c))) | ~alive))
+      stop = stop or bool(np.all(np.asarray(after["done"]) | ~alive))
     chunks_done[0] += 1
     due = (chunks_done[0] % checkpoint_every == 0
            and time.monotonic() - last_save[0] >= min_seconds)
@@ -320,7 +360,7 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, idx, *, chunk_size, c
   if start < num_steps and not stopped:
     carry, _ = scan_chunks(None, carry, num_steps, chunk_size=min(chunk_size, num_steps),
                            start_step=start, on_chunk=on_chunk, progress=progress, desc=desc,
-                           chunk_fn=progs.chunk)
+                           chunk_fn=progs.chunk, keep=False)
   if ckpt is not None:
     ckpt.close()
   m = len(idx)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from typing import Any, Callable, Optional
 
@@ -98,29 +99,49 @@ class _FlatTask:
 
   def __init__(self, task: Task):
     self.task = task
+    # unravel from an abstract trace: the ravel of a concrete template would be a program
+    unravels = []
+
+    def ravel(p):
+      flat, unravel = jax.flatten_util.ravel_pytree(p)
+      unravels.append(unravel)
+      return flat
     template = jax.eval_shape(task.init, jax.random.key(0))
-    _, self.unravel = jax.flatten_util.ravel_pytree(
-        jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), template))
-    self.loss = lambda x: task.loss(self.unravel(x))
-    self.metrics = lambda x: task.metrics(self.unravel(x))
+    self.num_params = jax.eval_shape(ravel, template).shape[0]
+    self.unravel = unravels[0]
+    leaves, self._treedef = jax.tree_util.tree_flatten(template)
+    self._leaves = [(leaf.shape, leaf.dtype) for leaf in leaves]
     self.final = lambda x: task.all_final_metrics(self.unravel(x))
-    self.init = lambda key: jax.flatten_util.ravel_pytree(task.init(key))[0]
-    # batched over a leading axis; one compile per distinct batch size
-    self.v_init = jax.jit(jax.vmap(self.init))
-    self.v_metrics = jax.jit(jax.vmap(self.metrics))
+    init = lambda key: jax.flatten_util.ravel_pytree(task.init(key))[0]  # noqa: E731
+    # batched over a leading axis; one compile per distinct batch size. v_init0: the initial
+    # parameters of seed keys, task.init(fold_in(key, 0)) (the rule of every group)
+    self.v_init0 = jax.jit(jax.vmap(lambda k: init(jax.random.fold_in(k, 0))))
     self._v_final = jax.jit(jax.vmap(self.final))
+
+  def unravel_host(self, batch: np.ndarray) -> Any:
+    """:attr:`unravel` of host vectors ``[..., P]`` in numpy (ravel_pytree's layout: the leaves
+    in tree order, each raveled), no program."""
+    batch = np.asarray(batch)
+    out, offset = [], 0
+    for shape, dtype in self._leaves:
+      size = math.prod(shape)
+      out.append(batch[..., offset:offset + size].reshape(batch.shape[:-1] + tuple(shape))
+                 .astype(dtype, copy=False))
+      offset += size
+    return jax.tree_util.tree_unflatten(self._treedef, out)
 
   def v_final(self, batch, block: int = 32) -> dict:
     """Final metrics of a batch of flat parameter vectors, ``block`` at a time (bounded
     memory: an exact Hessian trace of every member at once needs gigabytes at 200 seeds);
     the last block is padded so one program serves every block."""
+    batch = np.asarray(batch)  # sliced and padded on the host: no program per slice
     n = batch.shape[0]
     out = []
     for i in range(0, n, block):
       part = batch[i:i + block]
       m = part.shape[0]
       if m < block and n > block:
-        part = jnp.concatenate([part, jnp.repeat(part[-1:], block - m, axis=0)])
+        part = np.concatenate([part, np.repeat(part[-1:], block - m, axis=0)])
       res = jax.device_get(self._v_final(part))
       out.append({k: np.asarray(v)[:m] for k, v in res.items()})
     return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
@@ -142,19 +163,20 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   flat = _FlatTask(task)
   keys = seed_keys(settings, key)
   seeds = list(settings.seeds)
-  # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0))
-  params0 = flat.v_init(jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys))
+  # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0)), on the host
+  # (each group's members are copies of them)
+  params0 = np.asarray(flat.v_init0(keys))
   results, timings, finals = {}, {}, []
 
   def one(group):
     t0 = time.perf_counter()
-    res, final_params = _run_group(settings, flat, group, keys, seeds, workdir=workdir,
-                                   progress=progress, on_eval=on_eval)
+    res, final_params = _run_group(settings, flat, group, keys, params0, seeds,
+                                   workdir=workdir, progress=progress, on_eval=on_eval)
     return res, final_params, time.perf_counter() - t0
 
   # small groups overlap (one compiles while another executes); large ones run in order so
   # the memory estimate (the largest group live at once) holds
-  size = int(params0.shape[-1]) * len(seeds) * max(len(g.names) for g in groups)
+  size = flat.num_params * len(seeds) * max(len(g.names) for g in groups)
   at_once = GROUPS_AT_ONCE if size <= OVERLAP_MAX_NUMBERS else 1
   for group, (res, final_params, seconds) in zip(groups, _each_group(one, groups, at_once)):
     timings[group.label] = seconds
@@ -164,7 +186,7 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   # every run, as one batch: one compiled program
   t0 = time.perf_counter()
   n = len(seeds)
-  batch = jnp.concatenate([params0] + [jnp.asarray(f).reshape(-1, f.shape[-1]) for f in finals])
+  batch = np.concatenate([params0] + [np.asarray(f).reshape(-1, f.shape[-1]) for f in finals])
   fm = flat.v_final(batch)
   timings["final_metrics"] = time.perf_counter() - t0
   initial = {k: np.asarray(v[:n]) for k, v in fm.items()}
@@ -174,7 +196,7 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
       r = results[name]
       r.initial = initial
       r.final = {k: np.asarray(v[offset:offset + n]) for k, v in fm.items()}
-      r.final_params = jax.vmap(flat.unravel)(jnp.asarray(f[i]))
+      r.final_params = flat.unravel_host(f[i])
       offset += n
   ordered = {name: results[name] for name in schemes_lib.in_table_order(groups)}
   for r in ordered.values():
@@ -297,18 +319,23 @@ def memory_estimate(groups: list[SchemeGroup], task: Task, settings: Settings
   return live + kept, detail
 
 
-def _run_group(settings: Settings, flat: _FlatTask, group: SchemeGroup, keys, seeds, *,
-               workdir, progress, on_eval):
+def _run_group(settings: Settings, flat: _FlatTask, group: SchemeGroup, keys, params0, seeds,
+               *, workdir, progress, on_eval):
   num_steps, per_step_metrics = settings.num_steps, settings.per_step_metrics
   num_schemes, num_seeds = len(group.names), len(seeds)
   # members = schemes x seeds, scheme-major; every scheme sees the same seed keys
   static, host_hp = group.members(seeds, num_steps)
   member_hp = group.prepare(host_hp)
-  member_keys = jnp.concatenate([keys] * num_schemes)
+  # tiled on the host (a concatenation of typed keys would be a program)
+  member_keys = jax.random.wrap_key_data(
+      np.tile(np.asarray(jax.random.key_data(keys)), (num_schemes, 1)),
+      impl=jax.random.key_impl(keys))
   task = flat.task
 
-  def init(key, h):
-    params = task.init(jax.random.fold_in(key, 0))
+  def init(key, h, x):
+    # x: the member's initial parameters task.init(fold_in(key, 0)), computed once for every
+    # group (params0; initializers are slow to compile, once per group before)
+    params = flat.unravel(x)
     tx = group.build(static, h, jax.random.fold_in(key, 1))
     return (params, tx.init(params))
 
@@ -351,7 +378,8 @@ def _run_group(settings: Settings, flat: _FlatTask, group: SchemeGroup, keys, se
       chunk_size=min(settings.chunk_size, num_steps),
       strategy=settings.strategy, evaluate=evaluate, is_finite=is_finite,
       checkpoint_dir=ck_dir, checkpoint_every=settings.checkpoint_every,
-      on_eval=on_member_eval, progress=progress, desc=group.label)
+      on_eval=on_member_eval, progress=progress, desc=group.label,
+      init_args=np.concatenate([params0] * num_schemes))
   shape = (num_schemes, num_seeds)
   diverged_at = res.diverged_at.reshape(shape)
   history = {k: v.reshape(shape + v.shape[1:]) for k, v in res.history.items()}
