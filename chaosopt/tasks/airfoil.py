@@ -34,6 +34,7 @@ from chaosopt.tasks.mlp import ACTIVATIONS, INITS, MLP, apply_feature_major
 AIRFOIL_MD5 = "5aedb863dced956ce1a9a099e93ee363"
 NUM_ROWS = 1503
 NUM_TEST = 301  # ceil(0.2 * 1503), as sklearn's train_test_split(test_size=0.2)
+HVP_CHUNK = 16  # Hessian-vector products per step of the exact trace (final_metrics)
 
 
 def load_raw() -> np.ndarray:
@@ -131,9 +132,13 @@ def airfoil_task(*, hidden: int = 16, init: str = "pytorch", activation: str = "
     flat, unravel = jax.flatten_util.ravel_pytree(params)
     f = lambda p: loss(unravel(p))
     g = jax.grad(f)
-    eye = jnp.eye(flat.size, dtype=flat.dtype)
-    # diag of the Hessian, one forward-over-reverse product per coordinate
-    diag = jax.vmap(lambda e: jnp.vdot(e, jax.jvp(g, (flat,), (e,))[1]))(eye)
+    n = flat.size
+    # diag of the Hessian, one forward-over-reverse product per coordinate, HVP_CHUNK basis
+    # vectors at a time (all n at once, the tangents are (n, hidden, examples) arrays that
+    # leave the cache: ≈ 2.5x slower, the same numbers)
+    eye = jnp.eye(n + (-n % HVP_CHUNK), n, dtype=flat.dtype).reshape(-1, HVP_CHUNK, n)
+    hvp_diag = jax.vmap(lambda e: jnp.vdot(e, jax.jvp(g, (flat,), (e,))[1]))
+    diag = jax.lax.map(hvp_diag, eye).reshape(-1)[:n]
     return {"hessian_trace": jnp.sum(diag)}
 
   info = {"name": "airfoil", "hidden": hidden, "init": init, "activation": activation,
