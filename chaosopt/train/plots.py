@@ -70,7 +70,9 @@ _RC = {
     "grid.linewidth": 0.6,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.formatter.use_mathtext": True,
+    # plain-text tick labels: mathtext ones ("$\\mathdefault{0.5}$") were parsed once per
+    # label and resolution, ≈ 0.3 s of a main job's figures
+    "axes.formatter.use_mathtext": False,
     "axes.formatter.limits": (-3, 4),
     "lines.linewidth": 1.8,
     "figure.constrained_layout.use": True,
