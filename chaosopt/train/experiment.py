@@ -35,15 +35,12 @@ writer of both files; ``chaosopt.train.results.load`` reads them back as one doc
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
 import importlib.metadata
 import logging
 import os
 import platform
 import subprocess
 import sys
-import threading
 import time
 from typing import Optional
 
@@ -243,7 +240,6 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
       # code provenance is taken before computing: the commit (and dirty flag) of the code this
       # process runs, not of a checkout that may change while a long run computes
       prov = provenance(exclude=wd.path)
-      _prefetch_imports(plots)
       t0 = time.perf_counter()
       out = module.run(config, wd)
       wall = time.perf_counter() - t0
@@ -264,24 +260,6 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
         from chaosopt.train import wandb_log
         wandb_log.log_run(wd, doc, wandb_project)
   return doc
-
-
-def _prefetch_imports(plots: bool) -> None:
-  """Imports what the report needs after the computation (SciPy's statistics, matplotlib and
-  its PDF backend, the event-file writer) in a background thread while the computation runs:
-  JAX releases the GIL while it compiles and executes, so ≈ 1 s of imports leaves the path a
-  user waits on. A failure is only a missed prefetch (the report imports them itself)."""
-  def load() -> None:
-    for name in ("chaosopt.analysis.stats", "tensorboardX"):
-      with contextlib.suppress(Exception):
-        importlib.import_module(name)
-    if plots:
-      with contextlib.suppress(Exception):
-        from chaosopt.train import plots as plots_lib
-        plots_lib.pyplot()  # Agg unless a session already chose a backend (as save does)
-        for name in ("matplotlib.backends.backend_pdf", "fontTools.subset"):
-          importlib.import_module(name)
-  threading.Thread(target=load, name="chaosopt-prefetch-imports", daemon=True).start()
 
 
 def _write_results(wd, doc: dict) -> None:
