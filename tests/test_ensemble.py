@@ -210,3 +210,25 @@ def test_sequential_members_share_one_compiled_program():
   ensemble.run_ensemble(init, counted, 20, keys=seeds_lib.seed_keys(0, 5), chunk_size=10,
                         strategy="sequential")
   assert len(traces) == 1
+
+
+@pytest.mark.parametrize("strategy", ["vmap", 2, "sequential"])
+def test_init_args_reach_init_member_by_member_and_stay_out_of_the_carry(strategy):
+  """``init_args`` (a leading member axis) is sliced with the members' blocks and given to init
+  only; the evaluation inside the init and chunk programs sees the carry it evaluates."""
+  def init(key, hp, x):
+    return {"x": x}
+
+  def step(c, k, key, hp):
+    return {"x": c["x"] + hp}, {}
+
+  x0 = jnp.arange(5.0)[:, None] * jnp.ones((5, 2))
+  hp = jnp.arange(5.0) / 10
+  res = ensemble.run_ensemble(init, step, 6, keys=seeds_lib.seed_keys(0, 5), hparams=hp,
+                              chunk_size=3, strategy=strategy, init_args=x0,
+                              evaluate=lambda c, h: {"first": c["x"][0]})
+  np.testing.assert_allclose(res.carry["x"], x0 + 6 * hp[:, None], rtol=1e-6)
+  assert set(res.carry) == {"x"}
+  np.testing.assert_array_equal(res.eval_steps, [0, 3, 6])
+  np.testing.assert_allclose(res.evals["first"],
+                             np.arange(5.0)[:, None] + np.outer(hp, [0, 3, 6]), rtol=1e-6)

@@ -279,3 +279,19 @@ def test_overlapping_groups_keep_the_callers_float64_context(monkeypatch):
     a, b = _final_params(results[1], name), _final_params(results[2], name)
     assert a.dtype == b.dtype == np.float64
     np.testing.assert_array_equal(a, b)
+
+
+def test_host_unravel_equals_the_traced_one():
+  """``_FlatTask.unravel_host`` (numpy, for the final parameters) gives the leaves, shapes and
+  dtypes of ``jax.flatten_util``'s unravel, exactly, for a batch of vectors."""
+  from chaosopt.tasks import airfoil
+  flat = runner._FlatTask(airfoil.airfoil_task(hessian_trace=False))
+  keys = jax.random.split(jax.random.key(3), 4)
+  batch = np.asarray(flat.v_init0(keys))
+  assert batch.shape == (4, flat.num_params)
+  want = jax.vmap(flat.unravel)(batch)
+  got = flat.unravel_host(batch)
+  assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(want)
+  for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, np.asarray(b))
