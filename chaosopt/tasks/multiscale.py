@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt._validation import check_positive
+from chaosopt.core.precision import x64_enabled, x64_scope  # noqa: F401 - re-exported
 
 # eps at or below this needs float64 (the issue's threshold).
 X64_EPS_THRESHOLD = 1e-4
@@ -40,22 +41,6 @@ SQRT2 = math.sqrt(2.0)
 LN2 = math.log(2.0)
 # k_critical = 3 sqrt(3) / 8 for k (x^2 - 1)^2 + eps sin(x/eps) (P1 Rmk. 12).
 K_CRITICAL = 3.0 * math.sqrt(3.0) / 8.0
-
-
-def x64_enabled() -> bool:
-  """True if jax creates float64 arrays by default (global flag or ``jax.enable_x64`` context)."""
-  return jax.dtypes.canonicalize_dtype(jnp.float64) == np.dtype(np.float64)
-
-
-def x64_scope(enabled: bool = True):
-  """Context manager turning float64 on (or off) for a block only, e.g. in tests.
-
-  ``jax.enable_x64`` on current jax, ``jax.experimental.enable_x64`` on older versions.
-  """
-  ctx = getattr(jax, "enable_x64", None)
-  if ctx is None:  # pragma: no cover - older jax
-    from jax.experimental import enable_x64 as ctx
-  return ctx(enabled)
 
 
 def require_x64(eps: float, *, allow_float32: bool = False, what: str = "objective") -> None:

@@ -48,7 +48,7 @@ import numpy as np
 import optax
 
 from chaosopt.core import loop as loop_lib
-from chaosopt.tasks import multiscale
+from chaosopt.core import precision as precision_lib
 from chaosopt.tasks.base import Task
 from chaosopt.train import config as config_lib
 from chaosopt.train import ensemble
@@ -234,7 +234,7 @@ def _each_group(fn: Callable, groups: list, at_once: int) -> list:
 
   def in_callers_context(g):
     with contextlib.ExitStack() as stack:
-      stack.enter_context(multiscale.x64_scope(x64))
+      stack.enter_context(precision_lib.x64_scope(x64))
       stack.enter_context(jax.default_matmul_precision(precision))
       stack.enter_context(jax.debug_nans(nans))
       stack.enter_context(jax.debug_infs(infs))
