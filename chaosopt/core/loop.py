@@ -91,22 +91,30 @@ def host_steps_default() -> bool:
   return jax.default_backend() == "cpu"
 
 
-def make_chunk_fn(step_fn: StepFn, *, donate: bool = True, host_steps: bool = False):
+def make_chunk_fn(step_fn: StepFn, *, donate: bool = True, host_steps: bool = False,
+                  after: Optional[Callable[[Any], Any]] = None):
   """Returns ``chunk(carry, steps) -> (carry, stacked metrics)``: one jitted ``lax.scan`` over
   ``steps``, or (``host_steps``) one jitted ``step_fn`` call per step with the metrics stacked
-  on the device. Both give the same steps; only the loop's place differs."""
+  on the device. Both give the same steps; only the loop's place differs. ``after(carry)``:
+  something the host needs of the chunk's last carry (an evaluation), computed in the scan's
+  program (jitted on its own with ``host_steps``); the chunk then returns ``(carry, (metrics,
+  after(carry)))``."""
   donate_argnums = (0,) if donate else ()
   if not host_steps:
-    return jax.jit(lambda carry, steps: jax.lax.scan(step_fn, carry, steps),
-                   donate_argnums=donate_argnums)
+    def scan_chunk(carry, steps):
+      carry, metrics = jax.lax.scan(step_fn, carry, steps)
+      return (carry, metrics) if after is None else (carry, (metrics, after(carry)))
+    return jax.jit(scan_chunk, donate_argnums=donate_argnums)
   step = jax.jit(step_fn, donate_argnums=donate_argnums)
+  after_jit = None if after is None else jax.jit(after)
 
   def chunk(carry, steps):
     outs = []
     for k in np.asarray(steps):
       carry, m = step(carry, jnp.int32(k))
       outs.append(m)
-    return carry, jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
+    metrics = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *outs)
+    return (carry, metrics) if after_jit is None else (carry, (metrics, after_jit(carry)))
 
   return chunk
 

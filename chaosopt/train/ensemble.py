@@ -205,8 +205,8 @@ class _Programs(NamedTuple):
 
 def _programs(init, step, has_hp, has_x, *, evaluate, is_finite, done, host_steps) -> _Programs:
   """The block's compiled programs. The evaluation and the early-stop test run inside the init
-  and chunk programs (one program less to compile and dispatch each); ``eval``/``done`` alone
-  serve a resumed block and the host-steps loop."""
+  and chunk programs (one program less to compile and dispatch each; with host steps, one
+  program after each chunk); ``eval``/``done`` alone serve a resumed block."""
   def init_one(key, hp, *x):
     return {"state": init(key, hp, *x), "alive": jnp.array(True),
             "diverged_at": jnp.array(-1, jnp.int32), "key": key, "hp": hp}
@@ -233,33 +233,16 @@ def _programs(init, step, has_hp, has_x, *, evaluate, is_finite, done, host_step
             "done": None if v_done is None else v_done(c)}
 
   v_init = jax.vmap(init_one, (0, 0 if has_hp else None) + ((0,) if has_x else ()))
-  v_step = jax.vmap(step_one, (0, None))
-  jit_eval = None if v_eval is None else jax.jit(v_eval)
-  jit_done = None if v_done is None else jax.jit(v_done)
-  if host_steps:
-    steps = make_chunk_fn(v_step, host_steps=True)
 
-    def chunk(carry, ks):
-      carry, metrics = steps(carry, ks)
-      return carry, (metrics, {"eval": None if jit_eval is None else jit_eval(carry),
-                               "done": None if jit_done is None else jit_done(carry)})
+  def init_then_eval(*args):
+    carry = v_init(*args)
+    return carry, None if v_eval is None else v_eval(carry)
 
-    jit_init = jax.jit(v_init)
-
-    def init_prog(*args):
-      carry = jit_init(*args)
-      return carry, None if jit_eval is None else jit_eval(carry)
-  else:
-    def scan_then_after(carry, ks):
-      carry, metrics = jax.lax.scan(v_step, carry, ks)
-      return carry, (metrics, after(carry))
-    chunk = jax.jit(scan_then_after, donate_argnums=(0,))
-
-    def init_then_eval(*args):
-      carry = v_init(*args)
-      return carry, None if v_eval is None else v_eval(carry)
-    init_prog = jax.jit(init_then_eval)
-  return _Programs(init=init_prog, chunk=chunk, eval=jit_eval, done=jit_done)
+  return _Programs(
+      init=jax.jit(init_then_eval),
+      chunk=make_chunk_fn(jax.vmap(step_one, (0, None)), host_steps=host_steps, after=after),
+      eval=None if v_eval is None else jax.jit(v_eval),
+      done=None if v_done is None else jax.jit(v_done))
 
 
 def _without_hp(carry: dict) -> dict:
