@@ -27,6 +27,11 @@ if "CHAOSOPT_CACHE_DIR" not in os.environ:
   atexit.register(shutil.rmtree, os.environ["CHAOSOPT_CACHE_DIR"], ignore_errors=True)
 
 
+# the report's worker process (chaosopt.train.render) would import jax, matplotlib and scipy
+# once more beside every experiment the suite runs: off here (tests/test_render.py tests it)
+os.environ.setdefault("CHAOSOPT_RENDER_WORKER", "0")
+
+
 def run_python(code: str, *, x64: bool = False, env: dict | None = None, timeout: int = 300) -> str:
   """Runs ``code`` in a fresh interpreter (for jax_enable_x64 or XLA_FLAGS, which must be set
   before jax initializes) and returns its stdout; fails the test with stderr on error."""

@@ -44,8 +44,9 @@ import sys
 import time
 from typing import Optional
 
-from chaosopt.train import export
 from chaosopt.analysis import verdicts as verdict_lib
+from chaosopt.train import export
+from chaosopt.train import render as render_lib
 from chaosopt.train import report as report_lib
 from chaosopt.train import results as results_lib
 from chaosopt.train import tensorboard
@@ -54,7 +55,7 @@ from chaosopt.train import workdir as workdir_lib
 SCHEMA = results_lib.SCHEMA  # "chaosopt.results/2"
 logger = logging.getLogger("chaosopt")
 # results[RUN_KEY] = {"experiment", "variant"} while report() runs (not stored)
-RUN_KEY = "_run"
+RUN_KEY = render_lib.RUN_KEY
 # the first line of every smoke-test report
 BANNER = ("> **Smoke test — not evidence.** A `quick` variant only checks that the code runs; "
           "its numbers decide no claim (every verdict: not tested).")
@@ -240,20 +241,26 @@ def execute(module, config, workdir: str, *, restart: bool = False, plots: bool 
       # code provenance is taken before computing: the commit (and dirty flag) of the code this
       # process runs, not of a checkout that may change while a long run computes
       prov = provenance(exclude=wd.path)
-      t0 = time.perf_counter()
-      out = module.run(config, wd)
-      wall = time.perf_counter() - t0
-      out = report_lib.jsonable(out if out is not None else {})
-      doc = {"schema": SCHEMA, "experiment": name, "variant": variant, "status": "computed",
-             "settings": report_lib.jsonable(config.to_dict()), "results": out,
-             "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict) else [],
-             "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
-             "provenance": dict(prov, wall_s=round(wall, 2))}
-      _write_results(wd, doc)
-      export.write_csv(wd, doc)
-      tensorboard.write_events(wd, doc)
-      logger.info("%s: computed in %.1f s", name, wall)
-      _render(module, config, wd, doc, plots)
+      # the report's imports happen in another process while this one computes
+      worker = render_lib.start(module)
+      try:
+        t0 = time.perf_counter()
+        out = module.run(config, wd)
+        wall = time.perf_counter() - t0
+        out = report_lib.jsonable(out if out is not None else {})
+        doc = {"schema": SCHEMA, "experiment": name, "variant": variant, "status": "computed",
+               "settings": report_lib.jsonable(config.to_dict()), "results": out,
+               "verdicts": [], "diverged": out.get("diverged", []) if isinstance(out, dict)
+               else [], "paper": report_lib.jsonable(getattr(module, "PAPER", None)),
+               "provenance": dict(prov, wall_s=round(wall, 2))}
+        _write_results(wd, doc)
+        export.write_csv(wd, doc)
+        tensorboard.write_events(wd, doc)
+        logger.info("%s: computed in %.1f s", name, wall)
+        _render(module, config, wd, doc, plots, worker)
+      finally:
+        if worker is not None:
+          worker.close()
       logger.info("%s: wrote %s (report.md, results.json, metrics.csv, %d figure files)", name,
                   wd.path, len(doc["figures"]))
       if wandb_project:
@@ -269,38 +276,28 @@ def _write_results(wd, doc: dict) -> None:
   results_lib.write(wd.path, doc)
 
 
-def _render(module, config, wd, doc: dict, plots: bool) -> None:
-  """report(config, results) -> report.md, figures (PNG + PDF), verdicts; status finished."""
+def _render(module, config, wd, doc: dict, plots: bool,
+            worker: Optional[render_lib.Worker] = None) -> None:
+  """report(config, results) -> report.md, figures (PNG + PDF), verdicts; status finished.
+  ``worker``: a render process started with the computation (:mod:`chaosopt.train.render`);
+  where it cannot render, this process does."""
   out = doc["results"]
   run = {"experiment": doc.get("experiment"), "variant": doc.get("variant") or ""}
-  rendered = module.report(config, dict(out, **{RUN_KEY: run}) if isinstance(out, dict) else out)
-  markdown, figures = rendered[0], rendered[1]
-  # a run whose schemes include a sweep's cells gets the sweep's section and figures
-  from chaosopt.train import sweep
-  sweep_md, sweep_figs = sweep.report(config, out)
-  if sweep_md:
-    markdown, figures = markdown.rstrip() + "\n" + sweep_md, {**(figures or {}), **sweep_figs}
-  # every verdict in the contract's form: one without a status is "not tested (old format)"
-  verdicts = verdict_lib.as_dicts(rendered[2] if len(rendered) > 2 else [])
+  rendered = None if worker is None else worker.render(config, out, run, plots)
+  if rendered is None:
+    rendered = render_lib.render(module, config, out, run, plots)
+  markdown, verdicts = rendered.markdown, rendered.verdicts
   if is_quick(run["variant"]):
     verdicts = verdict_lib.not_tested(verdicts, "smoke test (quick variant)")
     if not markdown.lstrip().startswith(BANNER):
       markdown = BANNER + "\n\n" + markdown
   doc["verdicts"] = report_lib.jsonable(verdicts)
   written = []
-  if plots:
-    from chaosopt.train import plots as plots_lib
-    for stem, fig in (figures or {}).items():
-      stem = stem[:-4] if stem.endswith((".png", ".pdf")) else stem
-      if not stem or os.path.basename(stem) != stem or stem.startswith("."):
-        raise ValueError(f"figure name must be a plain file name, got {stem!r}")
-      for ext in (".png", ".pdf"):
-        wd.own(stem + ext)
-      written += [os.path.basename(p) for p in plots_lib.save(fig, wd.path, stem)]
-  else:
-    import matplotlib.pyplot as plt
-    for fig in (figures or {}).values():
-      plt.close(fig)
+  for stem, files in rendered.figures.items():
+    for ext, data in files.items():
+      with open(wd.file(stem + ext), "wb") as f:
+        f.write(data)
+      written.append(stem + ext)
   doc["figures"] = written
   prov = doc["provenance"]
   git = prov.get("git") or {}

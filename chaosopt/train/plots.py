@@ -45,10 +45,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 __all__ = [
-    "METRIC_LABELS", "HistogramInfo", "auto_yscale", "band_note", "curves", "curves_figure",
-    "final_metrics", "fit_labels", "fmt_num", "histogram", "label_axes", "legend", "log_ticks",
-    "metric_label", "pyplot", "robust_ylim", "save", "scheme_colors", "style", "subplots",
-    "table_figure",
+    "FORMATS", "METRIC_LABELS", "HistogramInfo", "auto_yscale", "band_note", "curves",
+    "curves_figure", "final_metrics", "fit_labels", "fmt_num", "histogram", "label_axes",
+    "legend", "log_ticks", "metric_label", "pyplot", "render", "robust_ylim", "save",
+    "scheme_colors", "style", "subplots", "table_figure",
 ]
 
 BANDS = ("iqr", "seeds", "none")
@@ -735,14 +735,15 @@ def histogram(ax: Axes, values: Any, *, bins: Any, label: str, range: tuple[floa
 # --------------------------------------------------------------------------------------------
 # saving
 
-def save(fig: Figure, directory: str, stem: str, *, dpi: int = 150) -> list[str]:
-  """Writes ``<directory>/<stem>.png`` (``dpi``) and ``<stem>.pdf``, closes ``fig`` and returns
-  the two paths. ``stem`` must be a plain file name (no directories), so nothing is written
-  outside ``directory`` (which is created if missing)."""
-  if not stem or os.path.basename(stem) != stem or stem in (".", ".."):
-    raise ValueError(f"stem must be a plain file name, got {stem!r}")
-  os.makedirs(directory, exist_ok=True)
-  paths = [os.path.join(directory, f"{stem}.png"), os.path.join(directory, f"{stem}.pdf")]
+FORMATS = (".png", ".pdf")
+
+
+def render(fig: Figure, *, dpi: int = 150) -> dict[str, bytes]:
+  """The file contents of ``fig`` as PNG (``dpi``) and PDF, ``{".png": bytes, ".pdf": bytes}``
+  (what :func:`save` writes), and closes ``fig``. No timestamps: the same figure gives the
+  same bytes."""
+  import io
+  out = {}
   try:
     with style():
       # the layout and the tight bounding box once (no rasterization), then one render per
@@ -753,10 +754,29 @@ def save(fig: Figure, directory: str, stem: str, *, dpi: int = 150) -> list[str]
       renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
       bbox = fig.get_tightbbox(renderer).padded(matplotlib.rcParams["savefig.pad_inches"])
       fig.set_layout_engine("none")
-      fig.savefig(paths[0], dpi=dpi, bbox_inches=bbox, metadata={"Software": None})
-      fig.savefig(paths[1], bbox_inches=bbox, metadata={"CreationDate": None})
+      for ext, kwargs in ((".png", {"dpi": dpi, "metadata": {"Software": None}}),
+                          (".pdf", {"metadata": {"CreationDate": None}})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext[1:], bbox_inches=bbox, **kwargs)
+        out[ext] = buf.getvalue()
   finally:
     pyplot().close(fig)
+  return out
+
+
+def save(fig: Figure, directory: str, stem: str, *, dpi: int = 150) -> list[str]:
+  """Writes ``<directory>/<stem>.png`` (``dpi``) and ``<stem>.pdf`` (:func:`render`), closes
+  ``fig`` and returns the two paths. ``stem`` must be a plain file name (no directories), so
+  nothing is written outside ``directory`` (which is created if missing)."""
+  if not stem or os.path.basename(stem) != stem or stem in (".", ".."):
+    pyplot().close(fig)
+    raise ValueError(f"stem must be a plain file name, got {stem!r}")
+  os.makedirs(directory, exist_ok=True)
+  paths = []
+  for ext, data in render(fig, dpi=dpi).items():
+    paths.append(os.path.join(directory, stem + ext))
+    with open(paths[-1], "wb") as f:
+      f.write(data)
   return paths
 
 
