@@ -295,3 +295,25 @@ def test_host_unravel_equals_the_traced_one():
   for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
     assert a.dtype == b.dtype and a.shape == b.shape
     np.testing.assert_array_equal(a, np.asarray(b))
+
+
+def test_final_metrics_compiled_ahead_in_a_thread_equal_the_jitted_ones():
+  """``compile_final`` (run by ``run`` in a thread while the groups compute) gives the program
+  ``v_final`` would compile: the same numbers for blocks and a padded last block; the thread
+  keeps the caller's float64 context."""
+  from chaosopt.tasks import airfoil
+  flat = runner._FlatTask(airfoil.airfoil_task(hessian_trace=True))
+  batch = np.asarray(flat.v_init0(jax.random.split(jax.random.key(5), 7)))
+  want = flat.v_final(batch, block=4)  # jitted on first use
+  runner._in_thread(lambda: flat.compile_final(7, block=4))()
+  assert list(flat._compiled) == [(4, flat.num_params)]
+  got = flat.v_final(batch, block=4)
+  for k in want:
+    np.testing.assert_array_equal(got[k], want[k])
+  from chaosopt.core import precision
+  with precision.x64_scope(True):
+    wait = runner._in_thread(lambda: jax.numpy.zeros(2).dtype)
+    assert wait() == np.float64
+  err = runner._in_thread(lambda: 1 / 0)
+  with pytest.raises(ZeroDivisionError):
+    err()

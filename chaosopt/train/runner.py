@@ -107,7 +107,8 @@ class _FlatTask:
       unravels.append(unravel)
       return flat
     template = jax.eval_shape(task.init, jax.random.key(0))
-    self.num_params = jax.eval_shape(ravel, template).shape[0]
+    flat_shape = jax.eval_shape(ravel, template)
+    self.num_params, self.dtype = flat_shape.shape[0], flat_shape.dtype
     self.unravel = unravels[0]
     leaves, self._treedef = jax.tree_util.tree_flatten(template)
     self._leaves = [(leaf.shape, leaf.dtype) for leaf in leaves]
@@ -117,6 +118,16 @@ class _FlatTask:
     # parameters of seed keys, task.init(fold_in(key, 0)) (the rule of every group)
     self.v_init0 = jax.jit(jax.vmap(lambda k: init(jax.random.fold_in(k, 0))))
     self._v_final = jax.jit(jax.vmap(self.final))
+    self._compiled: dict = {}  # batch shape -> compiled v_final (compile_final)
+
+  def compile_final(self, n: int, block: int = 32) -> None:
+    """Compiles :meth:`v_final`'s program for a batch of ``n`` vectors ahead (AOT), so a thread
+    can do it while the groups run; ``v_final`` then uses it (the same program)."""
+    if jax.config.jax_disable_jit:  # eager, as the caller asked
+      return
+    shape = (block if n > block else n, self.num_params)
+    self._compiled[shape] = self._v_final.lower(
+        jax.ShapeDtypeStruct(shape, self.dtype)).compile()
 
   def unravel_host(self, batch: np.ndarray) -> Any:
     """:attr:`unravel` of host vectors ``[..., P]`` in numpy (ravel_pytree's layout: the leaves
@@ -142,7 +153,7 @@ class _FlatTask:
       m = part.shape[0]
       if m < block and n > block:
         part = np.concatenate([part, np.repeat(part[-1:], block - m, axis=0)])
-      res = jax.device_get(self._v_final(part))
+      res = jax.device_get(self._compiled.get(part.shape, self._v_final)(part))
       out.append({k: np.asarray(v)[:m] for k, v in res.items()})
     return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
 
@@ -165,6 +176,10 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   seeds = list(settings.seeds)
   # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0)), on the host
   # (each group's members are copies of them)
+  # the final metrics' program compiles in a thread while the initial parameters and the
+  # groups compute (one core is idle at the start; its compilation was the last step's)
+  n_final = len(seeds) * (1 + sum(len(g.names) for g in groups))
+  final_ready = _in_thread(lambda: flat.compile_final(n_final))
   params0 = np.asarray(flat.v_init0(keys))
   results, timings, finals = {}, {}, []
 
@@ -185,6 +200,7 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   # final metrics (possibly expensive, e.g. a Hessian trace) of the initial parameters and of
   # every run, as one batch: one compiled program
   t0 = time.perf_counter()
+  final_ready()
   n = len(seeds)
   batch = np.concatenate([params0] + [np.asarray(f).reshape(-1, f.shape[-1]) for f in finals])
   fm = flat.v_final(batch)
@@ -223,26 +239,8 @@ def _each_group(fn: Callable, groups: list, at_once: int) -> list:
       or jax.config.jax_disable_jit):
     return [fn(g) for g in groups]
   import concurrent.futures
-  import contextlib
-  # JAX's config contexts (``with jax.enable_x64(True):``, a default device or matmul
-  # precision, NaN checks) are thread-local: the caller's are re-entered in each worker, or a
-  # float64 table would silently run in float32
-  x64 = bool(jax.config.jax_enable_x64)
-  precision = jax.config.jax_default_matmul_precision
-  device = jax.config.jax_default_device
-  nans, infs = bool(jax.config.jax_debug_nans), bool(jax.config.jax_debug_infs)
-
-  def in_callers_context(g):
-    with contextlib.ExitStack() as stack:
-      stack.enter_context(precision_lib.x64_scope(x64))
-      stack.enter_context(jax.default_matmul_precision(precision))
-      stack.enter_context(jax.debug_nans(nans))
-      stack.enter_context(jax.debug_infs(infs))
-      if device is not None:
-        stack.enter_context(jax.default_device(device))
-      return fn(g)
-
   ex = concurrent.futures.ThreadPoolExecutor(at_once, thread_name_prefix="group")
+  in_callers_context = _callers_context(fn)
   futures = [ex.submit(in_callers_context, g) for g in groups]
   try:
     return [f.result() for f in futures]
@@ -257,6 +255,54 @@ def _each_group(fn: Callable, groups: list, at_once: int) -> list:
     raise
   finally:
     ex.shutdown(wait=True)
+
+
+def _callers_context(fn: Callable) -> Callable:
+  """``fn`` to run in another thread under this thread's JAX config contexts (``with
+  jax.enable_x64(True):``, a default device or matmul precision, NaN checks), which are
+  thread-local: without them a float64 table would silently run in float32."""
+  import contextlib
+  x64 = bool(jax.config.jax_enable_x64)
+  precision = jax.config.jax_default_matmul_precision
+  device = jax.config.jax_default_device
+  nans, infs = bool(jax.config.jax_debug_nans), bool(jax.config.jax_debug_infs)
+
+  def in_callers_context(*args):
+    with contextlib.ExitStack() as stack:
+      stack.enter_context(precision_lib.x64_scope(x64))
+      stack.enter_context(jax.default_matmul_precision(precision))
+      stack.enter_context(jax.debug_nans(nans))
+      stack.enter_context(jax.debug_infs(infs))
+      if device is not None:
+        stack.enter_context(jax.default_device(device))
+      return fn(*args)
+  return in_callers_context
+
+
+def _in_thread(fn: Callable) -> Callable[[], Any]:
+  """Starts ``fn()`` in a daemon thread (caller's JAX contexts); returns a function that waits
+  for it and returns its value (or raises its error). Several processes (``jax.distributed``)
+  and ``jax.disable_jit`` run it in place, when the returned function is called."""
+  if jax.process_count() > 1 or jax.config.jax_disable_jit:
+    return fn
+  import threading
+  out: dict = {}
+  call = _callers_context(fn)
+
+  def target():
+    try:
+      out["value"] = call()
+    except BaseException as e:  # noqa: BLE001 - raised by the waiter
+      out["error"] = e
+  t = threading.Thread(target=target, daemon=True, name="prepare")
+  t.start()
+
+  def wait():
+    t.join()
+    if "error" in out:
+      raise out["error"]
+    return out.get("value")
+  return wait
 
 
 def _size(tree) -> int:
