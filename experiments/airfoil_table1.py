@@ -20,7 +20,7 @@ from chaosopt.train import report as report_lib
 from chaosopt.train import table
 
 INFO = {"paper": "P0 (MPGD) Table 1", "title": "airfoil self-noise regression, MLP 5-16-1",
-        "cost": "≈ 10 s CPU (≈ 18 s the first time; 5 seeds; seeds200: ≈ 2 min)", "gpu": False}
+        "cost": "≈ 8 s CPU (≈ 14 s the first time; 5 seeds; seeds200: ≈ 1.5–2 min)", "gpu": False}
 # P0 Table 1: test RMSE and the printed "RMSE gap" (as coded: test RMSE - train MSE, erratum)
 PAPER = {
     "baseline": {"test_rmse": 0.4309, "coded_gap": 0.2411},

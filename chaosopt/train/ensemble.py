@@ -260,6 +260,8 @@ def _run_block(progs: _Programs, num_steps, keys, hparams, x, idx, *, chunk_size
     except Exception as e:  # noqa: BLE001 - a damaged result is recomputed
       logger.warning("%s is damaged (%s); recomputing that block", final_path, type(e).__name__)
 
+  # one init program for a fresh and a resumed block: a resumed block discards its step-0
+  # evaluation (milliseconds) rather than compiling an init program without it
   carry, eval0 = progs.init(keys, hparams, *(() if x is None else (x,)))
   v_eval, v_done = progs.eval, progs.done
 
