@@ -174,12 +174,12 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   flat = _FlatTask(task)
   keys = seed_keys(settings, key)
   seeds = list(settings.seeds)
-  # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0)), on the host
-  # (each group's members are copies of them)
   # the final metrics' program compiles in a thread while the initial parameters and the
   # groups compute (one core is idle at the start; its compilation was the last step's)
   n_final = len(seeds) * (1 + sum(len(g.names) for g in groups))
   final_ready = _in_thread(lambda: flat.compile_final(n_final))
+  # the same initial parameters for every scheme (seed i -> fold_in(seed_key_i, 0)), on the host
+  # (each group's members are copies of them)
   params0 = np.asarray(flat.v_init0(keys))
   results, timings, finals = {}, {}, []
 
