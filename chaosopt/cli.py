@@ -319,10 +319,26 @@ def progress_safe_logging():
 
 def _on_sigint(signum, frame):
   """Ctrl-C: raise KeyboardInterrupt as Python does, and remember it, so a loop stops at its
-  next chunk even when library code (an orbax save) caught the exception."""
+  next chunk even when library code (an orbax save) caught the exception. Where Python would
+  print the exception and drop it (the signal came while a garbage-collector callback, e.g.
+  JAX's, or a ``__del__`` ran: "Exception ignored in ..." and a traceback), it is not raised
+  there: the loop stops at its next chunk, or a second Ctrl-C interrupts."""
   from chaosopt.core import loop
   loop.request_interrupt()
-  raise KeyboardInterrupt
+  if not _in_dropping_frame(frame):
+    raise KeyboardInterrupt
+
+
+def _in_dropping_frame(frame) -> bool:
+  """Whether ``frame`` runs inside a garbage-collector callback or a ``__del__`` method, where an
+  exception is printed and dropped."""
+  import gc
+  codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+  while frame is not None:
+    if frame.f_code in codes or frame.f_code.co_name == "__del__":
+      return True
+    frame = frame.f_back
+  return False
 
 
 def _cmd_run(args, overrides) -> int:

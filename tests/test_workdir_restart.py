@@ -281,6 +281,40 @@ def test_a_ctrl_c_that_library_code_swallowed_still_stops_the_loop():
   assert calls == [2]
 
 
+def test_a_ctrl_c_during_a_gc_callback_is_not_raised_there_and_stops_the_loop():
+  """Python prints and drops an exception raised in a garbage-collector callback (JAX has one)
+  or a ``__del__``, with a traceback ("Exception ignored in ..."): the handler does not raise
+  there; the interrupt is remembered and the loop stops after its chunk. Elsewhere it raises."""
+  import gc
+  import sys as sys_
+  from chaosopt.core import loop
+  raised = []
+
+  def callback(phase, info):
+    try:
+      cli._on_sigint(2, sys_._getframe())
+    except KeyboardInterrupt:
+      raised.append(phase)
+  gc.callbacks.append(callback)
+  try:
+    gc.collect()
+    assert raised == [] and loop.interrupted()
+
+    class Dropped:
+      def __del__(self):
+        try:
+          cli._on_sigint(2, sys_._getframe())
+        except KeyboardInterrupt:
+          raised.append("__del__")
+    Dropped()
+    assert raised == []
+    with pytest.raises(KeyboardInterrupt):
+      cli._on_sigint(2, sys_._getframe())
+  finally:
+    gc.callbacks.remove(callback)
+    loop.clear_interrupt()
+
+
 @pytest.mark.parametrize("spec", [
     ["--config", "widening_valley:quick", "--config.only=gd,mpgd",
      "--config.schemes.3.sigma=1e30"],
