@@ -19,7 +19,7 @@ import scipy.stats
 
 import chaosopt
 from chaosopt import cli
-from chaosopt.train import export
+from chaosopt.train import compare, export
 from chaosopt.train import results as results_lib
 from chaosopt.train import workdir as workdir_lib
 
@@ -193,7 +193,7 @@ def test_compare_pairs_by_seed(tmp_path, capsys):
   doc_b = _scheme_doc({"gd": {"loss": b_gd[1:6]}, "mpgd": {"loss": b_loss, "acc": b_m[1:6]}},
                       range(1, 6), settings={"learning_rate": 0.2},
                       diverged={"mpgd": [-1, 7, -1, -1, -1]})
-  rows = {(r["scheme"], r["metric"]): r for r in cli.compare_rows(doc_a, doc_b)}
+  rows = {(r["scheme"], r["metric"]): r for r in compare.compare_rows(doc_a, doc_b)}
   assert set(rows) == {("gd", "loss"), ("mpgd", "loss"), ("mpgd", "acc")}
   r = rows[("gd", "loss")]
   d = b_gd[1:5] - a_gd[1:5]
