@@ -83,7 +83,6 @@ class Worker:
   """A started render process (:func:`start`); :meth:`render` once, :meth:`close` always."""
 
   def __init__(self, module_name: str):
-    self.module_name = module_name
     env = dict(os.environ, JAX_PLATFORMS="cpu")  # never take an accelerator from the run
     self._proc = subprocess.Popen(
         [sys.executable, "-m", "chaosopt.train.render", module_name], stdin=subprocess.PIPE,

@@ -125,7 +125,7 @@ class _FlatTask:
     can do it while the groups run; ``v_final`` then uses it (the same program)."""
     if jax.config.jax_disable_jit:  # eager, as the caller asked
       return
-    shape = (block if n > block else n, self.num_params)
+    shape = (_block_rows(n, block), self.num_params)
     self._compiled[shape] = self._v_final.lower(
         jax.ShapeDtypeStruct(shape, self.dtype)).compile()
 
@@ -147,15 +147,22 @@ class _FlatTask:
     the last block is padded so one program serves every block."""
     batch = np.asarray(batch)  # sliced and padded on the host: no program per slice
     n = batch.shape[0]
+    rows = _block_rows(n, block)
     out = []
     for i in range(0, n, block):
       part = batch[i:i + block]
       m = part.shape[0]
-      if m < block and n > block:
-        part = np.concatenate([part, np.repeat(part[-1:], block - m, axis=0)])
+      if m < rows:
+        part = np.concatenate([part, np.repeat(part[-1:], rows - m, axis=0)])
       res = jax.device_get(self._compiled.get(part.shape, self._v_final)(part))
       out.append({k: np.asarray(v)[:m] for k, v in res.items()})
     return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
+
+
+def _block_rows(n: int, block: int) -> int:
+  """Rows of each final-metrics batch for ``n`` vectors: ``block``, the last block padded, or
+  ``n`` when they fit in one (one program for every batch)."""
+  return block if n > block else n
 
 
 def run(groups: list[SchemeGroup], task: Task, settings: Settings,
