@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from chaosopt.core import draws
 from chaosopt.core.loop import scan_chunks
 
 METHODS = ("norm", "tangent")
@@ -143,7 +144,7 @@ def measure_m(obj: Any, key: jax.Array, *, num_samples: int = 1_000_000, center:
   while done < num_samples:
     b = min(batch, num_samples - done)
     key, sub = jax.random.split(key)
-    u = center + w * jax.random.uniform(sub, (b, obj.dim), dtype=jnp.asarray(1.0).dtype)
+    u = center + w * draws.flat(jax.random.uniform, sub, (b, obj.dim), jnp.asarray(1.0).dtype)
     vals.append(np.asarray(f(u), np.float64))
     done += b
   v = np.concatenate(vals)

@@ -46,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from chaosopt.core import draws
 from chaosopt.dynamics import random_bits, thaler
 
 SignRule = Literal["excursion", "literal", "none"]
@@ -104,7 +105,7 @@ def init_chains(key, shape, gamma, beta=0.0, sign_rule: SignRule = "excursion",
     raise ValueError(f"init must be 'invariant' or 'warmup', got {init!r}")
   if sign_rule == "excursion":
     p_plus = (1 + jnp.asarray(beta, dtype)) / 2
-    plus = jax.random.uniform(k_sign, shape, dtype) < p_plus
+    plus = draws.flat(jax.random.uniform, k_sign, shape, dtype) < p_plus
     pos = jnp.where(plus, pos, -pos)
   return pos
 

@@ -39,6 +39,7 @@ import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
 from chaosopt import _validation
+from chaosopt.core import draws
 
 _HALF_PI = math.pi / 2
 
@@ -123,7 +124,7 @@ def _uniform_half_angle(key: jax.Array, shape, dtype):
 
   ``cos V = sin(pi m)`` with m = min(U, 1-U) clamped away from 0, so ``log cos V`` is finite.
   """
-  u = jax.random.uniform(key, shape, dtype)
+  u = draws.flat(jax.random.uniform, key, shape, dtype)
   m = jnp.minimum(u, 1 - u)
   m = jnp.maximum(m, jnp.asarray(2.0 ** -26, dtype))
   v = math.pi * (u - 0.5)
@@ -185,7 +186,7 @@ def _sample(key, alpha, beta, scale, shape, dtype, branch):
   kv, kw = jax.random.split(key)
   v, log_cos_v = _uniform_half_angle(kv, shape, dtype)
   tiny = jnp.finfo(dtype).tiny
-  u2 = jax.random.uniform(kw, shape, dtype)
+  u2 = draws.flat(jax.random.uniform, kw, shape, dtype)
   w = jnp.maximum(-jnp.log(1 - u2), tiny)  # W ~ Exp(1), > 0 (1 - u2 in (0, 1])
   fmax = jnp.finfo(dtype).max
 

@@ -83,6 +83,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from chaosopt import _validation
+from chaosopt.core import draws
 from chaosopt.dynamics import random_bits
 
 
@@ -395,7 +396,7 @@ def sample_invariant(key, shape, gamma, dtype=None):
   :math:`U \in (0, 1)`."""
   dtype = dtype or default_dtype()
   tiny = jnp.finfo(dtype).tiny
-  u = jax.random.uniform(key, shape, dtype, minval=tiny, maxval=1.0)
+  u = draws.flat(jax.random.uniform, key, shape, dtype, minval=tiny, maxval=1.0)
   return jnp.clip(invariant_cdf_inverse(u, gamma), tiny, 1 - jnp.finfo(dtype).epsneg)
 
 
@@ -403,7 +404,7 @@ def sample_warmup(key, shape, gamma, num_steps: int = 10_000, dtype=None):
   """The paper's initialization y0 = T^{num_steps}(U), U ~ U(0, 1) (iterated with :func:`step`)."""
   dtype = dtype or default_dtype()
   k_u, k_d = jax.random.split(key)
-  y = jax.random.uniform(k_u, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+  y = draws.flat(jax.random.uniform, k_u, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
   c = thaler_constants(gamma)
 
   def body(y, k):

@@ -14,6 +14,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from chaosopt.core import draws
+
 INITS = ("pytorch", "lecun")
 ACTIVATIONS: dict[str, Callable] = {"relu": nn.relu, "leaky_relu": nn.leaky_relu,
                                      "tanh": jnp.tanh, "gelu": nn.gelu}
@@ -23,7 +25,7 @@ def _torch_uniform(fan_in: int):
   bound = 1.0 / float(fan_in) ** 0.5
 
   def init(key, shape, dtype=jnp.float32):
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
+    return draws.flat(jax.random.uniform, key, shape, dtype, -bound, bound)
 
   return init
 

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from chaosopt._validation import check_positive
+from chaosopt.core import draws
 from chaosopt.core.precision import x64_enabled, x64_scope  # noqa: F401 - re-exported
 
 # eps at or below this needs float64 (the threshold).
@@ -105,7 +106,7 @@ class MultiscaleObjective:
 
 
 def _uniform_phase(key, shape, dtype):
-  return jax.random.uniform(key, shape, dtype, 0.0, 2.0 * math.pi)
+  return draws.flat(jax.random.uniform, key, shape, dtype, 0.0, 2.0 * math.pi)
 
 
 def _zeta_neg_cos(key, x):

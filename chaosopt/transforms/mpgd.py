@@ -50,6 +50,7 @@ import optax
 from jax.typing import ArrayLike
 
 from chaosopt import _validation
+from chaosopt.core import draws
 from chaosopt.dynamics import observables, random_bits, thaler
 from chaosopt.transforms import _base, registry
 
@@ -348,7 +349,7 @@ def _gaussian_noise() -> _base.NoiseProcess:
     out = {}
     for g, (dtype, idx) in enumerate(groups.items()):
       n = sum(math.prod(jnp.shape(leaves[i])) for i in idx)
-      draw = jax.random.normal(jax.random.fold_in(step_key, g), (2, n), dtype)
+      draw = draws.flat(jax.random.normal, jax.random.fold_in(step_key, g), (2, n), dtype)
       out[dtype] = (draw[0], draw[1])
     return out, state
 

@@ -62,6 +62,7 @@ import numpy as np
 import optax
 
 from chaosopt import _validation
+from chaosopt.core import draws
 from chaosopt.dynamics import observables, thaler
 from chaosopt.transforms import _base, registry
 
@@ -366,7 +367,7 @@ def _iid_noise(gamma, beta, sign: str, shared: bool) -> _base.NoiseProcess:
     def draw(k, leaf):
       dt = jnp.result_type(leaf) if jnp.issubdtype(jnp.result_type(leaf), jnp.floating) \
           else thaler.default_dtype()
-      u1, u2 = jax.random.uniform(k, (2,) + jnp.shape(leaf), jnp.float32)
+      u1, u2 = draws.flat(jax.random.uniform, k, (2,) + jnp.shape(leaf), jnp.float32)
       v = jnp.where(u1 < p_left, jnp.asarray(vl, jnp.float32), jnp.asarray(vr, jnp.float32))
       return jnp.where(u2 < p_plus, v, -v).astype(dt)
 
@@ -414,7 +415,7 @@ def _gaussian_authors_noise(layout: str) -> _base.NoiseProcess:
       shape = tuple(jnp.shape(leaf))
       dt = jnp.result_type(leaf) if jnp.issubdtype(jnp.result_type(leaf), jnp.floating) \
           else thaler.default_dtype()
-      mult.append(jax.random.normal(k1, shape, dt))
+      mult.append(draws.flat(jax.random.normal, k1, shape, dt))
       if len(shape) <= 1:
         add.append(-jax.random.normal(k2, shape, dt))
       elif len(shape) == 2:
