@@ -5,6 +5,9 @@ equation."""
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+import textwrap
 import time
 import types
 
@@ -50,6 +53,7 @@ def test_worker_renders_what_the_process_renders(computed):
     worker.close()
   assert there is not None
   assert there.markdown == here.markdown and there.verdicts == here.verdicts
+  # (one figure: no fork; test_the_worker_renders_every_other_figure_in_a_fork has three)
   assert list(there.figures) == list(here.figures) and here.figures
   for stem in here.figures:
     assert there.figures[stem] == here.figures[stem]  # PNG and PDF, byte for byte
@@ -116,3 +120,57 @@ def test_every_experiments_config_reaches_the_worker():
     for variant in ("", "quick"):
       config = config_lib.call_get_config(experiments.get_config_module(name), variant, name)
       assert pickle.loads(pickle.dumps(config)).to_dict() == config.to_dict(), name
+
+
+# A process that has not started JAX's runtime, as the worker: three figures, the second in a
+# forked child; then a child that fails (its figures are rendered here) and one that logs.
+_FORK_SCRIPT = textwrap.dedent("""
+    import logging, os, pickle, sys
+    from chaosopt.train import plots, render
+    def figs():
+      out = []
+      for i in range(3):
+        fig, ax = plots.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, i])
+        ax.set_title(f"f{i}")
+        out.append((f"f{i}", fig))
+      return out
+    records = render._Records()
+    logging.getLogger().addHandler(records)
+    assert not render._jax_runtime_started()
+    alone = render._render_figures(figs(), plots, fork=False)
+    forked = render._render_figures(figs(), plots, fork=True)
+    failed = render._forked(lambda: 1 / 0)()
+    logged = render._forked(lambda: logging.getLogger("x").warning("from the child") or 7)()
+    sys.stdout.buffer.write(pickle.dumps((alone, forked, failed, logged, records.records,
+                                          os.getpid())))
+""")
+
+
+def test_the_worker_renders_every_other_figure_in_a_fork():
+  out = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, check=True,
+                       env=dict(__import__("os").environ, JAX_PLATFORMS="cpu"), timeout=300)
+  alone, forked, failed, logged, records, _ = pickle.loads(out.stdout)
+  assert list(forked) == list(alone) == ["f0", "f1", "f2"]
+  assert forked == alone  # PNG and PDF bytes, in the figures' order
+  assert failed is None  # a failing child answers nothing: the caller renders
+  assert logged == 7 and ("x", 30, "from the child") in records
+
+
+def test_no_fork_once_jax_runs():
+  """The test process has started JAX's runtime: its figures are rendered here, no fork."""
+  import jax.numpy as jnp
+  from chaosopt.train import plots
+  jnp.zeros(1).block_until_ready()
+  assert render._jax_runtime_started()
+  fig, ax = plots.subplots(figsize=(2, 2))
+  fig2, ax2 = plots.subplots(figsize=(2, 2))
+  import os
+  calls = []
+  real = os.fork
+  try:
+    os.fork = lambda: calls.append(1) or real()  # type: ignore[assignment]
+    files = render._render_figures([("a", fig), ("b", fig2)], plots, fork=True)
+  finally:
+    os.fork = real  # type: ignore[assignment]
+  assert not calls and list(files) == ["a", "b"]

@@ -47,10 +47,12 @@ class Rendered:
 
 
 def render(module, config, results: Any, run: Optional[dict] = None,
-           plots: bool = True) -> Rendered:
+           plots: bool = True, *, fork: bool = False) -> Rendered:
   """``module.report(config, results)`` with the sweep section, the figures rendered to bytes
   (or closed unrendered when ``plots`` is False). ``run`` (``{"experiment", "variant"}``) is
-  given to ``report`` under :data:`RUN_KEY` of a dict ``results``."""
+  given to ``report`` under :data:`RUN_KEY` of a dict ``results``. ``fork`` (the worker only,
+  a process without an accelerator runtime): every other figure is rendered in a forked child
+  at the same time (:func:`_render_figures`)."""
   from chaosopt.analysis import verdicts as verdict_lib
   from chaosopt.train import sweep
   out = module.report(config, dict(results, **{RUN_KEY: run}) if isinstance(results, dict)
@@ -63,18 +65,92 @@ def render(module, config, results: Any, run: Optional[dict] = None,
   # every verdict in the contract's form: one without a status is "not tested (old format)"
   verdicts = verdict_lib.as_dicts(out[2] if len(out) > 2 else [])
   from chaosopt.train import plots as plots_lib
-  files, pending = {}, dict(figures)
+  files, pending, named = {}, dict(figures), []
   try:
     for stem, fig in figures.items():
       stem = stem[:-4] if stem.endswith(plots_lib.FORMATS) else stem
       if not stem or os.path.basename(stem) != stem or stem.startswith("."):
         raise ValueError(f"figure name must be a plain file name, got {stem!r}")
-      if plots:
-        files[stem] = plots_lib.render(fig)
+      named.append((stem, fig))
+    if plots:
+      files = _render_figures(named, plots_lib, fork)
   finally:
     for fig in pending.values():  # rendered figures are closed already; closing twice is a no-op
       plots_lib.pyplot().close(fig)
   return Rendered(markdown=markdown, figures=files, verdicts=verdicts)
+
+
+def _render_figures(named: list, plots_lib, fork: bool) -> dict:
+  """``{stem: plots.render(fig)}`` in the figures' order. With ``fork``, every other figure is
+  rendered by a forked copy of this process while this one renders the rest (a report's
+  figures take ≈ 1 s on one core, the other core is idle by then); if the child fails, this
+  process renders its figures too."""
+  theirs = (named[1::2] if fork and len(named) > 1 and hasattr(os, "fork")
+            and not _jax_runtime_started() else [])
+  child = _forked(lambda: {stem: plots_lib.render(fig) for stem, fig in theirs}) \
+      if theirs else None
+  mine = named if child is None else named[0::2]
+  files = {stem: plots_lib.render(fig) for stem, fig in mine}
+  if child is not None:
+    got = child()
+    files.update(got if got is not None else
+                 {stem: plots_lib.render(fig) for stem, fig in theirs})
+  return {stem: files[stem] for stem, _ in named}
+
+
+def _jax_runtime_started() -> bool:
+  """Whether this process has started JAX's runtime (a backend and its threads), which a fork
+  would cut (JAX warns of a deadlock). The worker never starts it unless a report computes
+  with JAX; an unknown JAX version counts as started."""
+  bridge = sys.modules.get("jax._src.xla_bridge")
+  return bridge is not None and bool(getattr(bridge, "_backends", True))
+
+
+def _forked(fn):
+  """Runs ``fn()`` in a forked child; returns a function that waits for its value (None if
+  the child failed, or could not start). The child's log records (:class:`_Records`) come
+  back to this process's. Only for the worker: it has not started JAX's runtime (whose
+  threads a fork would cut); its other threads are the BLAS pool, which forks cleanly."""
+  import warnings
+  r, w = os.pipe()
+  handlers = [h for h in logging.getLogger().handlers if isinstance(h, _Records)]
+  before = [len(h.records) for h in handlers]
+  try:
+    with warnings.catch_warnings():
+      # Python >= 3.12 warns of any other thread at a fork (here the BLAS pool)
+      warnings.simplefilter("ignore", DeprecationWarning)
+      pid = os.fork()
+  except OSError:
+    os.close(r)
+    os.close(w)
+    return None
+  if pid == 0:  # the child: answer and leave, whatever happens (never return to the caller)
+    code = 1
+    try:
+      os.close(r)
+      value = fn()
+      new = [h.records[n:] for h, n in zip(handlers, before)]
+      with os.fdopen(w, "wb") as f:
+        f.write(pickle.dumps((value, new), protocol=pickle.HIGHEST_PROTOCOL))
+      code = 0
+    finally:
+      os._exit(code)
+  os.close(w)
+
+  def wait():
+    try:
+      with os.fdopen(r, "rb") as f:
+        data = f.read()
+      _, status = os.waitpid(pid, 0)
+      if status != 0 or not data:
+        return None
+      value, new = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - the caller renders these figures itself
+      return None
+    for h, records in zip(handlers, new):
+      h.records.extend(records)
+    return value
+  return wait
 
 
 # --------------------------------------------------------------------------- the worker
@@ -194,7 +270,8 @@ def _serve(module_name: str) -> None:
   logging.getLogger("chaosopt").setLevel(logging.INFO)  # chaosopt's from INFO
   logging.captureWarnings(True)
   try:
-    reply = ("ok", render(module, config, results, run, with_plots), handler.records)
+    reply = ("ok", render(module, config, results, run, with_plots, fork=True),
+             handler.records)
   except BaseException as e:  # noqa: BLE001 - reported; the caller renders in its process
     reply = ("error", f"{type(e).__name__}: {e}", handler.records)
   out.write(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
