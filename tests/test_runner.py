@@ -215,18 +215,26 @@ def test_overlapping_groups_change_no_number(monkeypatch):
   each group is its own program on its own inputs."""
   schemes = [{"name": "gd", "kind": "gd"},
              {"name": "g", "kind": "gaussian", "mu": 0.02, "sigma": 0.05},
-             {"name": "m", "kind": "mpgd", "gamma": 0.6, "beta": 0.5, "mu": 0.02, "sigma": 0.05}]
+             {"name": "m", "kind": "mpgd", "gamma": 0.6, "beta": 0.5, "mu": 0.02, "sigma": 0.05},
+             {"name": "m2", "kind": "mpgd", "gamma": 0.7, "beta": 0.5, "mu": 0.02,
+              "sigma": 0.05}]
   cfg = valley_config(num_steps=30, chunk_size=10, num_seeds=2, schemes=schemes)
   quiet = lambda m: None  # noqa: E731
-  results = {}
+  results, started = {}, {}
+  each = runner._each_group
   for at_once in (1, 2):
     monkeypatch.setattr(runner, "GROUPS_AT_ONCE", at_once)
+    monkeypatch.setattr(runner, "_each_group", lambda fn, groups, n, k=at_once: started.update(
+        {k: [g.label for g in groups]}) or each(fn, groups, n))
     results[at_once] = table.run_config(cfg, log=quiet)
-  for name in ("gd", "g", "m"):
+  for name in ("gd", "g", "m", "m2"):
     np.testing.assert_array_equal(_final_params(results[1], name), _final_params(results[2], name))
     for k, v in results[1].schemes[name].evals.items():
       np.testing.assert_array_equal(v, results[2].schemes[name].evals[k])
   assert list(results[2].timings)[:3] == list(results[1].timings)[:3]  # in table order
+  # overlapping, the largest group (two MPGD schemes) starts first; in order, table order
+  assert started[1] == list(results[1].timings)[:3] and started[1][0].startswith("gd")
+  assert started[2][0].startswith("mpgd") and sorted(started[2]) == sorted(started[1])
 
 
 def test_overlapping_groups_run_two_at_a_time_and_stop_on_an_error():

@@ -200,7 +200,13 @@ def run(groups: list[SchemeGroup], task: Task, settings: Settings,
   # the memory estimate (the largest group live at once) holds
   size = flat.num_params * len(seeds) * max(len(g.names) for g in groups)
   at_once = GROUPS_AT_ONCE if size <= OVERLAP_MAX_NUMBERS else 1
-  for group, (res, final_params, seconds) in zip(groups, _each_group(one, groups, at_once)):
+  # overlapping groups start largest first (longest-processing-time order: the group left
+  # running alone at the end is a small one); in order, they run in table order
+  order = sorted(range(len(groups)), key=lambda i: -len(groups[i].names)) if at_once > 1 \
+      else list(range(len(groups)))
+  done = dict(zip(order, _each_group(one, [groups[i] for i in order], at_once)))
+  for i, group in enumerate(groups):
+    res, final_params, seconds = done[i]
     timings[group.label] = seconds
     finals.append(final_params)
     results.update({r.name: r for r in res})
