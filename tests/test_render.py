@@ -123,7 +123,8 @@ def test_every_experiments_config_reaches_the_worker():
 
 
 # A process that has not started JAX's runtime, as the worker: three figures, the second in a
-# forked child; then a child that fails (its figures are rendered here) and one that logs.
+# forked child; then a child that fails (its figures are rendered here), one that logs and one
+# that does not answer in time.
 _FORK_SCRIPT = textwrap.dedent("""
     import logging, os, pickle, sys
     from chaosopt.train import plots, render
@@ -140,21 +141,26 @@ _FORK_SCRIPT = textwrap.dedent("""
     assert not render._jax_runtime_started()
     alone = render._render_figures(figs(), plots, fork=False)
     forked = render._render_figures(figs(), plots, fork=True)
-    failed = render._forked(lambda: 1 / 0)()
-    logged = render._forked(lambda: logging.getLogger("x").warning("from the child") or 7)()
+    failed = render._forked(lambda: 1 / 0)(60)
+    logged = render._forked(lambda: logging.getLogger("x").warning("from the child") or 7)(60)
+    import time
+    t0 = time.monotonic()
+    hung = render._forked(lambda: time.sleep(600))(0.5)  # given up and killed
+    waited = time.monotonic() - t0
     sys.stdout.buffer.write(pickle.dumps((alone, forked, failed, logged, records.records,
-                                          os.getpid())))
+                                          (hung, waited))))
 """)
 
 
 def test_the_worker_renders_every_other_figure_in_a_fork():
   out = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, check=True,
                        env=dict(__import__("os").environ, JAX_PLATFORMS="cpu"), timeout=300)
-  alone, forked, failed, logged, records, _ = pickle.loads(out.stdout)
+  alone, forked, failed, logged, records, (hung, waited) = pickle.loads(out.stdout)
   assert list(forked) == list(alone) == ["f0", "f1", "f2"]
   assert forked == alone  # PNG and PDF bytes, in the figures' order
   assert failed is None  # a failing child answers nothing: the caller renders
   assert logged == 7 and ("x", 30, "from the child") in records
+  assert hung is None and waited < 30  # a child that does not answer in time is given up
 
 
 def test_no_fork_once_jax_runs():

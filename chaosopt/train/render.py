@@ -24,9 +24,11 @@ import dataclasses
 import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Optional
 
 ENV = "CHAOSOPT_RENDER_WORKER"
@@ -34,6 +36,7 @@ ENV = "CHAOSOPT_RENDER_WORKER"
 RUN_KEY = "_run"
 NICE = 10
 _READY = b"R"
+CHILD_WAIT_S = 60.0  # _render_figures: the longest wait for a forked child beyond 4x its own share
 
 
 @dataclasses.dataclass
@@ -83,16 +86,18 @@ def render(module, config, results: Any, run: Optional[dict] = None,
 def _render_figures(named: list, plots_lib, fork: bool) -> dict:
   """``{stem: plots.render(fig)}`` in the figures' order. With ``fork``, every other figure is
   rendered by a forked copy of this process while this one renders the rest (a report's
-  figures take ≈ 1 s on one core, the other core is idle by then); if the child fails, this
-  process renders its figures too."""
+  figures take ≈ 1 s on one core, the other core is idle by then); if the child fails or does
+  not answer in time, this process renders its figures too."""
   theirs = (named[1::2] if fork and len(named) > 1 and hasattr(os, "fork")
             and not _jax_runtime_started() else [])
   child = _forked(lambda: {stem: plots_lib.render(fig) for stem, fig in theirs}) \
       if theirs else None
   mine = named if child is None else named[0::2]
+  t0 = time.monotonic()
   files = {stem: plots_lib.render(fig) for stem, fig in mine}
   if child is not None:
-    got = child()
+    # a child still busy long after this process's share (a fork that hung) is given up
+    got = child(CHILD_WAIT_S + 4 * (time.monotonic() - t0))
     files.update(got if got is not None else
                  {stem: plots_lib.render(fig) for stem, fig in theirs})
   return {stem: files[stem] for stem, _ in named}
@@ -107,8 +112,8 @@ def _jax_runtime_started() -> bool:
 
 
 def _forked(fn):
-  """Runs ``fn()`` in a forked child; returns a function that waits for its value (None if
-  the child failed, or could not start). The child's log records (:class:`_Records`) come
+  """Runs ``fn()`` in a forked child; returns a function ``wait(timeout_s)`` for its value
+  (None if the child failed, could not start or did not answer in time: then it is killed). The child's log records (:class:`_Records`) come
   back to this process's. Only for the worker: it has not started JAX's runtime (whose
   threads a fork would cut); its other threads are the BLAS pool, which forks cleanly."""
   import warnings
@@ -137,14 +142,25 @@ def _forked(fn):
       os._exit(code)
   os.close(w)
 
-  def wait():
+  def wait(timeout_s: float):
+    import select
+    deadline, chunks = time.monotonic() + timeout_s, []
     try:
-      with os.fdopen(r, "rb") as f:
-        data = f.read()
+      with os.fdopen(r, "rb", buffering=0) as f:
+        while True:
+          left = deadline - time.monotonic()
+          if left <= 0 or not select.select([f], [], [], left)[0]:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+          chunk = f.read(1 << 20)
+          if not chunk:
+            break
+          chunks.append(chunk)
       _, status = os.waitpid(pid, 0)
-      if status != 0 or not data:
+      if status != 0 or not chunks:
         return None
-      value, new = pickle.loads(data)
+      value, new = pickle.loads(b"".join(chunks))
     except Exception:  # noqa: BLE001 - the caller renders these figures itself
       return None
     for h, records in zip(handlers, new):
@@ -283,7 +299,6 @@ def _serve(module_name: str) -> None:
 
 
 if __name__ == "__main__":
-  import signal
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   # through the module's own name: the reply's Rendered must unpickle as
   # chaosopt.train.render.Rendered, not __main__.Rendered
