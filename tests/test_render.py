@@ -147,6 +147,18 @@ _FORK_SCRIPT = textwrap.dedent("""
     t0 = time.monotonic()
     hung = render._forked(lambda: time.sleep(600))(0.5)  # given up and killed
     waited = time.monotonic() - t0
+    # an error in this process's share: the child is killed and reaped, the error raised
+    class Boom:
+      pass
+    try:
+      render._render_figures([("a", Boom()), ("b", figs()[0][1])], plots, fork=True)
+    except (AttributeError, TypeError):  # not a figure
+      pass
+    try:
+      os.waitpid(-1, os.WNOHANG)
+      raise SystemExit("a forked child outlived the error")
+    except ChildProcessError:
+      pass  # no child left
     sys.stdout.buffer.write(pickle.dumps((alone, forked, failed, logged, records.records,
                                           (hung, waited))))
 """)

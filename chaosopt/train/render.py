@@ -94,7 +94,12 @@ def _render_figures(named: list, plots_lib, fork: bool) -> dict:
       if theirs else None
   mine = named if child is None else named[0::2]
   t0 = time.monotonic()
-  files = {stem: plots_lib.render(fig) for stem, fig in mine}
+  try:
+    files = {stem: plots_lib.render(fig) for stem, fig in mine}
+  except BaseException:
+    if child is not None:
+      child(0)  # killed and reaped: no child outlives an error here
+    raise
   if child is not None:
     # a child still busy long after this process's share (a fork that hung) is given up
     got = child(CHILD_WAIT_S + 4 * (time.monotonic() - t0))
@@ -113,8 +118,10 @@ def _jax_runtime_started() -> bool:
 
 def _forked(fn):
   """Runs ``fn()`` in a forked child; returns a function ``wait(timeout_s)`` for its value
-  (None if the child failed, could not start or did not answer in time: then it is killed). The child's log records (:class:`_Records`) come
-  back to this process's. Only for the worker: it has not started JAX's runtime (whose
+  (None if the child failed, could not start or did not answer in time: then it is killed).
+  The child's log records (:class:`_Records`) come back to this process's. The child keeps
+  no copy of this process's standard input and output (the worker's pipes to the run, whose
+  end the run waits for). Only for the worker: it has not started JAX's runtime (whose
   threads a fork would cut); its other threads are the BLAS pool, which forks cleanly."""
   import warnings
   r, w = os.pipe()
@@ -133,6 +140,9 @@ def _forked(fn):
     code = 1
     try:
       os.close(r)
+      null = os.open(os.devnull, os.O_RDWR)
+      os.dup2(null, 0)
+      os.dup2(null, 1)
       value = fn()
       new = [h.records[n:] for h, n in zip(handlers, before)]
       with os.fdopen(w, "wb") as f:
